@@ -1,0 +1,8 @@
+"""poskit: an open card-payment POS stack.
+
+The terminal application, the ISO 8583 acquirer host with real PIN and MAC
+cryptography, the double-entry ledger and the merchant portal.
+"""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,35 @@
+"""Magnetic stripe data of the test cards, computed from the published test issuer keys.
+
+Track 2 discretionary data follows the common issuer layout: PIN verification key
+index (1 digit), PVV (4 digits, zeros for IBM 3624 cards), CVV (3 digits), then
+zero padding up to the 37-character track 2 maximum.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from poskit.cards.book import TestCard
+from poskit.cards.test_keys import TEST_CVK, TEST_PVK_VISA, TEST_PVKI
+from poskit.cards.track2 import Track2
+from poskit.crypto.cvv import generate_cvv
+from poskit.crypto.pinverify import generate_pvv
+
+__all__ = ["track2_for", "MAX_TRACK2"]
+
+MAX_TRACK2 = 37
+
+
+@functools.cache
+def track2_for(card: TestCard) -> Track2:
+    """The track 2 this test card's stripe (or chip tag 57) carries."""
+    if card.pin_method == "visa-pvv":
+        pin_data = TEST_PVKI + generate_pvv(TEST_PVK_VISA, card.pin, pan=card.pan, pvki=TEST_PVKI)
+    else:
+        pin_data = "00000"
+    cvv = generate_cvv(TEST_CVK, card.pan, card.expiry, card.service_code)
+    discretionary = pin_data + cvv
+    used = len(card.pan) + 1 + 4 + 3 + len(discretionary)
+    discretionary += "0" * max(0, MAX_TRACK2 - used)
+    return Track2(pan=card.pan, expiry=card.expiry, service_code=card.service_code,
+                  discretionary=discretionary)

@@ -1,0 +1,64 @@
+"""The root Typer application and the options shared by every command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from poskit import __version__
+from poskit.config import Settings, load_settings
+
+__all__ = ["app", "console", "err_console", "DataDirOption", "JsonOption", "settings_from", "emit_json",
+           "fail"]
+
+app = typer.Typer(
+    name="poskit",
+    help="poskit: a card-payment POS stack — terminal, ISO 8583 acquirer host, ledger and portal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default $POSKIT_DATA_DIR or ./poskit-data).",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+def settings_from(data_dir: Path | None, **overrides: Any) -> Settings:
+    return load_settings(data_dir=data_dir, **overrides)
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, *, code: int = 2, as_json: bool = False, **extra: Any) -> NoReturn:
+    """Print a one-line error (or a JSON object with ``error``) and exit."""
+    if as_json:
+        emit_json({"error": message, **extra})
+    else:
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"poskit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False) -> None:
+    """poskit command line."""

@@ -1,0 +1,99 @@
+"""The host's security context: the LMK, the software HSM and the system keys.
+
+The LMK comes from ``POSKIT_LMK`` (hex) or the key file in the data directory
+(created on first run, mode 0600) and is never written to the database. Every other
+key — PAN protection keys, the issuer simulator's PVKs, CVK and IMKs, the zone PIN
+key between acquirer and issuer, each terminal's TMK and working keys — is stored
+only as a key block wrapped under the LMK.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from poskit.cards import test_keys
+from poskit.crypto.hsm import SoftHSM
+from poskit.crypto.lmk import LocalMasterKey
+from poskit.crypto.pan_protect import PanProtector
+from poskit.store.schema import system_keys
+
+__all__ = ["load_lmk", "HostKeys", "ensure_system_keys", "load_host_keys", "SYSTEM_KEYS"]
+
+#: name -> (TR-31 usage, origin) of every system key the host needs.
+SYSTEM_KEYS = {
+    "pan_data": "generated",
+    "pan_hash": "generated",
+    "issuer_zpk": "generated",  # zone PIN key: PIN blocks travel acquirer -> issuer under it
+    "issuer_pvk_visa": "test",
+    "issuer_pvk_ibm": "test",
+    "issuer_cvk": "test",
+    "issuer_imk_ac": "test",
+    "issuer_imk_smi": "test",
+    "issuer_imk_smc": "test",
+}
+
+
+def load_lmk(key_file: Path, *, create: bool = True) -> LocalMasterKey:
+    """The LMK from ``POSKIT_LMK`` or ``key_file``; generated into the file on first use."""
+    env = os.environ.get("POSKIT_LMK")
+    if env:
+        return LocalMasterKey.from_hex(env)
+    if key_file.exists():
+        return LocalMasterKey.load(key_file)
+    if not create:
+        raise FileNotFoundError(f"no LMK: set POSKIT_LMK or create {key_file} with `poskit up`")
+    lmk = LocalMasterKey.generate()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    lmk.save(key_file)
+    return lmk
+
+
+@dataclasses.dataclass(frozen=True)
+class HostKeys:
+    """The host's system key blocks, loaded once at start-up."""
+
+    blocks: dict[str, str]
+
+    def __getitem__(self, name: str) -> str:
+        return self.blocks[name]
+
+
+def _store(conn: Connection, hsm: SoftHSM, lmk_id: str, name: str, block: str, now: datetime) -> None:
+    conn.execute(insert(system_keys).values(name=name, key_block=block, kcv=hsm.kcv(block).hex().upper(),
+                                            lmk_id=lmk_id, created_at=now))
+
+
+def ensure_system_keys(conn: Connection, hsm: SoftHSM, lmk_id: str, *, now: datetime | None = None) -> None:
+    """Create any missing system key (idempotent; run in a write transaction)."""
+    at = now or datetime.now(UTC)
+    have = {r.name for r in conn.execute(select(system_keys.c.name))}
+    wanted: dict[str, str] = {}
+    if "pan_data" not in have or "pan_hash" not in have:
+        data_key, hash_key = PanProtector.create_keys(hsm)
+        wanted["pan_data"], wanted["pan_hash"] = data_key, hash_key
+    if "issuer_zpk" not in have:
+        wanted["issuer_zpk"] = hsm.generate_key("P0", algorithm="TDES", length=16, mode="B")
+    test_imports = {
+        "issuer_pvk_visa": (test_keys.TEST_PVK_VISA, "V2"),
+        "issuer_pvk_ibm": (test_keys.TEST_PVK_IBM3624, "V1"),
+        "issuer_cvk": (test_keys.TEST_CVK, "C0"),
+        "issuer_imk_ac": (test_keys.TEST_IMK_AC, "E0"),
+        "issuer_imk_smi": (test_keys.TEST_IMK_SMI, "E2"),
+        "issuer_imk_smc": (test_keys.TEST_IMK_SMC, "E1"),
+    }
+    for name, (clear, usage) in test_imports.items():
+        if name not in have:
+            wanted[name] = hsm.import_clear_key(clear, usage, algorithm="TDES", exportability="N")
+    for name, block in wanted.items():
+        _store(conn, hsm, lmk_id, name, block, at)
+
+
+def load_host_keys(conn: Connection) -> HostKeys:
+    rows = conn.execute(select(system_keys.c.name, system_keys.c.key_block))
+    return HostKeys({r.name: r.key_block for r in rows})

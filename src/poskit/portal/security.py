@@ -1,0 +1,42 @@
+"""Portal sessions and CSRF protection.
+
+Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) marked
+HttpOnly and SameSite=Lax, Secure unless explicitly served over plain HTTP on a
+non-loopback address. Every state-changing form carries a per-session CSRF token
+that must match (synchroniser-token pattern).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+
+__all__ = ["csrf_token", "check_csrf", "load_session_secret"]
+
+
+def load_session_secret(path: Path) -> str:
+    """The cookie-signing secret, created once per data directory (mode 0600)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    return secret
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not submitted or not hmac.compare_digest(str(expected), submitted):
+        raise HTTPException(status_code=403, detail="CSRF token missing or invalid; reload the page")

@@ -1,0 +1,39 @@
+"""Apply Alembic migrations programmatically (``poskit up`` and tests call this)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+
+_HERE = Path(__file__).parent
+
+
+def alembic_config(script_location: Path | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location or _HERE / "migrations"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | None = None) -> None:
+    """Bring the database behind ``engine`` to ``revision`` (idempotent)."""
+    cfg = alembic_config(script_location)
+    with engine.connect() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+        connection.commit()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(script_location: Path | None = None) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()

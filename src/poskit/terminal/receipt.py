@@ -1,0 +1,162 @@
+"""The receipt (签购单): one model, rendered as text here and as PDF / ESC/POS elsewhere.
+
+Content follows JR/T 0001-2001 §8 and common UnionPay terminal layouts: merchant
+identification, transaction elements, and the signature section, with a merchant
+copy and a cardholder copy. Only the masked card number (first 6 / last 4) ever
+appears on a receipt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from typing import Any
+
+__all__ = ["Receipt", "render_text", "COPIES", "TXN_NAMES", "ENTRY_SUFFIX"]
+
+COPIES = {
+    "merchant": ("商户存根", "MERCHANT COPY"),
+    "cardholder": ("持卡人存根", "CARDHOLDER COPY"),
+    "bank": ("银行存根", "BANK COPY"),
+}
+
+TXN_NAMES = {
+    "SALE": ("消费", "SALE"),
+    "VOID": ("消费撤销", "VOID"),
+    "REFUND": ("退货", "REFUND"),
+    "PREAUTH": ("预授权", "AUTH"),
+    "PREAUTH_VOID": ("预授权撤销", "AUTH VOID"),
+    "COMPLETION": ("预授权完成", "AUTH COMPLETE"),
+    "COMPLETION_VOID": ("预授权完成撤销", "AUTH COMPLETE VOID"),
+    "COMPLETION_ADVICE": ("预授权完成通知", "AUTH COMPLETE ADVICE"),
+    "BALANCE": ("余额查询", "BALANCE"),
+}
+
+ENTRY_SUFFIX = {"swipe": "S", "chip": "I", "tap": "C", "manual": "M", "fallback": "S"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Receipt:
+    """Everything printed on one transaction slip (no sensitive card data)."""
+
+    merchant_name: str
+    merchant_name_en: str
+    merchant_no: str
+    terminal_id: str
+    operator: str
+    acquirer: str
+    issuer: str
+    card_masked: str
+    entry_mode: str  # swipe | chip | tap | manual | fallback
+    txn_type: str
+    batch_no: int
+    voucher_no: int
+    rrn: str
+    auth_code: str
+    date_time: str  # YYYY-MM-DD HH:MM:SS local time of the terminal
+    amount: str  # e.g. "1,234.50"
+    currency: str  # e.g. CNY
+    card_organisation: str = ""
+    signature_required: bool = False
+    signature_waiver: str = ""  # e.g. "PIN VERIFIED" or "small amount, no signature"
+    reprint: bool = False
+    original_voucher: int | None = None
+    original_rrn: str | None = None
+    original_date: str | None = None
+    aid: str = ""
+    app_label: str = ""
+    cryptogram: str = ""  # TC/ARQC, for chip receipts
+    tvr: str = ""
+    tsi: str = ""
+    support_phone: str = ""
+    e_receipt_url: str = ""
+    remarks: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Receipt:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        if "remarks" in values:
+            values["remarks"] = tuple(values["remarks"])
+        return cls(**values)
+
+    def as_reprint(self) -> Receipt:
+        return dataclasses.replace(self, reprint=True)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pair(left: str, right: str, width: int) -> str:
+    gap = width - _width(left) - _width(right)
+    if gap < 1:
+        return f"{left}\n{' ' * max(0, width - _width(right))}{right}"
+    return left + " " * gap + right
+
+
+def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 32) -> str:
+    """A thermal-printer style text rendering (CJK counted as two columns)."""
+    zh, en = COPIES.get(copy, COPIES["merchant"])
+    txn_zh, txn_en = TXN_NAMES.get(receipt.txn_type, (receipt.txn_type, receipt.txn_type))
+    rule = "-" * width
+    lines = [
+        "POS签购单".center(width - 2),
+        f"{zh} {en}",
+        rule,
+        "商户名称 MERCHANT NAME:",
+        f"  {receipt.merchant_name}",
+    ]
+    if receipt.merchant_name_en and receipt.merchant_name_en != receipt.merchant_name:
+        lines.append(f"  {receipt.merchant_name_en}")
+    lines += [
+        f"商户编号 MERCHANT NO.: {receipt.merchant_no}",
+        _pair(f"终端编号 TERMINAL: {receipt.terminal_id}", f"操作员 OP: {receipt.operator}", width),
+        rule,
+        f"收单行 ACQUIRER: {receipt.acquirer}",
+        f"发卡行 ISSUER: {receipt.issuer}",
+        "卡号 CARD NO.:",
+        f"  {receipt.card_masked} /{ENTRY_SUFFIX.get(receipt.entry_mode, '?')}"
+        + (f"  {receipt.card_organisation}" if receipt.card_organisation else ""),
+        f"交易类型 TRANS TYPE: {txn_zh} {txn_en}",
+        _pair(f"批次号 BATCH: {receipt.batch_no:06d}", f"凭证号 VOUCHER: {receipt.voucher_no:06d}", width),
+        _pair(f"授权码 AUTH: {receipt.auth_code or '-'}", "", width).rstrip(),
+        f"参考号 REF NO.: {receipt.rrn or '-'}",
+        f"日期时间 DATE/TIME: {receipt.date_time}",
+        rule,
+        f"金额 AMOUNT: {receipt.currency} {receipt.amount}",
+        rule,
+    ]
+    if receipt.aid:
+        lines += [f"AID: {receipt.aid}  {receipt.app_label}".rstrip(),
+                  f"TC/ARQC: {receipt.cryptogram}", f"TVR: {receipt.tvr}  TSI: {receipt.tsi}"]
+    remarks = list(receipt.remarks)
+    if receipt.reprint:
+        remarks.insert(0, "重打印凭证 REPRINT / DUPLICATED")
+    if receipt.original_voucher is not None:
+        remarks.append(f"原凭证号 ORIG VOUCHER: {receipt.original_voucher:06d}")
+    if receipt.original_rrn:
+        remarks.append(f"原参考号 ORIG REF: {receipt.original_rrn}")
+    if receipt.original_date:
+        remarks.append(f"原交易日期 ORIG DATE: {receipt.original_date}")
+    lines.append("备注 REFERENCE:")
+    lines += [f"  {r}" for r in remarks] or ["  -"]
+    lines.append(rule)
+    if copy != "cardholder" and receipt.signature_required:
+        lines += ["持卡人签名 CARDHOLDER SIGNATURE:", "", "", "_" * width,
+                  "本人确认以上交易，同意将其记入本卡账户",
+                  "I ACKNOWLEDGE SATISFACTORY RECEIPT",
+                  "OF RELATIVE GOODS/SERVICES"]
+    elif receipt.signature_required:
+        lines.append("持卡人已签名 SIGNED BY CARDHOLDER")
+    else:
+        waiver = receipt.signature_waiver or "no signature required"
+        lines.append(f"免签名 NO SIGNATURE REQUIRED ({waiver})")
+    if receipt.support_phone:
+        lines.append(f"客服电话 SUPPORT: {receipt.support_phone}")
+    if receipt.e_receipt_url:
+        lines.append(f"电子签购单 E-RECEIPT: {receipt.e_receipt_url}")
+    return "\n".join(lines) + "\n"
