@@ -98,7 +98,7 @@ def _pair(left: str, right: str, width: int) -> str:
     return left + " " * gap + right
 
 
-def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 32) -> str:
+def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) -> str:
     """A thermal-printer style text rendering (CJK counted as two columns)."""
     zh, en = COPIES.get(copy, COPIES["merchant"])
     txn_zh, txn_en = TXN_NAMES.get(receipt.txn_type, (receipt.txn_type, receipt.txn_type))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from poskit.iso8583.errors import FramingError
+from poskit.iso8583.framing import read_frame
 from poskit.terminal.devices.ports import ConnectFailed, NoResponse
 
 __all__ = ["TcpHostLink", "parse_address"]
@@ -28,7 +30,11 @@ def parse_address(address: str, default_port: int = 8583) -> tuple[str, int]:
 
 
 class TcpHostLink:
-    """Length-prefixed (2-byte big-endian) request/response over TCP."""
+    """Length-prefixed (2-byte big-endian) request/response over TCP.
+
+    ``exchange`` takes a complete frame (length prefix included, as the dialect's
+    ``frame`` builds it) and returns the response frame's payload.
+    """
 
     def __init__(self, address: str, *, connect_timeout: float = 5.0) -> None:
         self._host, self._port = parse_address(address)
@@ -60,20 +66,18 @@ class TcpHostLink:
         reader, writer = await self._connect()
         try:
             try:
-                writer.write(len(frame).to_bytes(2, "big") + frame)
+                writer.write(frame)
                 await writer.drain()
             except OSError as exc:
                 raise NoResponse(f"connection lost while sending: {exc.__class__.__name__}") from None
             try:
                 async with asyncio.timeout(timeout):
-                    header = await reader.readexactly(2)
-                    length = int.from_bytes(header, "big")
-                    if length == 0 or length > _MAX_FRAME:
-                        raise NoResponse(f"host sent an invalid frame length {length}")
-                    return await reader.readexactly(length)
+                    return await read_frame(reader, max_length=_MAX_FRAME)
             except TimeoutError:
                 raise NoResponse(f"no response from {self.address} within {timeout:g} s") from None
-            except (asyncio.IncompleteReadError, OSError) as exc:
+            except FramingError as exc:
+                raise NoResponse(f"unusable response frame: {exc.reason}") from None
+            except OSError as exc:
                 raise NoResponse(f"connection closed by the host: {exc.__class__.__name__}") from None
         finally:
             writer.close()

@@ -130,7 +130,7 @@ class MemoryPrinter:
 
     paper: bool = True
     printed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
-    width: int = 32
+    width: int = 42
 
     async def print_receipt(self, receipt: Receipt, *, copy: str) -> None:
         if not self.paper:

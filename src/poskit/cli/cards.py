@@ -1,0 +1,74 @@
+"""``poskit cards``: the public test-card book."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from poskit.cards.book import CARD_BOOK, TestCard
+from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, settings_from
+from poskit.money import Amount
+
+__all__ = ["cards_command"]
+
+
+def _current_balances(data_dir_settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Live balances from the issuer simulator, when a poskit data directory exists."""
+    from sqlalchemy import select
+
+    from poskit.crypto.hsm import SoftHSM
+    from poskit.crypto.pan_protect import PanProtector
+    from poskit.host.security import load_host_keys, load_lmk
+    from poskit.store.db import make_engine
+    from poskit.store.schema import issuer_accounts, issuer_cards
+
+    settings = data_dir_settings
+    db_file = settings.data_dir / "poskit.sqlite"
+    if settings.database_url is None and not db_file.exists():
+        return {}
+    try:
+        lmk = load_lmk(settings.resolved_lmk_file, create=False)
+    except FileNotFoundError:
+        return {}
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            keys = load_host_keys(conn)
+            if "pan_hash" not in keys.blocks:
+                return {}
+            protector = PanProtector(SoftHSM(lmk), data_key=keys["pan_data"], hash_key=keys["pan_hash"])
+            rows = {r.pan_hash: r.balance for r in conn.execute(
+                select(issuer_cards.c.pan_hash, issuer_accounts.c.balance)
+                .select_from(issuer_cards.join(issuer_accounts)))}
+        return {c.name: rows[h] for c in CARD_BOOK if (h := protector.fingerprint(c.pan)) in rows}
+    except Exception:  # a database from another version: show the book's opening balances
+        return {}
+    finally:
+        engine.dispose()
+
+
+def _row(card: TestCard, balance: int) -> dict[str, object]:
+    return {
+        "name": card.name, "pan": card.pan, "scheme": card.scheme, "funding": card.funding,
+        "interfaces": list(card.interfaces), "pin": card.pin,
+        "balance": Amount.of(balance, card.currency).plain(), "currency": card.currency,
+        "status": card.status, "expiry": card.expiry, "description": card.description,
+    }
+
+
+@app.command("cards")
+def cards_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
+    """The test-card book (public test data: the only place full test PANs are shown)."""
+    balances = _current_balances(settings_from(data_dir))
+    rows = [_row(c, balances.get(c.name, c.balance)) for c in CARD_BOOK]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="poskit test cards", show_lines=False)
+    for col in ("name", "pan", "scheme", "funding", "interfaces", "pin", "balance", "status", "expiry"):
+        table.add_column(col, justify="right" if col == "balance" else "left")
+    for r in rows:
+        table.add_row(str(r["name"]), str(r["pan"]), str(r["scheme"]), str(r["funding"]),
+                      ",".join(r["interfaces"]), str(r["pin"]),  # type: ignore[arg-type]
+                      f"{r['currency']} {r['balance']}", str(r["status"]), str(r["expiry"]))
+    console.print(table)
+    console.print("Pay with one: [bold]poskit pay 12.50 --card unionpay-debit --pin 123456[/]")

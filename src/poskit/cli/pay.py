@@ -1,0 +1,95 @@
+"""``poskit pay``: one sale from a terminal, driven by a script of what the cardholder does."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+
+from poskit.cards.book import UnknownCardError, card_by_name
+from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
+from poskit.logs import configure_logging
+from poskit.money import Amount, AmountError
+from poskit.terminal.devices.ports import Devices
+from poskit.terminal.devices.scripted import (
+    FixedPower,
+    MemoryPrinter,
+    ScriptedDisplay,
+    ScriptedKeypad,
+    ScriptedPinEntry,
+    SystemClock,
+    TestCardReader,
+)
+from poskit.terminal.engine import TxnOutcome
+from poskit.terminal.receipt import render_text
+from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal
+
+__all__ = ["pay_command", "TerminalOption", "HostOption", "scripted_devices"]
+
+TerminalOption = Annotated[str | None, typer.Option("--terminal", help="Terminal ID (default: the first one).")]
+HostOption = Annotated[str | None, typer.Option("--host", help="Host address HOST:PORT (default: the terminal's).")]
+
+
+def scripted_devices(card_name: str | None, entry: str, pins: list[str], *, echo: bool):  # type: ignore[no-untyped-def]
+    card = card_by_name(card_name) if card_name else None
+
+    def build(link):  # type: ignore[no-untyped-def]
+        display = ScriptedDisplay(echo=(lambda level, text: console.print(f"[dim]terminal:[/] {text}"))
+                                  if echo else None)
+        return Devices(display=display, keypad=ScriptedKeypad(), card_reader=TestCardReader(card, entry),  # type: ignore[arg-type]
+                       pin_entry=ScriptedPinEntry(list(pins)), printer=MemoryPrinter(), link=link,
+                       clock=SystemClock(), power=FixedPower())
+    return build
+
+
+def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
+    receipt_text = render_text(outcome.receipt, copy="cardholder") if outcome.receipt else None
+    if as_json:
+        emit_json(outcome.to_json(receipt_text))
+    else:
+        style = {"approved": "bold green", "declined": "bold red"}.get(outcome.status, "bold yellow")
+        console.print(f"[{style}]{outcome.status.upper()}[/] {outcome.message}"
+                      + (f" (code {outcome.response_code})" if outcome.response_code else ""))
+        if receipt_text:
+            console.print(receipt_text, highlight=False, markup=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("pay")
+def pay_command(
+    amount: Annotated[str, typer.Argument(help="Amount in major units, e.g. 12.50")],
+    card: Annotated[str, typer.Option("--card", help="Test card name (see poskit cards).")],
+    pin: Annotated[str | None, typer.Option("--pin", help="PIN the cardholder types (omit to bypass).")] = None,
+    entry: Annotated[str, typer.Option("--entry", help="swipe | chip | tap")] = "swipe",
+    terminal: TerminalOption = None,
+    host: HostOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take one card payment at a terminal (exit 0 approved, 1 declined, 2 not completed)."""
+    configure_logging("json" if as_json else "console", level=logging.WARNING)
+    if entry not in ("swipe", "chip", "tap"):
+        fail(f"--entry must be swipe, chip or tap, not {entry!r}", as_json=as_json)
+    settings = settings_from(data_dir)
+    tid = terminal or default_terminal(settings)
+    try:
+        card_by_name(card)
+    except UnknownCardError as exc:
+        fail(str(exc), as_json=as_json)
+    try:
+        store, engine = open_terminal(settings, tid, scripted_devices(card, entry, [pin] if pin else [],
+                                                                       echo=not as_json), host_address=host)
+    except (UnknownTerminalError, ValueError) as exc:
+        fail(str(exc), as_json=as_json)
+    try:
+        money = Amount.parse(amount, engine.profile.currency)
+    except AmountError as exc:
+        store.close()
+        fail(str(exc), as_json=as_json)
+    try:
+        outcome = asyncio.run(engine.sale(money))
+    finally:
+        store.close()
+    print_outcome(outcome, as_json=as_json)

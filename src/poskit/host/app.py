@@ -1,0 +1,198 @@
+"""The acquirer host application: one framed request in, one framed response out.
+
+``HostApp.handle`` never raises for bad input: a frame it cannot split gets the
+connection closed, a message it cannot decode gets a format error (30), an
+unknown transaction 12 / 40, and everything else the pipeline's answer, MAC'd with
+the terminal's current MAK.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from poskit.crypto.errors import CryptoError
+from poskit.crypto.hsm import SoftHSM
+from poskit.crypto.pan_protect import PanProtector
+from poskit.host.context import HostContext
+from poskit.host.participants import (
+    ApplyReversal,
+    AuthorizeSale,
+    IssueWorkingKeys,
+    LoadTerminal,
+    ReadCard,
+    SignOff,
+    VerifyMac,
+    VerifyPin,
+    business_clock,
+)
+from poskit.host.pipeline import TransactionManager
+from poskit.host.security import HostKeys
+from poskit.iso8583.dialects import Dialect, get_dialect
+from poskit.iso8583.errors import Iso8583Error, MessageFormatError, UnknownTransactionError
+from poskit.iso8583.framing import Envelope
+from poskit.iso8583.message import IsoMessage
+from poskit.iso8583.model import Response, TxnType
+from poskit.logs import get_logger
+from poskit.money import Amount
+from poskit.store.writer import GroupCommitWriter
+
+__all__ = ["HostServices", "HostApp", "GROUPS"]
+
+_log = get_logger("poskit.host")
+
+T = TxnType
+
+#: Which participant group handles each transaction type.
+GROUPS: dict[TxnType, str] = {
+    T.SALE: "sale",
+    T.REVERSAL: "reversal",
+    T.SIGN_ON: "sign-on",
+    T.SIGN_OFF: "sign-off",
+    T.ECHO: "echo",
+}
+
+
+@dataclasses.dataclass
+class HostServices:
+    """Shared, long-lived resources the participants use."""
+
+    engine: Engine
+    writer: GroupCommitWriter
+    hsm: SoftHSM
+    keys: HostKeys
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    random: Callable[[int], bytes] = os.urandom
+    timezone: str = "Asia/Shanghai"  # the acquirer's zone, used before the terminal is known
+
+    def __post_init__(self) -> None:
+        self.pan_protector = PanProtector(self.hsm, data_key=self.keys["pan_data"],
+                                          hash_key=self.keys["pan_hash"])
+
+    def auth_code(self) -> str:
+        return f"{int.from_bytes(self.random(4), 'big') % 1_000_000:06d}"
+
+
+class HostApp:
+    """Decode, route through the pipeline, answer."""
+
+    def __init__(self, services: HostServices) -> None:
+        self.s = services
+        self.dialects: dict[str, Dialect] = {name: get_dialect(name) for name in ("cups", "ascii87")}
+        load, mac = LoadTerminal(services), VerifyMac(services)
+        self.tm: TransactionManager[HostContext] = TransactionManager({
+            "sale": [load, mac, ReadCard(services), VerifyPin(services), AuthorizeSale(services)],
+            "reversal": [load, mac, ApplyReversal(services)],
+            "sign-on": [load, IssueWorkingKeys(services)],
+            "sign-off": [load, SignOff(services)],
+            "echo": [load],
+        })
+
+    def sniff(self, payload: bytes) -> Dialect | None:
+        """cups frames start with a TPDU (0x60); ascii87 frames with ASCII MTI digits."""
+        if not payload:
+            return None
+        if payload[0] == 0x60:
+            return self.dialects["cups"]
+        if 0x30 <= payload[0] <= 0x39:
+            return self.dialects["ascii87"]
+        return None
+
+    async def handle(self, payload: bytes, peer: str) -> bytes | None:
+        """The framed response to one frame payload, or None to close the connection."""
+        received_at = self.s.clock()
+        dialect = self.sniff(payload)
+        if dialect is None:
+            _log.warning("frame.unknown_dialect", peer=peer, first_byte=payload[:1].hex())
+            return None
+        try:
+            envelope = dialect.unframe(payload)
+        except Iso8583Error as exc:
+            _log.warning("frame.bad_envelope", peer=peer, error=str(exc))
+            return None
+        try:
+            message = dialect.decode(envelope.message)
+        except MessageFormatError as exc:
+            _log.warning("message.format_error", peer=peer, error=str(exc))
+            partial = exc.partial
+            return self._error_reply(dialect, envelope, partial, "30")
+        try:
+            request = dialect.decode_request(
+                message, now=business_clock(received_at, self.s.timezone).replace(tzinfo=None))
+        except UnknownTransactionError as exc:
+            _log.warning("message.unknown_transaction", peer=peer, error=str(exc))
+            return self._error_reply(dialect, envelope, message, "12")
+        except (MessageFormatError, Iso8583Error) as exc:
+            _log.warning("message.format_error", peer=peer, error=str(exc))
+            return self._error_reply(dialect, envelope, message, "30")
+        ctx = HostContext(dialect=dialect, envelope=envelope, message=message, request=request,
+                          received_at=received_at, peer=peer)
+        group = GROUPS.get(request.txn_type)
+        if group is None:
+            ctx.decline("40", f"{request.txn_type.value} is not supported by this host")
+        else:
+            await self.tm.run(group, ctx)
+        return self._reply(ctx)
+
+    # responses ---------------------------------------------------------------------
+    def _error_reply(self, dialect: Dialect, envelope: Envelope, message: IsoMessage | None,
+                     code: str) -> bytes | None:
+        if message is None or not message.mti or len(message.mti) != 4 or 41 not in message.fields:
+            return None  # not even a terminal to answer: close
+        try:
+            reply = dialect.error_response(message, code)
+            return dialect.frame_reply(dialect.encode(reply), envelope)
+        except Iso8583Error:
+            return None
+
+    def _reply(self, ctx: HostContext) -> bytes | None:
+        r, t, result = ctx.request, ctx.terminal, ctx.result
+        code = ctx.response_code or "96"
+        now_local = business_clock(ctx.received_at, t.timezone if t else self.s.timezone).replace(tzinfo=None)
+        balance = None
+        if result is not None and result.balance is not None and result.currency and r.txn_type == T.BALANCE:
+            balance = Amount.of(result.balance, result.currency)
+        response = Response(
+            txn_type=r.txn_type, response_code=code, terminal_id=r.terminal_id, merchant_id=r.merchant_id,
+            stan=None, batch=ctx.assigned_batch, rrn=result.rrn if result else None,
+            auth_code=result.auth_code if result else None, host_datetime=now_local,
+            settlement_date=result.settlement_date if result else None,
+            amount=r.amount if r.txn_type in (T.SALE, T.REVERSAL) else None, balance=balance,
+            working_keys=ctx.working_keys, key_scheme=r.key_scheme if r.txn_type == T.SIGN_ON else None,
+            acquirer_id=t.acquirer_code if t else None,
+            card_organisation=ctx.card.card_organisation if ctx.card else None,
+            processing_requirement=3 if ctx.force_sign_on else ctx.processing_requirement,
+        )
+        dialect = ctx.dialect
+        mac = self._response_mac(ctx)
+        try:
+            message = dialect.encode_response(response, r, with_mac=None if mac else False)
+            raw = dialect.seal(message, mac=mac)
+            return dialect.frame_reply(raw, ctx.envelope, processing_requirement=response.processing_requirement)
+        except (Iso8583Error, CryptoError) as exc:
+            _log.error("response.encode_failed", error=str(exc), tid=r.terminal_id, stan=r.stan)
+            try:
+                fallback = dialect.error_response(ctx.message, "96")
+                return dialect.frame_reply(dialect.encode(fallback), ctx.envelope)
+            except Iso8583Error:
+                return None
+
+    def _response_mac(self, ctx: HostContext) -> Callable[[bytes], bytes] | None:
+        t = ctx.terminal
+        if t is None or t.mak is None or ctx.response_code == "A0":
+            return None
+        mak, algorithm = t.mak, t.mac_algorithm
+        if ctx.request.txn_type == T.SIGN_ON:
+            return None
+
+        def mac(data: bytes) -> bytes:
+            return self.s.hsm.generate_mac(data, key=mak, algorithm=algorithm)  # type: ignore[arg-type]
+        return mac
+
+    def stats(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.s.writer.stats)

@@ -1,0 +1,334 @@
+"""The host's participants: small steps, each with one job, shared by all transactions.
+
+Order for a sale: load the terminal -> verify the MAC -> read the card -> verify
+the PIN (HSM) -> authorise and post durably (issuer + ledger, one commit).
+Per-transaction state lives only in :class:`~poskit.host.context.HostContext`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+
+from poskit.cards.bins import lookup_bin
+from poskit.cards.pan import PanError, mask_pan, validate_pan
+from poskit.cards.track2 import ServiceCode, Track2, Track2Error
+from poskit.crypto.errors import CryptoError, MacVerificationError, PinBlockFormatError
+from poskit.host.authorization import (
+    CardInfo,
+    ReversalInput,
+    SaleInput,
+    apply_reversal,
+    authorize_sale,
+)
+from poskit.host.context import HostContext
+from poskit.host.issuer import PinCheck, find_card
+from poskit.host.pipeline import Vote
+from poskit.host.registry import load_terminal
+from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
+from poskit.store.schema import terminals
+
+if TYPE_CHECKING:
+    from poskit.host.app import HostServices
+
+__all__ = [
+    "LoadTerminal",
+    "VerifyMac",
+    "ReadCard",
+    "VerifyPin",
+    "AuthorizeSale",
+    "ApplyReversal",
+    "IssueWorkingKeys",
+    "SignOff",
+    "business_clock",
+]
+
+_PREPARED = Vote.PREPARED
+_READ_ONLY = Vote.PREPARED | Vote.READONLY | Vote.NO_JOIN
+
+
+def business_clock(now_utc: datetime, timezone: str) -> datetime:
+    """The acquirer-local wall clock for ``now_utc``."""
+    return now_utc.astimezone(ZoneInfo(timezone))
+
+
+class _Base:
+    name = "participant"
+
+    def __init__(self, services: HostServices) -> None:
+        self.s = services
+
+    async def commit(self, ctx: HostContext) -> None:
+        return None
+
+    async def abort(self, ctx: HostContext) -> None:
+        return None
+
+
+class LoadTerminal(_Base):
+    """Find the terminal and its merchant; refuse unknown or suspended ones."""
+
+    name = "load-terminal"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        with self.s.engine.connect() as conn:
+            record = load_terminal(conn, ctx.request.terminal_id)
+        if record is None:
+            ctx.decline("97", f"terminal {ctx.request.terminal_id!r} is not registered")
+            return Vote.ABORTED
+        ctx.terminal = record
+        if record.merchant_no != ctx.request.merchant_id.strip():
+            ctx.decline("03", "merchant number does not match the terminal's merchant")
+            return Vote.ABORTED
+        if record.status != "active" or record.merchant_status != "active":
+            ctx.decline("03", "terminal or merchant suspended")
+            return Vote.ABORTED
+        if record.dialect != ctx.dialect.name:
+            ctx.decline("30", f"terminal is configured for the {record.dialect} dialect")
+            return Vote.ABORTED
+        return _READ_ONLY
+
+
+class VerifyMac(_Base):
+    """Check the request MAC with the terminal's MAK; a bad MAC is answered A0 and forces a sign-on."""
+
+    name = "verify-mac"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t = ctx.terminal
+        assert t is not None
+        mac = ctx.dialect.extract_mac(ctx.envelope.message)
+        if t.mak is None or t.sign_on_required:
+            ctx.decline("A0", "terminal is not signed on (no working keys)")
+            ctx.force_sign_on = True
+            return Vote.ABORTED
+        if mac is None:
+            ctx.decline("A0", "MAC missing")
+            ctx.force_sign_on = True
+            return Vote.ABORTED
+        try:
+            self.s.hsm.verify_mac(ctx.dialect.mac_input(ctx.envelope.message), mac, key=t.mak,
+                                  algorithm=t.mac_algorithm)  # type: ignore[arg-type]
+        except (MacVerificationError, CryptoError):
+            ctx.decline("A0", "MAC verification failed")
+            ctx.force_sign_on = True
+            await self.s.writer.submit(lambda conn: conn.execute(
+                update(terminals).where(terminals.c.id == t.id).values(sign_on_required=True)))
+            return Vote.ABORTED
+        ctx.mac_verified = True
+        return _READ_ONLY
+
+
+class ReadCard(_Base):
+    """Card data to a PAN, expiry and service code; Luhn, BIN and entry-mode checks."""
+
+    name = "read-card"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t = ctx.terminal
+        card = ctx.request.card
+        assert t is not None
+        if card is None:
+            ctx.decline("30", "no card data")
+            return Vote.ABORTED
+        pan, expiry, service = card.pan, card.expiry, card.service_code
+        if card.track2 is not None:
+            field35 = card.track2
+            if card.track2_encrypted:
+                if t.tdk is None:
+                    ctx.decline("A7", "track data encrypted but the terminal has no track key")
+                    return Vote.ABORTED
+                try:
+                    field35 = self.s.hsm.decrypt_track2_cups(field35, key=t.tdk)
+                except CryptoError:
+                    ctx.decline("A7", "track data could not be decrypted")
+                    return Vote.ABORTED
+            try:
+                track = Track2.parse(field35)
+            except Track2Error as exc:
+                ctx.decline("14" if "PAN" in exc.reason or "Luhn" in exc.reason else "30",
+                            f"track 2: {exc.reason}")
+                return Vote.ABORTED
+            if pan is not None and pan != track.pan:
+                ctx.decline("14", "field 2 does not match the track")
+                return Vote.ABORTED
+            pan, expiry, service = track.pan, track.expiry, track.service_code
+        if pan is None:
+            ctx.decline("30", "no PAN in the request")
+            return Vote.ABORTED
+        try:
+            validate_pan(pan)
+        except PanError as exc:
+            ctx.decline("14", exc.reason)
+            return Vote.ABORTED
+        if (card.entry_mode == EntryMode.SWIPE and service is not None and ServiceCode(service).chip_card
+                and ctx.request.chip_condition != "2"):
+            ctx.decline("45", "chip card swiped: insert the card")
+            return Vote.ABORTED
+        info = lookup_bin(pan)
+        protector = self.s.pan_protector
+        ctx.pan = pan
+        ctx.card = CardInfo(
+            pan_hash=protector.fingerprint(pan), pan_token=protector.encrypt(pan), pan_masked=mask_pan(pan),
+            expiry=expiry, service_code=service, scheme=info.scheme, funding=info.funding,
+            origin=info.origin(t.acquirer_country), card_organisation=info.card_organisation,
+            entry_mode=card.entry_mode.value, pin_entered=card.pin_block is not None)
+        return _READ_ONLY
+
+
+class VerifyPin(_Base):
+    """Translate the PIN block from the terminal's PIK to the zone PIN key; the issuer verifies it."""
+
+    name = "verify-pin"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t, card = ctx.terminal, ctx.request.card
+        assert t is not None and ctx.pan is not None and ctx.card is not None
+        if card is None or card.pin_block is None:
+            ctx.pin_check = PinCheck.ABSENT
+            return _READ_ONLY
+        if t.pik is None:
+            ctx.decline("A0", "terminal has no PIN key")
+            return Vote.ABORTED
+        with self.s.engine.connect() as conn:
+            issuer_card = find_card(conn, ctx.card.pan_hash)
+        if issuer_card is None:
+            return _READ_ONLY  # the authorisation answers 14
+        hsm, keys = self.s.hsm, self.s.keys
+        try:
+            zone_block = hsm.translate_pin_block(card.pin_block, pan=ctx.pan, source_key=t.pik,
+                                                 dest_key=keys["issuer_zpk"])
+            if issuer_card.pin_method == "ibm3624":
+                ok = hsm.verify_pin_ibm3624(zone_block, pan=ctx.pan, key=keys["issuer_zpk"],
+                                            pvk=keys["issuer_pvk_ibm"],
+                                            offset=issuer_card.pin_verification_value)
+            else:
+                ok = hsm.verify_pin_pvv(zone_block, pan=ctx.pan, key=keys["issuer_zpk"],
+                                        pvk=keys["issuer_pvk_visa"], pvki=issuer_card.pvki,
+                                        pvv=issuer_card.pin_verification_value)
+        except PinBlockFormatError:
+            ctx.decline("99", "PIN block format error")
+            ctx.force_sign_on = True
+            return Vote.ABORTED
+        ctx.pin_check = PinCheck.CORRECT if ok else PinCheck.WRONG
+        return _READ_ONLY
+
+
+def _dates(services: HostServices, ctx: HostContext) -> tuple[datetime, str, str, str]:
+    t = ctx.terminal
+    assert t is not None
+    local = business_clock(ctx.received_at, t.timezone)
+    return local, local.strftime("%Y-%m-%d"), local.strftime("%m%d"), f"{local:%y}"[-1] + f"{local:%j}"
+
+
+class AuthorizeSale(_Base):
+    """The durable step: issuer decision, transaction record, fee and ledger in one commit."""
+
+    name = "authorize"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t, r, card = ctx.terminal, ctx.request, ctx.card
+        assert t is not None and card is not None
+        if r.amount is None or r.amount.minor <= 0:
+            ctx.decline("13", "amount missing or zero")
+            return Vote.ABORTED
+        if r.amount.currency.code != t.currency:
+            ctx.decline("13", f"currency {r.amount.currency.code} is not the merchant's {t.currency}")
+            return Vote.ABORTED
+        local, day, mmdd, julian = _dates(self.s, ctx)
+        service = ServiceCode(card.service_code) if card.service_code else None
+        pin_required = bool(service and service.pin_required and card.entry_mode in ("swipe", "fallback"))
+        inp = SaleInput(
+            terminal=t, mti="0200", txn_type="sale", stan=r.stan, batch=r.batch,
+            local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
+            amount=r.amount.minor, currency=r.amount.currency.code, card=card, pin_check=ctx.pin_check,
+            pin_required=pin_required, received_at=ctx.received_at, issuer_day=day,
+            business_date=local, settlement_date=mmdd, julian=julian, auth_code=self.s.auth_code())
+        result = await self.s.writer.submit(lambda conn: authorize_sale(conn, inp))
+        ctx.result = result
+        ctx.decline(result.response_code, result.message)
+        return _PREPARED if result.response_code == "00" else Vote.ABORTED | Vote.NO_JOIN
+
+
+class ApplyReversal(_Base):
+    """Reverse the original exactly once (durably) and acknowledge."""
+
+    name = "reverse"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        original = r.original
+        if original is None or original.txn_type is None:
+            ctx.decline("30", "reversal without original data")
+            return Vote.ABORTED
+        _local, day, _mmdd, _julian = _dates(self.s, ctx)
+        definition = ctx.dialect.definition(original.txn_type)
+        masked = mask_pan(r.card.pan) if r.card is not None and r.card.pan else None
+        inp = ReversalInput(
+            terminal=t, stan=r.stan, batch=r.batch, original_mti=definition.request_mti,
+            original_type=original.txn_type.value, reason=r.reversal_reason or "98",
+            amount=r.amount.minor if r.amount else 0,
+            currency=r.amount.currency.code if r.amount else t.currency,
+            local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
+            received_at=ctx.received_at, issuer_day=day, pan_masked=masked, repeat=r.repeat)
+        ctx.result = await self.s.writer.submit(lambda conn: apply_reversal(conn, inp))
+        ctx.decline("00", ctx.result.message)
+        return _PREPARED
+
+
+class IssueWorkingKeys(_Base):
+    """Sign-on: fresh PIK, MAK and TDK under the TMK, check values, a batch number."""
+
+    name = "issue-working-keys"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t = ctx.terminal
+        assert t is not None
+        if t.tmk is None:
+            ctx.decline("A7", "no terminal master key: inject keys first")
+            return Vote.ABORTED
+        hsm = self.s.hsm
+        scheme = ctx.request.key_scheme or "004"
+        x919 = t.mac_algorithm == "x919"
+        pik = hsm.generate_key("P0", algorithm="TDES", length=16, mode="B")
+        mak = hsm.generate_key("M3" if x919 else "M0", algorithm="TDES", length=16 if x919 else 8, mode="C")
+        tdk = hsm.generate_key("D0", algorithm="TDES", length=16, mode="B") if scheme == "004" else None
+        mak_cipher = hsm.export_key_under_kek(mak, kek=t.tmk)
+        if len(mak_cipher) == 8:
+            mak_cipher += bytes(8)  # the 004 layout: single-length MAK, then eight zero bytes
+        ctx.working_keys = WorkingKeys(
+            pik=hsm.export_key_under_kek(pik, kek=t.tmk), pik_kcv=hsm.kcv(pik, length=4),
+            mak=mak_cipher, mak_kcv=hsm.kcv(mak, length=4),
+            tdk=hsm.export_key_under_kek(tdk, kek=t.tmk) if tdk else None,
+            tdk_kcv=hsm.kcv(tdk, length=4) if tdk else None)
+        now = ctx.received_at
+        batch = max(t.batch_no, ctx.request.batch or 1)
+
+        def store(conn):  # type: ignore[no-untyped-def]
+            conn.execute(update(terminals).where(terminals.c.id == t.id).values(
+                pik=pik, mak=mak, tdk=tdk, signed_on_at=now, sign_on_required=False, batch_no=batch,
+                last_seen_at=now))
+
+        await self.s.writer.submit(store)
+        ctx.assigned_batch = batch
+        ctx.decline("00", f"signed on, key scheme {scheme}")
+        return _PREPARED
+
+
+class SignOff(_Base):
+    """Sign-off: the terminal's working keys are retired until the next sign-on."""
+
+    name = "sign-off"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t = ctx.terminal
+        assert t is not None
+        await self.s.writer.submit(lambda conn: conn.execute(
+            update(terminals).where(terminals.c.id == t.id).values(
+                pik=None, mak=None, tdk=None, sign_on_required=True, last_seen_at=ctx.received_at)))
+        ctx.decline("00", "signed off")
+        return _PREPARED

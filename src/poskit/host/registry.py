@@ -1,0 +1,59 @@
+"""What the host knows about a terminal: its merchant, acquirer, dialect and key blocks."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from poskit.store.schema import acquirers, merchants, terminals
+
+__all__ = ["TerminalRecord", "load_terminal"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TerminalRecord:
+    id: int
+    terminal_id: str
+    merchant_id: int
+    merchant_no: str
+    merchant_name: str
+    merchant_name_en: str
+    mcc: str
+    merchant_status: str
+    currency: str
+    acquirer_code: str
+    acquirer_country: str
+    timezone: str
+    dialect: str
+    mac_algorithm: str
+    key_scheme: str
+    tmk: str | None
+    pik: str | None
+    mak: str | None
+    tdk: str | None
+    batch_no: int
+    status: str
+    sign_on_required: bool
+    signed_on_at: datetime | None
+
+    def __repr__(self) -> str:  # key blocks are wrapped, but keep logs short and boring
+        return f"TerminalRecord({self.terminal_id!r}, merchant={self.merchant_no!r})"
+
+
+def load_terminal(conn: Connection, terminal_id: str) -> TerminalRecord | None:
+    row = conn.execute(
+        select(terminals.c.id, terminals.c.terminal_id, terminals.c.merchant_id,
+               merchants.c.merchant_no, merchants.c.name.label("merchant_name"),
+               merchants.c.name_en.label("merchant_name_en"), merchants.c.mcc,
+               merchants.c.status.label("merchant_status"), merchants.c.currency,
+               acquirers.c.code.label("acquirer_code"), acquirers.c.country.label("acquirer_country"),
+               acquirers.c.timezone, terminals.c.dialect, terminals.c.mac_algorithm, terminals.c.key_scheme,
+               terminals.c.tmk, terminals.c.pik, terminals.c.mak, terminals.c.tdk, terminals.c.batch_no,
+               terminals.c.status, terminals.c.sign_on_required, terminals.c.signed_on_at)
+        .select_from(terminals.join(merchants).join(acquirers))
+        .where(terminals.c.terminal_id == terminal_id)
+    ).mappings().first()
+    return TerminalRecord(**row) if row else None

@@ -1,0 +1,98 @@
+"""Running the services: the ISO 8583 host and the portal in one asyncio process.
+
+``poskit up`` and ``poskit host`` use :func:`run_services`; tests use
+:class:`RunningServices` to start them on free ports in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from poskit.config import Settings
+from poskit.host.app import HostApp, HostServices
+from poskit.host.server import HostServer
+from poskit.logs import get_logger
+from poskit.portal.app import create_app
+from poskit.portal.security import load_session_secret
+from poskit.store.writer import GroupCommitWriter
+from poskit.tms.provisioning import open_host_database
+
+__all__ = ["RunningServices", "run_services", "PortalServer"]
+
+_log = get_logger("poskit.runtime")
+
+
+class PortalServer(uvicorn.Server):
+    """uvicorn without its own signal handling: poskit stops all services together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class RunningServices:
+    """Host (+ portal) started inside the current event loop."""
+
+    def __init__(self, settings: Settings, *, portal: bool = True, host: bool = True) -> None:
+        self.settings = settings
+        self.with_portal = portal
+        self.with_host = host
+        self.engine, self.hsm, self.keys = open_host_database(settings)
+        self.writer = GroupCommitWriter(self.engine).start()
+        self.services = HostServices(self.engine, self.writer, self.hsm, self.keys)
+        self.app = HostApp(self.services)
+        self.host = HostServer(self.app, bind=settings.host_bind, port=settings.host_port)
+        self.portal: PortalServer | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self) -> None:
+        if self.with_host:
+            await self.host.start()
+            self._tasks.append(asyncio.create_task(self.host.serve_forever()))
+        if self.with_portal:
+            secret = load_session_secret(self.settings.data_dir / "portal-session.key")
+            portal_app = create_app(self.engine, session_secret=secret,
+                                    secure_cookies=self.settings.portal_bind not in ("127.0.0.1", "localhost"))
+            config = uvicorn.Config(portal_app, host=self.settings.portal_bind, port=self.settings.portal_port,
+                                    log_level="warning", lifespan="off", access_log=False)
+            self.portal = PortalServer(config)
+            self._tasks.append(asyncio.create_task(self.portal.serve()))
+            for _ in range(200):
+                if self.portal.started or self._tasks[-1].done():
+                    break
+                await asyncio.sleep(0.02)
+            if self._tasks[-1].done():
+                self._tasks[-1].result()  # surfaces "address already in use" and friends
+
+    async def stop(self) -> None:
+        if self.portal is not None:
+            self.portal.should_exit = True
+        await self.host.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.writer.stop()
+        self.engine.dispose()
+
+
+async def run_services(settings: Settings, *, portal: bool = True, host: bool = True,
+                       on_ready: Callable[[RunningServices], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then stop cleanly (pending writes are committed first)."""
+    services = RunningServices(settings, portal=portal, host=host)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await services.start()
+    if on_ready is not None:
+        on_ready(services)
+    await stop.wait()
+    _log.info("services.stopping")
+    await services.stop()

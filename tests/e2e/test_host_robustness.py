@@ -1,0 +1,108 @@
+"""The host under bad input: duplicates, bad MACs, malformed frames — and it keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from poskit.cards.book import card_by_name
+from poskit.cards.magstripe import track2_for
+from poskit.iso8583.dialects import get_dialect
+from poskit.iso8583.model import CardData, EntryMode, Request, TxnType
+from poskit.money import Amount
+
+pytestmark = pytest.mark.usefixtures("live_host")
+
+
+def _sale_request(counter: Any, stan: int, amount: str) -> Request:
+    card = card_by_name("magstripe-debit")
+    track = track2_for(card)
+    pin_block = counter.element.encrypt_pin(card.pin, card.pan)
+    return Request(TxnType.SALE, counter.terminal_id, "898310058120001", stan, counter.store.batch_no(),
+                   amount=Amount.parse(amount, "CNY"),
+                   card=CardData(entry_mode=EntryMode.SWIPE, track2=track.to_field35(), pin_block=pin_block,
+                                 pin_max_length=6),
+                   operator="01", local_datetime=datetime.now().replace(microsecond=0))
+
+
+async def _send(counter: Any, request: Request, *, corrupt_mac: bool = False) -> Any:
+    dialect = get_dialect("cups")
+    raw = dialect.seal(dialect.encode_request(request), mac=counter.element.generate_mac)
+    if corrupt_mac:
+        raw = raw[:-1] + bytes([raw[-1] ^ 0x01])
+    payload = await counter.link.exchange(dialect.frame(raw), timeout=10)
+    envelope = dialect.unframe(payload)
+    return dialect.decode_response(dialect.decode(envelope.message), envelope=envelope), envelope
+
+
+async def test_duplicate_request_gets_the_original_answer(new_counter: Callable[..., Any],
+                                                          issuer_balance: Callable[[str], int]) -> None:
+    """The same terminal, batch and trace number twice: one debit, the same RRN and auth code twice."""
+    counter = new_counter()
+    assert (await counter.engine().sign_on()).approved
+    before = issuer_balance("magstripe-debit")
+    request = _sale_request(counter, counter.store.next_stan(), "7.77")
+    first, _ = await _send(counter, request)
+    second, _ = await _send(counter, request)
+    assert first.response_code == second.response_code == "00"
+    assert first.rrn == second.rrn and first.auth_code == second.auth_code
+    assert issuer_balance("magstripe-debit") == before - 777
+
+
+async def test_bad_mac_is_answered_a0_and_forces_a_new_sign_on(new_counter: Callable[..., Any],
+                                                               issuer_balance: Callable[[str], int]) -> None:
+    """A request with a wrong MAC: A0, no debit, 'sign on again' in the header; the terminal recovers."""
+    counter = new_counter()
+    assert (await counter.engine().sign_on()).approved
+    before = issuer_balance("magstripe-debit")
+    response, envelope = await _send(counter, _sale_request(counter, counter.store.next_stan(), "4.00"),
+                                     corrupt_mac=True)
+    assert response.response_code == "A0"
+    assert envelope.header.processing_requirement == 3
+    assert issuer_balance("magstripe-debit") == before
+    # The host now refuses the old keys until the terminal signs on again; the engine does so itself.
+    declined = await counter.engine("magstripe-debit", pins=("654321",)).sale(Amount.parse("4.00", "CNY"))
+    assert declined.response_code == "A0" and "signed on again" in declined.message
+    retry = await counter.engine("magstripe-debit", pins=("654321",)).sale(Amount.parse("4.00", "CNY"))
+    assert retry.approved, retry.message
+
+
+async def _raw_exchange(address: str, data: bytes) -> bytes:
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(4096), 5)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_garbage_frames_close_the_connection_and_the_host_keeps_serving(
+        live_host: Any, new_counter: Callable[..., Any]) -> None:
+    """Random bytes, an oversize length and a non-ISO payload: connection closed, next terminal served."""
+    for junk in (b"\x00\x05hello", b"\xff\xff" + b"x" * 10, b"\x00\x03\x01\x02\x03"):
+        assert await _raw_exchange(live_host.address, junk) == b""
+    counter = new_counter()
+    outcome = await counter.engine("magstripe-debit", pins=("654321",)).sale(Amount.parse("1.23", "CNY"))
+    assert outcome.approved, outcome.message
+
+
+async def test_malformed_message_gets_format_error_30(live_host: Any, new_counter: Callable[..., Any]) -> None:
+    """A decodable header with a field that breaks the spec is answered 30, not dropped silently."""
+    counter = new_counter()
+    assert (await counter.engine().sign_on()).approved
+    dialect = get_dialect("cups")
+    raw = bytearray(dialect.encode(dialect.encode_request(_sale_request(counter, counter.store.next_stan(), "1.00"),
+                                                          with_mac=False)))
+    raw = raw[:-3]  # cut the last field short
+    payload = await counter.link.exchange(dialect.frame(bytes(raw)), timeout=10)
+    envelope = dialect.unframe(payload)
+    reply = dialect.decode(envelope.message)
+    assert reply.fields[39] == "30"
+    assert reply.mti == "0210"
