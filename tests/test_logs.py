@@ -21,7 +21,9 @@ def test_logger_wipes_sensitive_keys_and_masks_values() -> None:
     """Events with pan/pin/key fields or PANs inside text are scrubbed before rendering."""
     buffer = io.StringIO()
     configure_logging("json", stream=buffer)
-    get_logger("t").info("sale", pan="4761739001010010", pin_block="0412AC89B7FF1234", note="card 4761739001010010")
+    get_logger("t").info(
+        "sale", pan="4761739001010010", pin_block="0412AC89B7FF1234", note="card 4761739001010010"
+    )
     line = json.loads(buffer.getvalue())
     assert line["pan"] == "<wiped>" and line["pin_block"] == "<wiped>"
     assert "4761739001010010" not in buffer.getvalue()

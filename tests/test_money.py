@@ -31,8 +31,15 @@ def test_parse_major_units(text: str, minor: int) -> None:
     assert parse_amount(text) == minor
 
 
-@pytest.mark.parametrize(("text", "reason"), [("1.234", "decimal places"), ("-5", "expected digits"),
-                                               ("abc", "expected digits"), ("", "expected digits")])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1.234", "decimal places"),
+        ("-5", "expected digits"),
+        ("abc", "expected digits"),
+        ("", "expected digits"),
+    ],
+)
 def test_parse_rejects_bad_input(text: str, reason: str) -> None:
     """Bad amounts raise AmountError with the reason."""
     with pytest.raises(AmountError, match=reason):
@@ -60,8 +67,10 @@ def test_percent_rounds_half_up_to_minor_units() -> None:
     assert Amount.parse("1234.50", "CNY").percent(Decimal("0.60")).minor == 741
 
 
-@given(st.integers(min_value=0, max_value=10**12), st.lists(st.integers(0, 100), min_size=1, max_size=8)
-       .filter(lambda w: sum(w) > 0))
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.lists(st.integers(0, 100), min_size=1, max_size=8).filter(lambda w: sum(w) > 0),
+)
 def test_allocation_sums_to_the_whole(minor: int, weights: list[int]) -> None:
     """Largest-remainder allocation never creates or loses a minor unit."""
     parts = Amount.of(minor, "CNY").allocate(weights)

@@ -52,13 +52,16 @@ def test_track2_parse_and_service_code_rules() -> None:
     assert t.to_field35().startswith("4761739001010010D3012")
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("4761739001010010", "separator"),
-    ("4761739001010011=3012201", "Luhn"),
-    ("4761739001010010=3013201", "month"),
-    ("4761739001010010=30", "missing"),
-    ("4761739001010010=3012A01", "not a digit"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("4761739001010010", "separator"),
+        ("4761739001010011=3012201", "Luhn"),
+        ("4761739001010010=3013201", "month"),
+        ("4761739001010010=30", "missing"),
+        ("4761739001010010=3012A01", "not a digit"),
+    ],
+)
 def test_track2_bad_input(text: str, reason: str) -> None:
     """Malformed tracks raise Track2Error with the reason."""
     with pytest.raises(Track2Error, match=reason):

@@ -119,21 +119,40 @@ class Counter:
         self.terminal_id = terminal_id
         store_file, key_file = terminal_paths(settings, terminal_id)
         self.store = TerminalStore.open(store_file)
-        self.element = SecureElement.open(key_file, self.store, mac_algorithm=self.store.profile().mac_algorithm)
+        self.element = SecureElement.open(
+            key_file, self.store, mac_algorithm=self.store.profile().mac_algorithm
+        )
         self.link = TcpHostLink(address)
         self.display = ScriptedDisplay()
         self.printer = MemoryPrinter()
         self.reader = TestCardReader(None)
         self.pins = ScriptedPinEntry()
 
-    def engine(self, card: str | None = None, *, entry: str = "swipe", pins: tuple[str, ...] = (),
-               link: Any = None, chip_reader_ok: bool = True) -> TerminalEngine:
-        self.reader = TestCardReader(card_by_name(card) if card else None, entry,  # type: ignore[arg-type]
-                                     chip_reader_ok=chip_reader_ok)
+    def engine(
+        self,
+        card: str | None = None,
+        *,
+        entry: str = "swipe",
+        pins: tuple[str, ...] = (),
+        link: Any = None,
+        chip_reader_ok: bool = True,
+    ) -> TerminalEngine:
+        self.reader = TestCardReader(
+            card_by_name(card) if card else None,
+            entry,  # type: ignore[arg-type]
+            chip_reader_ok=chip_reader_ok,
+        )
         self.pins = ScriptedPinEntry(list(pins))
-        devices = Devices(display=self.display, keypad=ScriptedKeypad(), card_reader=self.reader,  # type: ignore[arg-type]
-                          pin_entry=self.pins, printer=self.printer, link=link or self.link,
-                          clock=SystemClock(), power=FixedPower())
+        devices = Devices(
+            display=self.display,
+            keypad=ScriptedKeypad(),
+            card_reader=self.reader,  # type: ignore[arg-type]
+            pin_entry=self.pins,
+            printer=self.printer,
+            link=link or self.link,
+            clock=SystemClock(),
+            power=FixedPower(),
+        )
         return TerminalEngine(self.store, self.element, devices, sleep=_no_sleep)
 
 
@@ -166,6 +185,12 @@ def issuer_balance(demo_settings: Settings) -> Callable[[str], int]:
     def balance(card_name: str) -> int:
         digest = protector.fingerprint(card_by_name(card_name).pan)
         with engine.connect() as conn:
-            return int(conn.execute(select(issuer_accounts.c.balance).select_from(
-                issuer_cards.join(issuer_accounts)).where(issuer_cards.c.pan_hash == digest)).scalar_one())
+            return int(
+                conn.execute(
+                    select(issuer_accounts.c.balance)
+                    .select_from(issuer_cards.join(issuer_accounts))
+                    .where(issuer_cards.c.pan_hash == digest)
+                ).scalar_one()
+            )
+
     return balance

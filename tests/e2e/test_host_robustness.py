@@ -22,11 +22,19 @@ def _sale_request(counter: Any, stan: int, amount: str) -> Request:
     card = card_by_name("magstripe-debit")
     track = track2_for(card)
     pin_block = counter.element.encrypt_pin(card.pin, card.pan)
-    return Request(TxnType.SALE, counter.terminal_id, "898310058120001", stan, counter.store.batch_no(),
-                   amount=Amount.parse(amount, "CNY"),
-                   card=CardData(entry_mode=EntryMode.SWIPE, track2=track.to_field35(), pin_block=pin_block,
-                                 pin_max_length=6),
-                   operator="01", local_datetime=datetime.now().replace(microsecond=0))
+    return Request(
+        TxnType.SALE,
+        counter.terminal_id,
+        "898310058120001",
+        stan,
+        counter.store.batch_no(),
+        amount=Amount.parse(amount, "CNY"),
+        card=CardData(
+            entry_mode=EntryMode.SWIPE, track2=track.to_field35(), pin_block=pin_block, pin_max_length=6
+        ),
+        operator="01",
+        local_datetime=datetime.now().replace(microsecond=0),
+    )
 
 
 async def _send(counter: Any, request: Request, *, corrupt_mac: bool = False) -> Any:
@@ -39,8 +47,9 @@ async def _send(counter: Any, request: Request, *, corrupt_mac: bool = False) ->
     return dialect.decode_response(dialect.decode(envelope.message), envelope=envelope), envelope
 
 
-async def test_duplicate_request_gets_the_original_answer(new_counter: Callable[..., Any],
-                                                          issuer_balance: Callable[[str], int]) -> None:
+async def test_duplicate_request_gets_the_original_answer(
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
     """The same terminal, batch and trace number twice: one debit, the same RRN and auth code twice."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
@@ -53,14 +62,16 @@ async def test_duplicate_request_gets_the_original_answer(new_counter: Callable[
     assert issuer_balance("magstripe-debit") == before - 777
 
 
-async def test_bad_mac_is_answered_a0_and_forces_a_new_sign_on(new_counter: Callable[..., Any],
-                                                               issuer_balance: Callable[[str], int]) -> None:
+async def test_bad_mac_is_answered_a0_and_forces_a_new_sign_on(
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
     """A request with a wrong MAC: A0, no debit, 'sign on again' in the header; the terminal recovers."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
     before = issuer_balance("magstripe-debit")
-    response, envelope = await _send(counter, _sale_request(counter, counter.store.next_stan(), "4.00"),
-                                     corrupt_mac=True)
+    response, envelope = await _send(
+        counter, _sale_request(counter, counter.store.next_stan(), "4.00"), corrupt_mac=True
+    )
     assert response.response_code == "A0"
     assert envelope.header.processing_requirement == 3
     assert issuer_balance("magstripe-debit") == before
@@ -84,7 +95,8 @@ async def _raw_exchange(address: str, data: bytes) -> bytes:
 
 
 async def test_garbage_frames_close_the_connection_and_the_host_keeps_serving(
-        live_host: Any, new_counter: Callable[..., Any]) -> None:
+    live_host: Any, new_counter: Callable[..., Any]
+) -> None:
     """Random bytes, an oversize length and a non-ISO payload: connection closed, next terminal served."""
     for junk in (b"\x00\x05hello", b"\xff\xff" + b"x" * 10, b"\x00\x03\x01\x02\x03"):
         assert await _raw_exchange(live_host.address, junk) == b""
@@ -93,13 +105,18 @@ async def test_garbage_frames_close_the_connection_and_the_host_keeps_serving(
     assert outcome.approved, outcome.message
 
 
-async def test_malformed_message_gets_format_error_30(live_host: Any, new_counter: Callable[..., Any]) -> None:
+async def test_malformed_message_gets_format_error_30(
+    live_host: Any, new_counter: Callable[..., Any]
+) -> None:
     """A decodable header with a field that breaks the spec is answered 30, not dropped silently."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
     dialect = get_dialect("cups")
-    raw = bytearray(dialect.encode(dialect.encode_request(_sale_request(counter, counter.store.next_stan(), "1.00"),
-                                                          with_mac=False)))
+    raw = bytearray(
+        dialect.encode(
+            dialect.encode_request(_sale_request(counter, counter.store.next_stan(), "1.00"), with_mac=False)
+        )
+    )
     raw = raw[:-3]  # cut the last field short
     payload = await counter.link.exchange(dialect.frame(bytes(raw)), timeout=10)
     envelope = dialect.unframe(payload)

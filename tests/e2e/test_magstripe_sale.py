@@ -32,8 +32,9 @@ def _host_rows(settings: Any, query: Any) -> list[Any]:
 
 
 async def test_approved_sale_debits_the_card_and_posts_a_balanced_journal(
-        new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any) -> None:
-    """An approved swipe+PIN sale: issuer debited, transaction recorded masked, ledger balanced with the fee."""
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any
+) -> None:
+    """An approved swipe+PIN sale: issuer debited, transaction stored masked, balanced journal with fee."""
     counter = new_counter()
     before = issuer_balance("magstripe-debit")
     outcome = await counter.engine("magstripe-debit", pins=("654321",)).sale(cny("123.45"))
@@ -47,8 +48,12 @@ async def test_approved_sale_debits_the_card_and_posts_a_balanced_journal(
     assert txn["fee"] == 62  # domestic debit 0.50% of 123.45 = 0.62
     [fee] = _host_rows(demo_settings, select(fee_lines).where(fee_lines.c.transaction_id == txn["id"]))
     assert fee["formula"] == "0.50% of 123.45 = 0.62"
-    entries = _host_rows(demo_settings, select(ledger_entries.c.amount).select_from(
-        ledger_entries.join(journal_entries)).where(journal_entries.c.transaction_id == txn["id"]))
+    entries = _host_rows(
+        demo_settings,
+        select(ledger_entries.c.amount)
+        .select_from(ledger_entries.join(journal_entries))
+        .where(journal_entries.c.transaction_id == txn["id"]),
+    )
     assert sorted(e["amount"] for e in entries) == [-12283, -62, 12345]
     copies = [copy for copy, _ in counter.printer.printed]
     assert copies == ["merchant", "cardholder"]
@@ -58,18 +63,27 @@ async def test_approved_sale_debits_the_card_and_posts_a_balanced_journal(
     assert counter.store.last_record() is not None and not counter.store.pending_reversals()
 
 
-@pytest.mark.parametrize(("card", "pins", "amount", "code"), [
-    ("magstripe-debit", ("111111",), "10.00", "55"),
-    ("low-balance", ("123456",), "20.00", "51"),
-    ("expired-card", ("123456",), "5.00", "54"),
-    ("blocked-card", (), "5.00", "62"),
-    ("lost-card", ("123456",), "5.00", "41"),
-    ("stolen-card", ("123456",), "5.00", "43"),
-    ("daily-limit", (), "600.00", "61"),
-])
-async def test_issuer_declines_with_the_right_code(new_counter: Callable[..., Any], issuer_balance: Callable[[str], int],
-                                                   card: str, pins: tuple[str, ...], amount: str, code: str) -> None:
-    """Wrong PIN, no funds, expired, blocked, lost, stolen, over the daily limit: each its own code, no debit."""
+@pytest.mark.parametrize(
+    ("card", "pins", "amount", "code"),
+    [
+        ("magstripe-debit", ("111111",), "10.00", "55"),
+        ("low-balance", ("123456",), "20.00", "51"),
+        ("expired-card", ("123456",), "5.00", "54"),
+        ("blocked-card", (), "5.00", "62"),
+        ("lost-card", ("123456",), "5.00", "41"),
+        ("stolen-card", ("123456",), "5.00", "43"),
+        ("daily-limit", (), "600.00", "61"),
+    ],
+)
+async def test_issuer_declines_with_the_right_code(
+    new_counter: Callable[..., Any],
+    issuer_balance: Callable[[str], int],
+    card: str,
+    pins: tuple[str, ...],
+    amount: str,
+    code: str,
+) -> None:
+    """Wrong PIN, no funds, expired, blocked, lost, stolen, over the daily limit: own code each, no debit."""
     counter = new_counter()
     before = issuer_balance(card)
     outcome = await counter.engine(card, pins=pins).sale(cny(amount))
@@ -89,7 +103,8 @@ async def test_chip_card_swiped_is_told_to_insert(new_counter: Callable[..., Any
 
 
 async def test_chip_card_swiped_when_the_chip_reader_is_broken_is_a_fallback(
-        new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]) -> None:
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
     """With the chip reader out of order a chip card's swipe is sent as a fallback and approved."""
     counter = new_counter()
     before = issuer_balance("unionpay-debit")
@@ -104,8 +119,9 @@ async def test_host_unreachable_takes_no_money(new_counter: Callable[..., Any]) 
     counter = new_counter()
     from poskit.terminal.devices.network import TcpHostLink
 
-    outcome = await counter.engine("magstripe-debit", pins=("654321",),
-                                   link=TcpHostLink("127.0.0.1:1")).sale(cny("5.00"))
+    outcome = await counter.engine("magstripe-debit", pins=("654321",), link=TcpHostLink("127.0.0.1:1")).sale(
+        cny("5.00")
+    )
     assert outcome.status == "failed" and outcome.exit_code == 2
     assert outcome.message.startswith("network not connected")
     assert not counter.store.pending_reversals()
@@ -130,7 +146,8 @@ class DropResponses:
 
 
 async def test_lost_response_is_reversed_before_the_next_transaction(
-        new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any) -> None:
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any
+) -> None:
     """The host approved but the answer was lost: the terminal reverses it first thing next time."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
@@ -145,8 +162,12 @@ async def test_lost_response_is_reversed_before_the_next_transaction(
     assert nxt.approved, nxt.message
     assert not counter.store.pending_reversals()
     assert issuer_balance("magstripe-debit") == before - 100
-    rows = _host_rows(demo_settings, select(transactions.c.status, transactions.c.mti).where(
-        transactions.c.terminal_id == counter.terminal_id, transactions.c.stan == lost.stan))
+    rows = _host_rows(
+        demo_settings,
+        select(transactions.c.status, transactions.c.mti).where(
+            transactions.c.terminal_id == counter.terminal_id, transactions.c.stan == lost.stan
+        ),
+    )
     assert sorted((r["mti"], r["status"]) for r in rows) == [("0200", "reversed"), ("0400", "applied")]
 
 
@@ -176,8 +197,9 @@ class BlackHole:
         await self.server.wait_closed()
 
 
-async def test_host_that_never_answers(new_counter: Callable[..., Any], issuer_balance: Callable[[str], int],
-                                       demo_settings: Any) -> None:
+async def test_host_that_never_answers(
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any
+) -> None:
     """A host that accepts but never answers: timeout, reversal kept, sent and acknowledged next time."""
     from poskit.terminal.devices.network import TcpHostLink
 
@@ -187,8 +209,9 @@ async def test_host_that_never_answers(new_counter: Callable[..., Any], issuer_b
     counter.store.update_profile(params={**profile.params, "response_timeout": 1})
     before = issuer_balance("magstripe-debit")
     async with BlackHole() as port:
-        outcome = await counter.engine("magstripe-debit", pins=("654321",),
-                                       link=TcpHostLink(f"127.0.0.1:{port}")).sale(cny("9.99"))
+        outcome = await counter.engine(
+            "magstripe-debit", pins=("654321",), link=TcpHostLink(f"127.0.0.1:{port}")
+        ).sale(cny("9.99"))
     assert outcome.status == "failed" and outcome.reversal_pending
     assert "no answer from the host" in outcome.message
     assert len(counter.store.pending_reversals()) == 1
@@ -196,8 +219,12 @@ async def test_host_that_never_answers(new_counter: Callable[..., Any], issuer_b
     assert nxt.approved, nxt.message
     assert not counter.store.pending_reversals()
     assert issuer_balance("magstripe-debit") == before - 200
-    [orphan] = _host_rows(demo_settings, select(transactions).where(
-        transactions.c.terminal_id == counter.terminal_id, transactions.c.stan == outcome.stan))
+    [orphan] = _host_rows(
+        demo_settings,
+        select(transactions).where(
+            transactions.c.terminal_id == counter.terminal_id, transactions.c.stan == outcome.stan
+        ),
+    )
     assert orphan["mti"] == "0400" and orphan["status"] == "orphan"
 
 
@@ -208,7 +235,9 @@ async def test_x919_terminal_sells_with_double_length_mac_key(new_counter: Calla
     assert outcome.approved, outcome.message
 
 
-async def test_working_keys_rotate_at_every_sign_on(new_counter: Callable[..., Any], demo_settings: Any) -> None:
+async def test_working_keys_rotate_at_every_sign_on(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
     """Each sign-on delivers new PIN and MAC keys (different check values)."""
     counter = new_counter()
     engine = counter.engine()
@@ -217,14 +246,21 @@ async def test_working_keys_rotate_at_every_sign_on(new_counter: Callable[..., A
     assert first.approved and second.approved
     assert first.extra["kcv"]["mak"] != second.extra["kcv"]["mak"]
     assert first.extra["kcv"]["pik"] != second.extra["kcv"]["pik"]
-    [row] = _host_rows(demo_settings, select(terminals.c.sign_on_required).where(
-        terminals.c.terminal_id == counter.terminal_id))
+    [row] = _host_rows(
+        demo_settings,
+        select(terminals.c.sign_on_required).where(terminals.c.terminal_id == counter.terminal_id),
+    )
     assert row["sign_on_required"] is False
 
 
 def test_no_declined_transaction_is_posted_to_the_ledger(demo_settings: Any) -> None:
     """Only approved (and reversed) transactions have journals."""
-    rows = _host_rows(demo_settings, select(func.count()).select_from(
-        journal_entries.join(transactions, journal_entries.c.transaction_id == transactions.c.id))
-        .where(transactions.c.status == "declined"))
-    assert rows[0]["count_1"] == 0 if "count_1" in rows[0] else list(rows[0].values())[0] == 0
+    rows = _host_rows(
+        demo_settings,
+        select(func.count())
+        .select_from(
+            journal_entries.join(transactions, journal_entries.c.transaction_id == transactions.c.id)
+        )
+        .where(transactions.c.status == "declined"),
+    )
+    assert next(iter(rows[0].values())) == 0

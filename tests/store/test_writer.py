@@ -18,6 +18,7 @@ def _add(tag: str):  # type: ignore[no-untyped-def]
     def job(conn: Connection) -> str:
         conn.execute(insert(audit_log).values(at=datetime.now(UTC), actor="test", action=tag, details={}))
         return tag
+
     return job
 
 
@@ -83,7 +84,8 @@ def test_failed_commit_acknowledges_nobody(sqlite_engine: Engine) -> None:
     def defer_and_violate(conn: Connection) -> str:
         conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
         conn.exec_driver_sql(
-            "INSERT INTO terminals (terminal_id, merchant_id, created_at) VALUES ('T1', 999, '2026-01-01')")
+            "INSERT INTO terminals (terminal_id, merchant_id, created_at) VALUES ('T1', 999, '2026-01-01')"
+        )
         return "written"
 
     with pytest.raises(Exception, match="FOREIGN KEY"):

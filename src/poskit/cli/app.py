@@ -13,8 +13,16 @@ from rich.console import Console
 from poskit import __version__
 from poskit.config import Settings, load_settings
 
-__all__ = ["app", "console", "err_console", "DataDirOption", "JsonOption", "settings_from", "emit_json",
-           "fail"]
+__all__ = [
+    "DataDirOption",
+    "JsonOption",
+    "app",
+    "console",
+    "emit_json",
+    "err_console",
+    "fail",
+    "settings_from",
+]
 
 app = typer.Typer(
     name="poskit",
@@ -28,8 +36,9 @@ err_console = Console(stderr=True)
 
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory (default $POSKIT_DATA_DIR or ./poskit-data).",
-                 show_default=False),
+    typer.Option(
+        "--data-dir", help="Data directory (default $POSKIT_DATA_DIR or ./poskit-data).", show_default=False
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 
@@ -59,6 +68,9 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                                help="Show the version and exit.")] = False) -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
     """poskit command line."""

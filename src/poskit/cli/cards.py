@@ -6,12 +6,13 @@ from rich.table import Table
 
 from poskit.cards.book import CARD_BOOK, TestCard
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, settings_from
+from poskit.config import Settings
 from poskit.money import Amount
 
 __all__ = ["cards_command"]
 
 
-def _current_balances(data_dir_settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _current_balances(data_dir_settings: Settings) -> dict[str, int]:
     """Live balances from the issuer simulator, when a poskit data directory exists."""
     from sqlalchemy import select
 
@@ -36,9 +37,14 @@ def _current_balances(data_dir_settings) -> dict[str, int]:  # type: ignore[no-u
             if "pan_hash" not in keys.blocks:
                 return {}
             protector = PanProtector(SoftHSM(lmk), data_key=keys["pan_data"], hash_key=keys["pan_hash"])
-            rows = {r.pan_hash: r.balance for r in conn.execute(
-                select(issuer_cards.c.pan_hash, issuer_accounts.c.balance)
-                .select_from(issuer_cards.join(issuer_accounts)))}
+            rows = {
+                r.pan_hash: r.balance
+                for r in conn.execute(
+                    select(issuer_cards.c.pan_hash, issuer_accounts.c.balance).select_from(
+                        issuer_cards.join(issuer_accounts)
+                    )
+                )
+            }
         return {c.name: rows[h] for c in CARD_BOOK if (h := protector.fingerprint(c.pan)) in rows}
     except Exception:  # a database from another version: show the book's opening balances
         return {}
@@ -48,10 +54,17 @@ def _current_balances(data_dir_settings) -> dict[str, int]:  # type: ignore[no-u
 
 def _row(card: TestCard, balance: int) -> dict[str, object]:
     return {
-        "name": card.name, "pan": card.pan, "scheme": card.scheme, "funding": card.funding,
-        "interfaces": list(card.interfaces), "pin": card.pin,
-        "balance": Amount.of(balance, card.currency).plain(), "currency": card.currency,
-        "status": card.status, "expiry": card.expiry, "description": card.description,
+        "name": card.name,
+        "pan": card.pan,
+        "scheme": card.scheme,
+        "funding": card.funding,
+        "interfaces": list(card.interfaces),
+        "pin": card.pin,
+        "balance": Amount.of(balance, card.currency).plain(),
+        "currency": card.currency,
+        "status": card.status,
+        "expiry": card.expiry,
+        "description": card.description,
     }
 
 
@@ -66,9 +79,17 @@ def cards_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -
     table = Table(title="poskit test cards", show_lines=False)
     for col in ("name", "pan", "scheme", "funding", "interfaces", "pin", "balance", "status", "expiry"):
         table.add_column(col, justify="right" if col == "balance" else "left")
-    for r in rows:
-        table.add_row(str(r["name"]), str(r["pan"]), str(r["scheme"]), str(r["funding"]),
-                      ",".join(r["interfaces"]), str(r["pin"]),  # type: ignore[arg-type]
-                      f"{r['currency']} {r['balance']}", str(r["status"]), str(r["expiry"]))
+    for card, r in zip(CARD_BOOK, rows, strict=True):
+        table.add_row(
+            str(r["name"]),
+            str(r["pan"]),
+            str(r["scheme"]),
+            str(r["funding"]),
+            ",".join(card.interfaces),
+            str(r["pin"]),
+            f"{r['currency']} {r['balance']}",
+            str(r["status"]),
+            str(r["expiry"]),
+        )
     console.print(table)
     console.print("Pay with one: [bold]poskit pay 12.50 --card unionpay-debit --pin 123456[/]")

@@ -26,21 +26,34 @@ from poskit.terminal.engine import TxnOutcome
 from poskit.terminal.receipt import render_text
 from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal
 
-__all__ = ["pay_command", "TerminalOption", "HostOption", "scripted_devices"]
+__all__ = ["HostOption", "TerminalOption", "pay_command", "scripted_devices"]
 
-TerminalOption = Annotated[str | None, typer.Option("--terminal", help="Terminal ID (default: the first one).")]
-HostOption = Annotated[str | None, typer.Option("--host", help="Host address HOST:PORT (default: the terminal's).")]
+TerminalOption = Annotated[
+    str | None, typer.Option("--terminal", help="Terminal ID (default: the first one).")
+]
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Host address HOST:PORT (default: the terminal's).")
+]
 
 
 def scripted_devices(card_name: str | None, entry: str, pins: list[str], *, echo: bool):  # type: ignore[no-untyped-def]
     card = card_by_name(card_name) if card_name else None
 
     def build(link):  # type: ignore[no-untyped-def]
-        display = ScriptedDisplay(echo=(lambda level, text: console.print(f"[dim]terminal:[/] {text}"))
-                                  if echo else None)
-        return Devices(display=display, keypad=ScriptedKeypad(), card_reader=TestCardReader(card, entry),  # type: ignore[arg-type]
-                       pin_entry=ScriptedPinEntry(list(pins)), printer=MemoryPrinter(), link=link,
-                       clock=SystemClock(), power=FixedPower())
+        display = ScriptedDisplay(
+            echo=(lambda level, text: console.print(f"[dim]terminal:[/] {text}")) if echo else None
+        )
+        return Devices(
+            display=display,
+            keypad=ScriptedKeypad(),
+            card_reader=TestCardReader(card, entry),  # type: ignore[arg-type]
+            pin_entry=ScriptedPinEntry(list(pins)),
+            printer=MemoryPrinter(),
+            link=link,
+            clock=SystemClock(),
+            power=FixedPower(),
+        )
+
     return build
 
 
@@ -50,8 +63,10 @@ def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
         emit_json(outcome.to_json(receipt_text))
     else:
         style = {"approved": "bold green", "declined": "bold red"}.get(outcome.status, "bold yellow")
-        console.print(f"[{style}]{outcome.status.upper()}[/] {outcome.message}"
-                      + (f" (code {outcome.response_code})" if outcome.response_code else ""))
+        console.print(
+            f"[{style}]{outcome.status.upper()}[/] {outcome.message}"
+            + (f" (code {outcome.response_code})" if outcome.response_code else "")
+        )
         if receipt_text:
             console.print(receipt_text, highlight=False, markup=False)
     raise typer.Exit(outcome.exit_code)
@@ -61,7 +76,9 @@ def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
 def pay_command(
     amount: Annotated[str, typer.Argument(help="Amount in major units, e.g. 12.50")],
     card: Annotated[str, typer.Option("--card", help="Test card name (see poskit cards).")],
-    pin: Annotated[str | None, typer.Option("--pin", help="PIN the cardholder types (omit to bypass).")] = None,
+    pin: Annotated[
+        str | None, typer.Option("--pin", help="PIN the cardholder types (omit to bypass).")
+    ] = None,
     entry: Annotated[str, typer.Option("--entry", help="swipe | chip | tap")] = "swipe",
     terminal: TerminalOption = None,
     host: HostOption = None,
@@ -79,8 +96,12 @@ def pay_command(
     except UnknownCardError as exc:
         fail(str(exc), as_json=as_json)
     try:
-        store, engine = open_terminal(settings, tid, scripted_devices(card, entry, [pin] if pin else [],
-                                                                       echo=not as_json), host_address=host)
+        store, engine = open_terminal(
+            settings,
+            tid,
+            scripted_devices(card, entry, [pin] if pin else [], echo=not as_json),
+            host_address=host,
+        )
     except (UnknownTerminalError, ValueError) as exc:
         fail(str(exc), as_json=as_json)
     try:

@@ -13,10 +13,12 @@ from poskit.host.runtime import RunningServices, run_services
 from poskit.logs import configure_logging
 from poskit.tms.provisioning import DEMO_USERS, provision_demo
 
-__all__ = ["up_command", "host_command"]
+__all__ = ["host_command", "up_command"]
 
 HostPortOption = Annotated[int | None, typer.Option("--host-port", help="ISO 8583 port (default 8583).")]
-PortalPortOption = Annotated[int | None, typer.Option("--portal-port", help="Portal HTTP port (default 8000).")]
+PortalPortOption = Annotated[
+    int | None, typer.Option("--portal-port", help="Portal HTTP port (default 8000).")
+]
 
 
 def _banner(settings: Settings, services: RunningServices, *, portal: bool) -> None:
@@ -25,24 +27,35 @@ def _banner(settings: Settings, services: RunningServices, *, portal: bool) -> N
     if portal:
         url = f"http://{settings.portal_bind}:{settings.portal_port}"
         console.print(f"  merchant portal {url}/login")
-        console.print("  portal logins   " + ", ".join(
-            f"{u} / {p}" for u, (p, role, _m) in DEMO_USERS.items() if role in ("merchant_owner", "acquirer_admin")))
+        console.print(
+            "  portal logins   "
+            + ", ".join(
+                f"{u} / {p}"
+                for u, (p, role, _m) in DEMO_USERS.items()
+                if role in ("merchant_owner", "acquirer_admin")
+            )
+        )
         console.print("                  (change with: poskit users set-password USER)")
     console.print("  try it          poskit cards;  poskit pay 12.50 --card unionpay-debit --pin 123456")
     console.print("Press Ctrl-C to stop.")
 
 
 @app.command("up")
-def up_command(data_dir: DataDirOption = None, host_port: HostPortOption = None,
-               portal_port: PortalPortOption = None,
-               log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console") -> None:
+def up_command(
+    data_dir: DataDirOption = None,
+    host_port: HostPortOption = None,
+    portal_port: PortalPortOption = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console",
+) -> None:
     """Seed the demo (first run) and run the host and the portal until Ctrl-C."""
     settings = settings_from(data_dir, host_port=host_port, portal_port=portal_port)
     configure_logging(log_format)
     summary = provision_demo(settings)
     if summary.created:
-        console.print(f"seeded the demo acquirer, merchants, terminals {', '.join(summary.terminals)} "
-                      "and the test-card book")
+        console.print(
+            f"seeded the demo acquirer, merchants, terminals {', '.join(summary.terminals)} "
+            "and the test-card book"
+        )
     try:
         asyncio.run(run_services(settings, on_ready=lambda s: _banner(settings, s, portal=True)))
     except OSError as exc:
@@ -51,14 +64,17 @@ def up_command(data_dir: DataDirOption = None, host_port: HostPortOption = None,
 
 
 @app.command("host")
-def host_command(data_dir: DataDirOption = None, host_port: HostPortOption = None,
-                 log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console",
-                 ) -> None:
+def host_command(
+    data_dir: DataDirOption = None,
+    host_port: HostPortOption = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console",
+) -> None:
     """Run only the ISO 8583 acquirer host (no portal), on an already provisioned data directory."""
     settings = settings_from(data_dir, host_port=host_port)
     configure_logging(log_format)
     try:
-        asyncio.run(run_services(settings, portal=False,
-                                 on_ready=lambda s: _banner(settings, s, portal=False)))
+        asyncio.run(
+            run_services(settings, portal=False, on_ready=lambda s: _banner(settings, s, portal=False))
+        )
     except OSError as exc:
         fail(f"could not start the host: {exc.strerror or exc}")

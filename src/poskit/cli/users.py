@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 from rich.table import Table
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
@@ -18,7 +20,7 @@ users_app = typer.Typer(help="Portal user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
-def _engine(data_dir):  # type: ignore[no-untyped-def]
+def _engine(data_dir: Path | None) -> Engine:
     settings = settings_from(data_dir)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
@@ -32,8 +34,16 @@ def list_command(data_dir: DataDirOption = None, as_json: JsonOption = False) ->
     with engine.connect() as conn:
         users = list_users(conn)
     engine.dispose()
-    rows = [{"username": u.username, "role": u.role, "merchant": u.merchant_name,
-             "merchant_no": u.merchant_no, "locked": bool(u.locked_until)} for u in users]
+    rows = [
+        {
+            "username": u.username,
+            "role": u.role,
+            "merchant": u.merchant_name,
+            "merchant_no": u.merchant_no,
+            "locked": bool(u.locked_until),
+        }
+        for u in users
+    ]
     if as_json:
         emit_json(rows)
         return
@@ -41,15 +51,21 @@ def list_command(data_dir: DataDirOption = None, as_json: JsonOption = False) ->
     for col in ("username", "role", "merchant", "merchant_no"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["username"]), str(r["role"]), str(r["merchant"] or "-"), str(r["merchant_no"] or "-"))
+        table.add_row(
+            str(r["username"]), str(r["role"]), str(r["merchant"] or "-"), str(r["merchant_no"] or "-")
+        )
     console.print(table)
 
 
 @users_app.command("set-password")
 def set_password_command(
     username: Annotated[str, typer.Argument(help="Portal user name.")],
-    password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True,
-                                          confirmation_prompt=True, help="The new password.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="The new password."
+        ),
+    ],
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -30,6 +30,7 @@ from poskit.host.participants import (
     VerifyMac,
     VerifyPin,
     business_clock,
+    mac_algorithm,
 )
 from poskit.host.pipeline import TransactionManager
 from poskit.host.security import HostKeys
@@ -42,7 +43,7 @@ from poskit.logs import get_logger
 from poskit.money import Amount
 from poskit.store.writer import GroupCommitWriter
 
-__all__ = ["HostServices", "HostApp", "GROUPS"]
+__all__ = ["GROUPS", "HostApp", "HostServices"]
 
 _log = get_logger("poskit.host")
 
@@ -71,8 +72,9 @@ class HostServices:
     timezone: str = "Asia/Shanghai"  # the acquirer's zone, used before the terminal is known
 
     def __post_init__(self) -> None:
-        self.pan_protector = PanProtector(self.hsm, data_key=self.keys["pan_data"],
-                                          hash_key=self.keys["pan_hash"])
+        self.pan_protector = PanProtector(
+            self.hsm, data_key=self.keys["pan_data"], hash_key=self.keys["pan_hash"]
+        )
 
     def auth_code(self) -> str:
         return f"{int.from_bytes(self.random(4), 'big') % 1_000_000:06d}"
@@ -85,13 +87,15 @@ class HostApp:
         self.s = services
         self.dialects: dict[str, Dialect] = {name: get_dialect(name) for name in ("cups", "ascii87")}
         load, mac = LoadTerminal(services), VerifyMac(services)
-        self.tm: TransactionManager[HostContext] = TransactionManager({
-            "sale": [load, mac, ReadCard(services), VerifyPin(services), AuthorizeSale(services)],
-            "reversal": [load, mac, ApplyReversal(services)],
-            "sign-on": [load, IssueWorkingKeys(services)],
-            "sign-off": [load, SignOff(services)],
-            "echo": [load],
-        })
+        self.tm: TransactionManager[HostContext] = TransactionManager(
+            {
+                "sale": [load, mac, ReadCard(services), VerifyPin(services), AuthorizeSale(services)],
+                "reversal": [load, mac, ApplyReversal(services)],
+                "sign-on": [load, IssueWorkingKeys(services)],
+                "sign-off": [load, SignOff(services)],
+                "echo": [load],
+            }
+        )
 
     def sniff(self, payload: bytes) -> Dialect | None:
         """cups frames start with a TPDU (0x60); ascii87 frames with ASCII MTI digits."""
@@ -123,15 +127,22 @@ class HostApp:
             return self._error_reply(dialect, envelope, partial, "30")
         try:
             request = dialect.decode_request(
-                message, now=business_clock(received_at, self.s.timezone).replace(tzinfo=None))
+                message, now=business_clock(received_at, self.s.timezone).replace(tzinfo=None)
+            )
         except UnknownTransactionError as exc:
             _log.warning("message.unknown_transaction", peer=peer, error=str(exc))
             return self._error_reply(dialect, envelope, message, "12")
         except (MessageFormatError, Iso8583Error) as exc:
             _log.warning("message.format_error", peer=peer, error=str(exc))
             return self._error_reply(dialect, envelope, message, "30")
-        ctx = HostContext(dialect=dialect, envelope=envelope, message=message, request=request,
-                          received_at=received_at, peer=peer)
+        ctx = HostContext(
+            dialect=dialect,
+            envelope=envelope,
+            message=message,
+            request=request,
+            received_at=received_at,
+            peer=peer,
+        )
         group = GROUPS.get(request.txn_type)
         if group is None:
             ctx.decline("40", f"{request.txn_type.value} is not supported by this host")
@@ -140,8 +151,9 @@ class HostApp:
         return self._reply(ctx)
 
     # responses ---------------------------------------------------------------------
-    def _error_reply(self, dialect: Dialect, envelope: Envelope, message: IsoMessage | None,
-                     code: str) -> bytes | None:
+    def _error_reply(
+        self, dialect: Dialect, envelope: Envelope, message: IsoMessage | None, code: str
+    ) -> bytes | None:
         if message is None or not message.mti or len(message.mti) != 4 or 41 not in message.fields:
             return None  # not even a terminal to answer: close
         try:
@@ -158,12 +170,20 @@ class HostApp:
         if result is not None and result.balance is not None and result.currency and r.txn_type == T.BALANCE:
             balance = Amount.of(result.balance, result.currency)
         response = Response(
-            txn_type=r.txn_type, response_code=code, terminal_id=r.terminal_id, merchant_id=r.merchant_id,
-            stan=None, batch=ctx.assigned_batch, rrn=result.rrn if result else None,
-            auth_code=result.auth_code if result else None, host_datetime=now_local,
+            txn_type=r.txn_type,
+            response_code=code,
+            terminal_id=r.terminal_id,
+            merchant_id=r.merchant_id,
+            stan=None,
+            batch=ctx.assigned_batch,
+            rrn=result.rrn if result else None,
+            auth_code=result.auth_code if result else None,
+            host_datetime=now_local,
             settlement_date=result.settlement_date if result else None,
-            amount=r.amount if r.txn_type in (T.SALE, T.REVERSAL) else None, balance=balance,
-            working_keys=ctx.working_keys, key_scheme=r.key_scheme if r.txn_type == T.SIGN_ON else None,
+            amount=r.amount if r.txn_type in (T.SALE, T.REVERSAL) else None,
+            balance=balance,
+            working_keys=ctx.working_keys,
+            key_scheme=r.key_scheme if r.txn_type == T.SIGN_ON else None,
             acquirer_id=t.acquirer_code if t else None,
             card_organisation=ctx.card.card_organisation if ctx.card else None,
             processing_requirement=3 if ctx.force_sign_on else ctx.processing_requirement,
@@ -173,7 +193,9 @@ class HostApp:
         try:
             message = dialect.encode_response(response, r, with_mac=None if mac else False)
             raw = dialect.seal(message, mac=mac)
-            return dialect.frame_reply(raw, ctx.envelope, processing_requirement=response.processing_requirement)
+            return dialect.frame_reply(
+                raw, ctx.envelope, processing_requirement=response.processing_requirement
+            )
         except (Iso8583Error, CryptoError) as exc:
             _log.error("response.encode_failed", error=str(exc), tid=r.terminal_id, stan=r.stan)
             try:
@@ -191,7 +213,8 @@ class HostApp:
             return None
 
         def mac(data: bytes) -> bytes:
-            return self.s.hsm.generate_mac(data, key=mak, algorithm=algorithm)  # type: ignore[arg-type]
+            return self.s.hsm.generate_mac(data, key=mak, algorithm=mac_algorithm(algorithm))
+
         return mac
 
     def stats(self) -> dict[str, Any]:

@@ -15,22 +15,20 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from poskit.host.issuer import PinCheck, authorize_debit, find_card, restore_funds
+from poskit.host.issuer import authorize_debit, find_card, restore_funds
 from poskit.host.registry import TerminalRecord
-from poskit.ledger.accounts import acquirer_fee_income, issuer_settlement, merchant_payable
-from poskit.ledger.fees import NoFeeScheduleError, quote_fee, rule_for_card, schedule_in_force
-from poskit.ledger.posting import Line, post_journal
-from poskit.money import Amount
-from poskit.store.schema import fee_lines, journal_entries, ledger_entries, transactions
+from poskit.ledger.events import negate_transaction, post_sale, price_transaction
+from poskit.store.db import inserted_id
+from poskit.store.schema import transactions
 
 __all__ = [
-    "CardInfo",
-    "SaleInput",
-    "ReversalInput",
     "AuthResult",
-    "find_message",
-    "authorize_sale",
+    "CardInfo",
+    "ReversalInput",
+    "SaleInput",
     "apply_reversal",
+    "authorize_sale",
+    "find_message",
     "record_decline",
 ]
 
@@ -123,24 +121,58 @@ class AuthResult:
 
 def find_message(conn: Connection, terminal_id: str, batch: int, stan: int, mti: str) -> Any:
     """The stored message with this identity (same terminal, batch, trace and MTI class)."""
-    return conn.execute(select(transactions).where(
-        transactions.c.terminal_id == terminal_id, transactions.c.batch_no == batch,
-        transactions.c.stan == stan, transactions.c.mti == mti)).mappings().first()
+    return (
+        conn.execute(
+            select(transactions).where(
+                transactions.c.terminal_id == terminal_id,
+                transactions.c.batch_no == batch,
+                transactions.c.stan == stan,
+                transactions.c.mti == mti,
+            )
+        )
+        .mappings()
+        .first()
+    )
 
 
-def _insert_txn(conn: Connection, inp: SaleInput, result: AuthResult, status: str,
-                account_id: int | None) -> int:
+def _insert_txn(
+    conn: Connection, inp: SaleInput, result: AuthResult, status: str, account_id: int | None
+) -> int:
     t = inp.terminal
-    txn_id = int(conn.execute(insert(transactions).values(
-        terminal_id=t.terminal_id, merchant_id=t.merchant_id, mti=inp.mti, txn_type=inp.txn_type,
-        stan=inp.stan, batch_no=inp.batch, local_datetime=inp.local_datetime, received_at=inp.received_at,
-        amount=inp.amount, currency=inp.currency, pan_hash=inp.card.pan_hash, pan_token=inp.card.pan_token,
-        pan_masked=inp.card.pan_masked, card_scheme=inp.card.scheme, funding=inp.card.funding,
-        origin=inp.card.origin, entry_mode=inp.card.entry_mode, pin_entered=inp.card.pin_entered,
-        mcc=t.mcc, response_code=result.response_code, auth_code=result.auth_code,
-        settlement_date=result.settlement_date, status=status, issuer_account_id=account_id,
-        message=result.message[:120], response={},
-    )).inserted_primary_key[0])  # type: ignore[index]
+    txn_id = int(
+        inserted_id(
+            conn.execute(
+                insert(transactions).values(
+                    terminal_id=t.terminal_id,
+                    merchant_id=t.merchant_id,
+                    mti=inp.mti,
+                    txn_type=inp.txn_type,
+                    stan=inp.stan,
+                    batch_no=inp.batch,
+                    local_datetime=inp.local_datetime,
+                    received_at=inp.received_at,
+                    amount=inp.amount,
+                    currency=inp.currency,
+                    pan_hash=inp.card.pan_hash,
+                    pan_token=inp.card.pan_token,
+                    pan_masked=inp.card.pan_masked,
+                    card_scheme=inp.card.scheme,
+                    funding=inp.card.funding,
+                    origin=inp.card.origin,
+                    entry_mode=inp.card.entry_mode,
+                    pin_entered=inp.card.pin_entered,
+                    mcc=t.mcc,
+                    response_code=result.response_code,
+                    auth_code=result.auth_code,
+                    settlement_date=result.settlement_date,
+                    status=status,
+                    issuer_account_id=account_id,
+                    message=result.message[:120],
+                    response={},
+                )
+            )
+        )
+    )
     return txn_id
 
 
@@ -163,47 +195,63 @@ def authorize_sale(conn: Connection, inp: SaleInput) -> AuthResult:
     card = find_card(conn, inp.card.pan_hash)
     if card is None:
         return record_decline(conn, inp, "14", "no such card at the issuer")
-    decision = authorize_debit(conn, card, amount=inp.amount, currency=inp.currency, pin=inp.pin_check,
-                               pin_required=inp.pin_required, issuer_day=inp.issuer_day,
-                               presented_expiry=inp.card.expiry, now=inp.business_date)
+    decision = authorize_debit(
+        conn,
+        card,
+        amount=inp.amount,
+        currency=inp.currency,
+        pin=inp.pin_check,
+        pin_required=inp.pin_required,
+        issuer_day=inp.issuer_day,
+        presented_expiry=inp.card.expiry,
+        now=inp.business_date,
+    )
     if not decision.approved:
         result = record_decline(conn, inp, decision.response_code, decision.reason)
         if decision.balance is not None and decision.response_code == "51":
             return dataclasses.replace(result, balance=decision.balance)
         return result
-    provisional = AuthResult("00", "approved", auth_code=inp.auth_code, settlement_date=inp.settlement_date,
-                             balance=decision.balance, currency=inp.currency)
+    provisional = AuthResult(
+        "00",
+        "approved",
+        auth_code=inp.auth_code,
+        settlement_date=inp.settlement_date,
+        balance=decision.balance,
+        currency=inp.currency,
+    )
     txn_id = _insert_txn(conn, inp, provisional, "approved", decision.account_id)
     rrn = f"{inp.julian}{txn_id % 100_000_000:08d}"
-    fee, formula, fee_row = _price(conn, inp, txn_id)
-    result = dataclasses.replace(provisional, rrn=rrn, fee=fee, fee_formula=formula, transaction_id=txn_id)
-    conn.execute(update(transactions).where(transactions.c.id == txn_id)
-                 .values(rrn=rrn, fee=fee, response=result.to_json()))
     t = inp.terminal
-    journal_id = post_journal(
-        conn, key=f"txn:{txn_id}:sale", kind="sale", currency=inp.currency, transaction_id=txn_id,
-        merchant_id=t.merchant_id, now=inp.received_at,
+    quote = price_transaction(
+        conn,
+        merchant_id=t.merchant_id,
+        amount=inp.amount,
+        currency=inp.currency,
+        funding=inp.card.funding,
+        origin=inp.card.origin,
+        at=inp.received_at,
+    )
+    fee = quote.fee.minor if quote else 0
+    result = dataclasses.replace(
+        provisional, rrn=rrn, fee=fee, fee_formula=quote.formula if quote else None, transaction_id=txn_id
+    )
+    conn.execute(
+        update(transactions)
+        .where(transactions.c.id == txn_id)
+        .values(rrn=rrn, fee=fee, response=result.to_json())
+    )
+    post_sale(
+        conn,
+        txn_id=txn_id,
+        merchant_id=t.merchant_id,
+        merchant_no=t.merchant_no,
+        amount=inp.amount,
+        currency=inp.currency,
+        quote=quote,
+        at=inp.received_at,
         description=f"sale {rrn} terminal {t.terminal_id} voucher {inp.stan:06d}",
-        lines=[Line(issuer_settlement(inp.currency), inp.amount),
-               Line(merchant_payable(t.merchant_id, t.merchant_no, inp.currency), -(inp.amount - fee)),
-               Line(acquirer_fee_income(inp.currency), -fee)])
-    if fee_row is not None:
-        conn.execute(insert(fee_lines).values(**fee_row, journal_id=journal_id))
+    )
     return result
-
-
-def _price(conn: Connection, inp: SaleInput, txn_id: int) -> tuple[int, str | None, dict[str, Any] | None]:
-    t = inp.terminal
-    try:
-        schedule = schedule_in_force(conn, t.merchant_id, inp.received_at)
-    except NoFeeScheduleError:
-        return 0, None, None
-    rule = rule_for_card(inp.card.funding, inp.card.origin)
-    quote = quote_fee(schedule, rule, Amount.of(inp.amount, inp.currency))
-    row = {"transaction_id": txn_id, "merchant_id": t.merchant_id, "schedule_id": schedule.id,
-           "schedule_version": schedule.version, "rule": rule, "base": inp.amount, "amount": quote.fee.minor,
-           "currency": inp.currency, "formula": quote.formula, "created_at": inp.received_at}
-    return quote.fee.minor, quote.formula, row
 
 
 def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
@@ -216,39 +264,47 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
     if original is None:
         outcome, status, original_id = "no original found; recorded", "orphan", None
     elif original["status"] != "approved":
-        outcome, status, original_id = f"original was {original['status']}; nothing to reverse", "noop", original["id"]
+        outcome, status, original_id = (
+            f"original was {original['status']}; nothing to reverse",
+            "noop",
+            original["id"],
+        )
     else:
         outcome, status, original_id = "original reversed", "applied", original["id"]
         if original["issuer_account_id"] is not None:
-            restore_funds(conn, original["issuer_account_id"], amount=original["amount"], issuer_day=inp.issuer_day)
-        _reverse_journal(conn, original["id"], inp.received_at)
-        conn.execute(update(transactions).where(transactions.c.id == original["id"])
-                     .values(status="reversed", reversed_at=inp.received_at))
+            restore_funds(
+                conn, original["issuer_account_id"], amount=original["amount"], issuer_day=inp.issuer_day
+            )
+        negate_transaction(conn, txn_id=original["id"], at=inp.received_at, reason="reversal")
+        conn.execute(
+            update(transactions)
+            .where(transactions.c.id == original["id"])
+            .values(status="reversed", reversed_at=inp.received_at)
+        )
     result = AuthResult("00", outcome, currency=inp.currency)
-    row_id = int(conn.execute(insert(transactions).values(
-        terminal_id=t.terminal_id, merchant_id=t.merchant_id, mti="0400", txn_type="reversal", stan=inp.stan,
-        batch_no=inp.batch, local_datetime=inp.local_datetime, received_at=inp.received_at, amount=inp.amount,
-        currency=inp.currency, pan_masked=inp.pan_masked, mcc=t.mcc, response_code="00", status=status,
-        original_id=original_id, message=f"reason {inp.reason}: {outcome}"[:120], response=result.to_json(),
-    )).inserted_primary_key[0])  # type: ignore[index]
+    row_id = int(
+        inserted_id(
+            conn.execute(
+                insert(transactions).values(
+                    terminal_id=t.terminal_id,
+                    merchant_id=t.merchant_id,
+                    mti="0400",
+                    txn_type="reversal",
+                    stan=inp.stan,
+                    batch_no=inp.batch,
+                    local_datetime=inp.local_datetime,
+                    received_at=inp.received_at,
+                    amount=inp.amount,
+                    currency=inp.currency,
+                    pan_masked=inp.pan_masked,
+                    mcc=t.mcc,
+                    response_code="00",
+                    status=status,
+                    original_id=original_id,
+                    message=f"reason {inp.reason}: {outcome}"[:120],
+                    response=result.to_json(),
+                )
+            )
+        )
+    )
     return dataclasses.replace(result, transaction_id=row_id)
-
-
-def _reverse_journal(conn: Connection, txn_id: int, at: datetime) -> None:
-    """Post the exact negation of the transaction's sale journal (a new journal, never an edit)."""
-    journal = conn.execute(select(journal_entries).where(
-        journal_entries.c.idempotency_key == f"txn:{txn_id}:sale")).mappings().first()
-    if journal is None:
-        return
-    entries = conn.execute(select(ledger_entries.c.account_id, ledger_entries.c.amount)
-                           .where(ledger_entries.c.journal_id == journal["id"])).all()
-    key = f"txn:{txn_id}:reversal"
-    if conn.execute(select(journal_entries.c.id).where(journal_entries.c.idempotency_key == key)).first():
-        return
-    new_id = int(conn.execute(insert(journal_entries).values(
-        idempotency_key=key, kind="reversal", transaction_id=txn_id, merchant_id=journal["merchant_id"],
-        description=f"reversal of {journal['description']}", currency=journal["currency"],
-        posted_at=at)).inserted_primary_key[0])  # type: ignore[index]
-    conn.execute(insert(ledger_entries), [
-        {"journal_id": new_id, "account_id": e.account_id, "amount": -e.amount, "currency": journal["currency"]}
-        for e in entries])

@@ -54,9 +54,15 @@ class HostContext:
     def log_fields(self) -> dict[str, object]:
         r = self.request
         fields: dict[str, object] = {
-            "txn_type": r.txn_type.value, "mti": self.message.mti, "tid": r.terminal_id,
-            "mid": r.merchant_id, "stan": r.stan, "batch": r.batch, "peer": self.peer,
-            "rc": self.response_code, "reason": self.reason,
+            "txn_type": r.txn_type.value,
+            "mti": self.message.mti,
+            "tid": r.terminal_id,
+            "mid": r.merchant_id,
+            "stan": r.stan,
+            "batch": r.batch,
+            "peer": self.peer,
+            "rc": self.response_code,
+            "reason": self.reason,
         }
         if r.amount is not None:
             fields["amount_minor"] = r.amount.minor

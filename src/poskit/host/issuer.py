@@ -17,8 +17,15 @@ from sqlalchemy.engine import Connection
 
 from poskit.store.schema import issuer_accounts, issuer_cards
 
-__all__ = ["IssuerCard", "IssuerDecision", "PinCheck", "find_card", "authorize_debit", "restore_funds",
-           "check_card_state"]
+__all__ = [
+    "IssuerCard",
+    "IssuerDecision",
+    "PinCheck",
+    "authorize_debit",
+    "check_card_state",
+    "find_card",
+    "restore_funds",
+]
 
 
 class PinCheck:
@@ -66,7 +73,9 @@ def find_card(conn: Connection, pan_hash: str) -> IssuerCard | None:
     return IssuerCard(**{f.name: row[f.name] for f in dataclasses.fields(IssuerCard)})
 
 
-def check_card_state(card: IssuerCard, *, presented_expiry: str | None, now: datetime) -> IssuerDecision | None:
+def check_card_state(
+    card: IssuerCard, *, presented_expiry: str | None, now: datetime
+) -> IssuerDecision | None:
     """Status and expiry checks that do not depend on the amount; None when the card may proceed."""
     if card.status == "lost":
         return IssuerDecision("41", "card reported lost", card.id, card.account_id)
@@ -78,7 +87,9 @@ def check_card_state(card: IssuerCard, *, presented_expiry: str | None, now: dat
     if card.expiry < current:
         return IssuerDecision("54", f"card expired {card.expiry}", card.id, card.account_id)
     if presented_expiry and presented_expiry != card.expiry:
-        return IssuerDecision("54", "expiry date does not match the issuer's record", card.id, card.account_id)
+        return IssuerDecision(
+            "54", "expiry date does not match the issuer's record", card.id, card.account_id
+        )
     return None
 
 
@@ -93,16 +104,27 @@ def _apply_pin(conn: Connection, card: IssuerCard, pin: str, pin_required: bool)
         tries = card.pin_tries + 1
         conn.execute(update(issuer_cards).where(issuer_cards.c.id == card.id).values(pin_tries=tries))
         code = "75" if tries >= card.pin_try_limit else "55"
-        return IssuerDecision(code, f"wrong PIN ({tries} of {card.pin_try_limit} tries)", card.id,
-                              card.account_id)
+        return IssuerDecision(
+            code, f"wrong PIN ({tries} of {card.pin_try_limit} tries)", card.id, card.account_id
+        )
     if card.pin_tries:
         conn.execute(update(issuer_cards).where(issuer_cards.c.id == card.id).values(pin_tries=0))
     return None
 
 
-def authorize_debit(conn: Connection, card: IssuerCard, *, amount: int, currency: str, pin: str,
-                    pin_required: bool, issuer_day: str, presented_expiry: str | None,
-                    now: datetime, hold: bool = False) -> IssuerDecision:
+def authorize_debit(
+    conn: Connection,
+    card: IssuerCard,
+    *,
+    amount: int,
+    currency: str,
+    pin: str,
+    pin_required: bool,
+    issuer_day: str,
+    presented_expiry: str | None,
+    now: datetime,
+    hold: bool = False,
+) -> IssuerDecision:
     """Decide a purchase (or a pre-authorisation hold) and move the funds if approved."""
     state = check_card_state(card, presented_expiry=presented_expiry, now=now)
     if state is not None:
@@ -110,29 +132,44 @@ def authorize_debit(conn: Connection, card: IssuerCard, *, amount: int, currency
     pin_decision = _apply_pin(conn, card, pin, pin_required)
     if pin_decision is not None:
         return pin_decision
-    account = conn.execute(select(issuer_accounts).where(issuer_accounts.c.id == card.account_id)
-                           .with_for_update()).mappings().one()
+    account = (
+        conn.execute(select(issuer_accounts).where(issuer_accounts.c.id == card.account_id).with_for_update())
+        .mappings()
+        .one()
+    )
     if account["currency"] != currency:
-        return IssuerDecision("13", f"account currency {account['currency']} differs from {currency}",
-                              card.id, card.account_id, account["balance"])
+        return IssuerDecision(
+            "13",
+            f"account currency {account['currency']} differs from {currency}",
+            card.id,
+            card.account_id,
+            account["balance"],
+        )
     spent = account["daily_spent"] if account["daily_date"] == issuer_day else 0
     if account["daily_limit"] is not None and spent + amount > account["daily_limit"]:
         return IssuerDecision("61", "daily limit exceeded", card.id, card.account_id, account["balance"])
     if amount > account["balance"]:
         return IssuerDecision("51", "insufficient funds", card.id, card.account_id, account["balance"])
-    values: dict[str, object] = {"balance": account["balance"] - amount, "daily_spent": spent + amount,
-                                 "daily_date": issuer_day}
+    values: dict[str, object] = {
+        "balance": account["balance"] - amount,
+        "daily_spent": spent + amount,
+        "daily_date": issuer_day,
+    }
     if hold:
         values["holds"] = account["holds"] + amount
     conn.execute(update(issuer_accounts).where(issuer_accounts.c.id == card.account_id).values(**values))
     return IssuerDecision("00", "approved", card.id, card.account_id, account["balance"] - amount)
 
 
-def restore_funds(conn: Connection, account_id: int, *, amount: int, issuer_day: str,
-                  release_hold: bool = False) -> int:
+def restore_funds(
+    conn: Connection, account_id: int, *, amount: int, issuer_day: str, release_hold: bool = False
+) -> int:
     """Give ``amount`` back to the account (reversal, void, refund); returns the new balance."""
-    account = conn.execute(select(issuer_accounts).where(issuer_accounts.c.id == account_id)
-                           .with_for_update()).mappings().one()
+    account = (
+        conn.execute(select(issuer_accounts).where(issuer_accounts.c.id == account_id).with_for_update())
+        .mappings()
+        .one()
+    )
     values: dict[str, object] = {"balance": account["balance"] + amount}
     if account["daily_date"] == issuer_day:
         values["daily_spent"] = max(0, account["daily_spent"] - amount)

@@ -8,7 +8,7 @@ Per-transaction state lives only in :class:`~poskit.host.context.HostContext`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -17,6 +17,7 @@ from poskit.cards.bins import lookup_bin
 from poskit.cards.pan import PanError, mask_pan, validate_pan
 from poskit.cards.track2 import ServiceCode, Track2, Track2Error
 from poskit.crypto.errors import CryptoError, MacVerificationError, PinBlockFormatError
+from poskit.crypto.mac import MacAlgorithm
 from poskit.host.authorization import (
     CardInfo,
     ReversalInput,
@@ -28,26 +29,33 @@ from poskit.host.context import HostContext
 from poskit.host.issuer import PinCheck, find_card
 from poskit.host.pipeline import Vote
 from poskit.host.registry import load_terminal
-from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
+from poskit.iso8583.model import EntryMode, WorkingKeys
 from poskit.store.schema import terminals
 
 if TYPE_CHECKING:
     from poskit.host.app import HostServices
 
 __all__ = [
-    "LoadTerminal",
-    "VerifyMac",
-    "ReadCard",
-    "VerifyPin",
-    "AuthorizeSale",
     "ApplyReversal",
+    "AuthorizeSale",
     "IssueWorkingKeys",
+    "LoadTerminal",
+    "ReadCard",
     "SignOff",
+    "VerifyMac",
+    "VerifyPin",
     "business_clock",
 ]
 
 _PREPARED = Vote.PREPARED
 _READ_ONLY = Vote.PREPARED | Vote.READONLY | Vote.NO_JOIN
+
+
+def mac_algorithm(name: str) -> MacAlgorithm:
+    """A terminal's configured MAC algorithm name, checked."""
+    if name not in ("cups-ecb", "x919", "iso9797-1", "cmac", "sm4-ecb"):
+        raise ValueError(f"unknown MAC algorithm {name!r}")
+    return cast("MacAlgorithm", name)
 
 
 def business_clock(now_utc: datetime, timezone: str) -> datetime:
@@ -110,13 +118,20 @@ class VerifyMac(_Base):
             ctx.force_sign_on = True
             return Vote.ABORTED
         try:
-            self.s.hsm.verify_mac(ctx.dialect.mac_input(ctx.envelope.message), mac, key=t.mak,
-                                  algorithm=t.mac_algorithm)  # type: ignore[arg-type]
+            self.s.hsm.verify_mac(
+                ctx.dialect.mac_input(ctx.envelope.message),
+                mac,
+                key=t.mak,
+                algorithm=mac_algorithm(t.mac_algorithm),
+            )
         except (MacVerificationError, CryptoError):
             ctx.decline("A0", "MAC verification failed")
             ctx.force_sign_on = True
-            await self.s.writer.submit(lambda conn: conn.execute(
-                update(terminals).where(terminals.c.id == t.id).values(sign_on_required=True)))
+            await self.s.writer.submit(
+                lambda conn: conn.execute(
+                    update(terminals).where(terminals.c.id == t.id).values(sign_on_required=True)
+                )
+            )
             return Vote.ABORTED
         ctx.mac_verified = True
         return _READ_ONLY
@@ -149,8 +164,9 @@ class ReadCard(_Base):
             try:
                 track = Track2.parse(field35)
             except Track2Error as exc:
-                ctx.decline("14" if "PAN" in exc.reason or "Luhn" in exc.reason else "30",
-                            f"track 2: {exc.reason}")
+                ctx.decline(
+                    "14" if "PAN" in exc.reason or "Luhn" in exc.reason else "30", f"track 2: {exc.reason}"
+                )
                 return Vote.ABORTED
             if pan is not None and pan != track.pan:
                 ctx.decline("14", "field 2 does not match the track")
@@ -164,18 +180,30 @@ class ReadCard(_Base):
         except PanError as exc:
             ctx.decline("14", exc.reason)
             return Vote.ABORTED
-        if (card.entry_mode == EntryMode.SWIPE and service is not None and ServiceCode(service).chip_card
-                and ctx.request.chip_condition != "2"):
+        if (
+            card.entry_mode == EntryMode.SWIPE
+            and service is not None
+            and ServiceCode(service).chip_card
+            and ctx.request.chip_condition != "2"
+        ):
             ctx.decline("45", "chip card swiped: insert the card")
             return Vote.ABORTED
         info = lookup_bin(pan)
         protector = self.s.pan_protector
         ctx.pan = pan
         ctx.card = CardInfo(
-            pan_hash=protector.fingerprint(pan), pan_token=protector.encrypt(pan), pan_masked=mask_pan(pan),
-            expiry=expiry, service_code=service, scheme=info.scheme, funding=info.funding,
-            origin=info.origin(t.acquirer_country), card_organisation=info.card_organisation,
-            entry_mode=card.entry_mode.value, pin_entered=card.pin_block is not None)
+            pan_hash=protector.fingerprint(pan),
+            pan_token=protector.encrypt(pan),
+            pan_masked=mask_pan(pan),
+            expiry=expiry,
+            service_code=service,
+            scheme=info.scheme,
+            funding=info.funding,
+            origin=info.origin(t.acquirer_country),
+            card_organisation=info.card_organisation,
+            entry_mode=card.entry_mode.value,
+            pin_entered=card.pin_block is not None,
+        )
         return _READ_ONLY
 
 
@@ -199,16 +227,26 @@ class VerifyPin(_Base):
             return _READ_ONLY  # the authorisation answers 14
         hsm, keys = self.s.hsm, self.s.keys
         try:
-            zone_block = hsm.translate_pin_block(card.pin_block, pan=ctx.pan, source_key=t.pik,
-                                                 dest_key=keys["issuer_zpk"])
+            zone_block = hsm.translate_pin_block(
+                card.pin_block, pan=ctx.pan, source_key=t.pik, dest_key=keys["issuer_zpk"]
+            )
             if issuer_card.pin_method == "ibm3624":
-                ok = hsm.verify_pin_ibm3624(zone_block, pan=ctx.pan, key=keys["issuer_zpk"],
-                                            pvk=keys["issuer_pvk_ibm"],
-                                            offset=issuer_card.pin_verification_value)
+                ok = hsm.verify_pin_ibm3624(
+                    zone_block,
+                    pan=ctx.pan,
+                    key=keys["issuer_zpk"],
+                    pvk=keys["issuer_pvk_ibm"],
+                    offset=issuer_card.pin_verification_value,
+                )
             else:
-                ok = hsm.verify_pin_pvv(zone_block, pan=ctx.pan, key=keys["issuer_zpk"],
-                                        pvk=keys["issuer_pvk_visa"], pvki=issuer_card.pvki,
-                                        pvv=issuer_card.pin_verification_value)
+                ok = hsm.verify_pin_pvv(
+                    zone_block,
+                    pan=ctx.pan,
+                    key=keys["issuer_zpk"],
+                    pvk=keys["issuer_pvk_visa"],
+                    pvki=issuer_card.pvki,
+                    pvv=issuer_card.pin_verification_value,
+                )
         except PinBlockFormatError:
             ctx.decline("99", "PIN block format error")
             ctx.force_sign_on = True
@@ -242,11 +280,24 @@ class AuthorizeSale(_Base):
         service = ServiceCode(card.service_code) if card.service_code else None
         pin_required = bool(service and service.pin_required and card.entry_mode in ("swipe", "fallback"))
         inp = SaleInput(
-            terminal=t, mti="0200", txn_type="sale", stan=r.stan, batch=r.batch,
+            terminal=t,
+            mti="0200",
+            txn_type="sale",
+            stan=r.stan,
+            batch=r.batch,
             local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
-            amount=r.amount.minor, currency=r.amount.currency.code, card=card, pin_check=ctx.pin_check,
-            pin_required=pin_required, received_at=ctx.received_at, issuer_day=day,
-            business_date=local, settlement_date=mmdd, julian=julian, auth_code=self.s.auth_code())
+            amount=r.amount.minor,
+            currency=r.amount.currency.code,
+            card=card,
+            pin_check=ctx.pin_check,
+            pin_required=pin_required,
+            received_at=ctx.received_at,
+            issuer_day=day,
+            business_date=local,
+            settlement_date=mmdd,
+            julian=julian,
+            auth_code=self.s.auth_code(),
+        )
         result = await self.s.writer.submit(lambda conn: authorize_sale(conn, inp))
         ctx.result = result
         ctx.decline(result.response_code, result.message)
@@ -269,12 +320,20 @@ class ApplyReversal(_Base):
         definition = ctx.dialect.definition(original.txn_type)
         masked = mask_pan(r.card.pan) if r.card is not None and r.card.pan else None
         inp = ReversalInput(
-            terminal=t, stan=r.stan, batch=r.batch, original_mti=definition.request_mti,
-            original_type=original.txn_type.value, reason=r.reversal_reason or "98",
+            terminal=t,
+            stan=r.stan,
+            batch=r.batch,
+            original_mti=definition.request_mti,
+            original_type=original.txn_type.value,
+            reason=r.reversal_reason or "98",
             amount=r.amount.minor if r.amount else 0,
             currency=r.amount.currency.code if r.amount else t.currency,
             local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
-            received_at=ctx.received_at, issuer_day=day, pan_masked=masked, repeat=r.repeat)
+            received_at=ctx.received_at,
+            issuer_day=day,
+            pan_masked=masked,
+            repeat=r.repeat,
+        )
         ctx.result = await self.s.writer.submit(lambda conn: apply_reversal(conn, inp))
         ctx.decline("00", ctx.result.message)
         return _PREPARED
@@ -301,17 +360,30 @@ class IssueWorkingKeys(_Base):
         if len(mak_cipher) == 8:
             mak_cipher += bytes(8)  # the 004 layout: single-length MAK, then eight zero bytes
         ctx.working_keys = WorkingKeys(
-            pik=hsm.export_key_under_kek(pik, kek=t.tmk), pik_kcv=hsm.kcv(pik, length=4),
-            mak=mak_cipher, mak_kcv=hsm.kcv(mak, length=4),
+            pik=hsm.export_key_under_kek(pik, kek=t.tmk),
+            pik_kcv=hsm.kcv(pik, length=4),
+            mak=mak_cipher,
+            mak_kcv=hsm.kcv(mak, length=4),
             tdk=hsm.export_key_under_kek(tdk, kek=t.tmk) if tdk else None,
-            tdk_kcv=hsm.kcv(tdk, length=4) if tdk else None)
+            tdk_kcv=hsm.kcv(tdk, length=4) if tdk else None,
+        )
         now = ctx.received_at
         batch = max(t.batch_no, ctx.request.batch or 1)
 
         def store(conn):  # type: ignore[no-untyped-def]
-            conn.execute(update(terminals).where(terminals.c.id == t.id).values(
-                pik=pik, mak=mak, tdk=tdk, signed_on_at=now, sign_on_required=False, batch_no=batch,
-                last_seen_at=now))
+            conn.execute(
+                update(terminals)
+                .where(terminals.c.id == t.id)
+                .values(
+                    pik=pik,
+                    mak=mak,
+                    tdk=tdk,
+                    signed_on_at=now,
+                    sign_on_required=False,
+                    batch_no=batch,
+                    last_seen_at=now,
+                )
+            )
 
         await self.s.writer.submit(store)
         ctx.assigned_batch = batch
@@ -327,8 +399,12 @@ class SignOff(_Base):
     async def prepare(self, ctx: HostContext) -> Vote:
         t = ctx.terminal
         assert t is not None
-        await self.s.writer.submit(lambda conn: conn.execute(
-            update(terminals).where(terminals.c.id == t.id).values(
-                pik=None, mak=None, tdk=None, sign_on_required=True, last_seen_at=ctx.received_at)))
+        await self.s.writer.submit(
+            lambda conn: conn.execute(
+                update(terminals)
+                .where(terminals.c.id == t.id)
+                .values(pik=None, mak=None, tdk=None, sign_on_required=True, last_seen_at=ctx.received_at)
+            )
+        )
         ctx.decline("00", "signed off")
         return _PREPARED

@@ -18,7 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 from poskit.logs import get_logger
 
-__all__ = ["Vote", "Participant", "TransactionManager", "TraceStep", "Traced"]
+__all__ = ["Participant", "TraceStep", "Traced", "TransactionManager", "Vote"]
 
 _log = get_logger("poskit.host.pipeline")
 
@@ -81,8 +81,12 @@ class TransactionManager(Generic[C]):
             try:
                 vote = await participant.prepare(ctx)
             except Exception as exc:  # a participant bug must not take the server down
-                _log.error("participant.prepare_failed", participant=participant.name,
-                           error=type(exc).__name__, detail=str(exc)[:200])
+                _log.error(
+                    "participant.prepare_failed",
+                    participant=participant.name,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                )
                 vote = Vote.ABORTED
                 self._note_crash(ctx)
             ctx.trace.append((participant.name, "prepare", (time.perf_counter() - t0) * 1000))
@@ -98,13 +102,24 @@ class TransactionManager(Generic[C]):
             try:
                 await (participant.commit(ctx) if committed else participant.abort(ctx))
             except Exception as exc:
-                _log.error("participant.finish_failed", participant=participant.name, phase=phase,
-                           error=type(exc).__name__, detail=str(exc)[:200])
+                _log.error(
+                    "participant.finish_failed",
+                    participant=participant.name,
+                    phase=phase,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:200],
+                )
             ctx.trace.append((participant.name, phase, (time.perf_counter() - t0) * 1000))
         total = (time.perf_counter() - started) * 1000
-        _log.info("txn.trace", group=group, committed=committed, aborted_by=ctx.aborted_by,
-                  total_ms=round(total, 3),
-                  steps=[f"{n}.{p}={ms:.3f}ms" for n, p, ms in ctx.trace], **ctx.log_fields())
+        _log.info(
+            "txn.trace",
+            group=group,
+            committed=committed,
+            aborted_by=ctx.aborted_by,
+            total_ms=round(total, 3),
+            steps=[f"{n}.{p}={ms:.3f}ms" for n, p, ms in ctx.trace],
+            **ctx.log_fields(),
+        )
         return committed
 
     @staticmethod

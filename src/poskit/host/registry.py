@@ -44,16 +44,37 @@ class TerminalRecord:
 
 
 def load_terminal(conn: Connection, terminal_id: str) -> TerminalRecord | None:
-    row = conn.execute(
-        select(terminals.c.id, terminals.c.terminal_id, terminals.c.merchant_id,
-               merchants.c.merchant_no, merchants.c.name.label("merchant_name"),
-               merchants.c.name_en.label("merchant_name_en"), merchants.c.mcc,
-               merchants.c.status.label("merchant_status"), merchants.c.currency,
-               acquirers.c.code.label("acquirer_code"), acquirers.c.country.label("acquirer_country"),
-               acquirers.c.timezone, terminals.c.dialect, terminals.c.mac_algorithm, terminals.c.key_scheme,
-               terminals.c.tmk, terminals.c.pik, terminals.c.mak, terminals.c.tdk, terminals.c.batch_no,
-               terminals.c.status, terminals.c.sign_on_required, terminals.c.signed_on_at)
-        .select_from(terminals.join(merchants).join(acquirers))
-        .where(terminals.c.terminal_id == terminal_id)
-    ).mappings().first()
+    row = (
+        conn.execute(
+            select(
+                terminals.c.id,
+                terminals.c.terminal_id,
+                terminals.c.merchant_id,
+                merchants.c.merchant_no,
+                merchants.c.name.label("merchant_name"),
+                merchants.c.name_en.label("merchant_name_en"),
+                merchants.c.mcc,
+                merchants.c.status.label("merchant_status"),
+                merchants.c.currency,
+                acquirers.c.code.label("acquirer_code"),
+                acquirers.c.country.label("acquirer_country"),
+                acquirers.c.timezone,
+                terminals.c.dialect,
+                terminals.c.mac_algorithm,
+                terminals.c.key_scheme,
+                terminals.c.tmk,
+                terminals.c.pik,
+                terminals.c.mak,
+                terminals.c.tdk,
+                terminals.c.batch_no,
+                terminals.c.status,
+                terminals.c.sign_on_required,
+                terminals.c.signed_on_at,
+            )
+            .select_from(terminals.join(merchants).join(acquirers))
+            .where(terminals.c.terminal_id == terminal_id)
+        )
+        .mappings()
+        .first()
+    )
     return TerminalRecord(**row) if row else None

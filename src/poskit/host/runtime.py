@@ -23,7 +23,7 @@ from poskit.portal.security import load_session_secret
 from poskit.store.writer import GroupCommitWriter
 from poskit.tms.provisioning import open_host_database
 
-__all__ = ["RunningServices", "run_services", "PortalServer"]
+__all__ = ["PortalServer", "RunningServices", "run_services"]
 
 _log = get_logger("poskit.runtime")
 
@@ -57,10 +57,19 @@ class RunningServices:
             self._tasks.append(asyncio.create_task(self.host.serve_forever()))
         if self.with_portal:
             secret = load_session_secret(self.settings.data_dir / "portal-session.key")
-            portal_app = create_app(self.engine, session_secret=secret,
-                                    secure_cookies=self.settings.portal_bind not in ("127.0.0.1", "localhost"))
-            config = uvicorn.Config(portal_app, host=self.settings.portal_bind, port=self.settings.portal_port,
-                                    log_level="warning", lifespan="off", access_log=False)
+            portal_app = create_app(
+                self.engine,
+                session_secret=secret,
+                secure_cookies=self.settings.portal_bind not in ("127.0.0.1", "localhost"),
+            )
+            config = uvicorn.Config(
+                portal_app,
+                host=self.settings.portal_bind,
+                port=self.settings.portal_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
             self.portal = PortalServer(config)
             self._tasks.append(asyncio.create_task(self.portal.serve()))
             for _ in range(200):
@@ -81,8 +90,13 @@ class RunningServices:
         self.engine.dispose()
 
 
-async def run_services(settings: Settings, *, portal: bool = True, host: bool = True,
-                       on_ready: Callable[[RunningServices], None] | None = None) -> None:
+async def run_services(
+    settings: Settings,
+    *,
+    portal: bool = True,
+    host: bool = True,
+    on_ready: Callable[[RunningServices], None] | None = None,
+) -> None:
     """Run until SIGINT/SIGTERM, then stop cleanly (pending writes are committed first)."""
     services = RunningServices(settings, portal=portal, host=host)
     stop = asyncio.Event()

@@ -23,7 +23,7 @@ from poskit.crypto.lmk import LocalMasterKey
 from poskit.crypto.pan_protect import PanProtector
 from poskit.store.schema import system_keys
 
-__all__ = ["load_lmk", "HostKeys", "ensure_system_keys", "load_host_keys", "SYSTEM_KEYS"]
+__all__ = ["SYSTEM_KEYS", "HostKeys", "ensure_system_keys", "load_host_keys", "load_lmk"]
 
 #: name -> (TR-31 usage, origin) of every system key the host needs.
 SYSTEM_KEYS = {
@@ -65,8 +65,11 @@ class HostKeys:
 
 
 def _store(conn: Connection, hsm: SoftHSM, lmk_id: str, name: str, block: str, now: datetime) -> None:
-    conn.execute(insert(system_keys).values(name=name, key_block=block, kcv=hsm.kcv(block).hex().upper(),
-                                            lmk_id=lmk_id, created_at=now))
+    conn.execute(
+        insert(system_keys).values(
+            name=name, key_block=block, kcv=hsm.kcv(block).hex().upper(), lmk_id=lmk_id, created_at=now
+        )
+    )
 
 
 def ensure_system_keys(conn: Connection, hsm: SoftHSM, lmk_id: str, *, now: datetime | None = None) -> None:

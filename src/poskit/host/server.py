@@ -26,8 +26,16 @@ _log = get_logger("poskit.host.server")
 class HostServer:
     """TCP front end of :class:`HostApp`."""
 
-    def __init__(self, app: HostApp, *, bind: str = "127.0.0.1", port: int = 8583, max_frame: int = 4096,
-                 idle_timeout: float = 300.0, max_connections: int = 2000) -> None:
+    def __init__(
+        self,
+        app: HostApp,
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 8583,
+        max_frame: int = 4096,
+        idle_timeout: float = 300.0,
+        max_connections: int = 2000,
+    ) -> None:
         self.app = app
         self.bind = bind
         self.port = port
@@ -44,8 +52,7 @@ class HostServer:
         return f"{self.bind}:{self.port}"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connect, self.bind, self.port,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(self._on_connect, self.bind, self.port, reuse_address=True)
         sockets = self._server.sockets or ()
         if sockets and self.port == 0:
             self.port = sockets[0].getsockname()[1]
@@ -106,8 +113,9 @@ class HostServer:
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
 
-    async def _process(self, payload: bytes, peer: str, writer: asyncio.StreamWriter,
-                       lock: asyncio.Lock) -> None:
+    async def _process(
+        self, payload: bytes, peer: str, writer: asyncio.StreamWriter, lock: asyncio.Lock
+    ) -> None:
         try:
             response = await self.app.handle(payload, peer)
         except Exception as exc:  # the last line of defence: log, close this connection, keep serving

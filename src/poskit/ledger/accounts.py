@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from poskit.store.db import inserted_id
 from poskit.store.schema import ledger_accounts
 
 __all__ = [
@@ -47,34 +48,42 @@ class AccountRef:
 
 def issuer_settlement(currency: str) -> AccountRef:
     """What card issuers (through the network) owe us for approved sales."""
-    return AccountRef(f"issuer_settlement:{currency}", AccountKind.ASSET,
-                      "Issuer settlement receivable", currency)
+    return AccountRef(
+        f"issuer_settlement:{currency}", AccountKind.ASSET, "Issuer settlement receivable", currency
+    )
 
 
 def merchant_payable(merchant_id: int, merchant_no: str, currency: str) -> AccountRef:
     """What we owe one merchant (net of fees) until it is paid out."""
-    return AccountRef(f"merchant_payable:{merchant_no}:{currency}", AccountKind.LIABILITY,
-                      f"Merchant payable {merchant_no}", currency, merchant_id)
+    return AccountRef(
+        f"merchant_payable:{merchant_no}:{currency}",
+        AccountKind.LIABILITY,
+        f"Merchant payable {merchant_no}",
+        currency,
+        merchant_id,
+    )
 
 
 def acquirer_fee_income(currency: str) -> AccountRef:
-    return AccountRef(f"acquirer_fee_income:{currency}", AccountKind.INCOME,
-                      "Acquirer fee income", currency)
+    return AccountRef(f"acquirer_fee_income:{currency}", AccountKind.INCOME, "Acquirer fee income", currency)
 
 
 def network_fees(currency: str) -> AccountRef:
-    return AccountRef(f"network:{currency}", AccountKind.EXPENSE,
-                      "Network and interchange fees", currency)
+    return AccountRef(f"network:{currency}", AccountKind.EXPENSE, "Network and interchange fees", currency)
 
 
 def preauth_holds(currency: str) -> AccountRef:
-    return AccountRef(f"preauth_holds:{currency}", AccountKind.LIABILITY,
-                      "Pre-authorisation holds", currency)
+    return AccountRef(f"preauth_holds:{currency}", AccountKind.LIABILITY, "Pre-authorisation holds", currency)
 
 
 def dispute_holds(merchant_id: int, merchant_no: str, currency: str) -> AccountRef:
-    return AccountRef(f"dispute_holds:{merchant_no}:{currency}", AccountKind.LIABILITY,
-                      f"Dispute holds {merchant_no}", currency, merchant_id)
+    return AccountRef(
+        f"dispute_holds:{merchant_no}:{currency}",
+        AccountKind.LIABILITY,
+        f"Dispute holds {merchant_no}",
+        currency,
+        merchant_id,
+    )
 
 
 def payouts_clearing(currency: str) -> AccountRef:
@@ -86,7 +95,14 @@ def ensure_account(conn: Connection, ref: AccountRef, *, now: datetime | None = 
     found = conn.execute(select(ledger_accounts.c.id).where(ledger_accounts.c.code == ref.code)).scalar()
     if found is not None:
         return int(found)
-    result = conn.execute(insert(ledger_accounts).values(
-        code=ref.code, kind=ref.kind, name=ref.name, currency=ref.currency,
-        merchant_id=ref.merchant_id, created_at=now or datetime.now(UTC)))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    result = conn.execute(
+        insert(ledger_accounts).values(
+            code=ref.code,
+            kind=ref.kind,
+            name=ref.name,
+            currency=ref.currency,
+            merchant_id=ref.merchant_id,
+            created_at=now or datetime.now(UTC),
+        )
+    )
+    return inserted_id(result)

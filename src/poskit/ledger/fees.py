@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from poskit.store.db import inserted_id
 from poskit.money import Amount, currency
 from poskit.store.schema import fee_rules, fee_schedules
 
@@ -94,8 +95,14 @@ def quote_fee(schedule: FeeSchedule, rule_name: str, base: Amount) -> FeeQuote:
     rule = schedule.rule(rule_name)
     zero = Amount(0, base.currency)
     if rule is None:
-        return FeeQuote(schedule.id, schedule.version, rule_name, base, zero,
-                        f"no {rule_name} fee in schedule v{schedule.version} = 0")
+        return FeeQuote(
+            schedule.id,
+            schedule.version,
+            rule_name,
+            base,
+            zero,
+            f"no {rule_name} fee in schedule v{schedule.version} = 0",
+        )
     if rule.kind == "percent" and rule.rate is not None:
         raw = (Decimal(base.minor) * rule.rate / Decimal(100)).quantize(Decimal(1), ROUND_HALF_UP)
         fee = Amount(int(raw), base.currency)
@@ -109,44 +116,99 @@ def quote_fee(schedule: FeeSchedule, rule_name: str, base: Amount) -> FeeQuote:
         return FeeQuote(schedule.id, schedule.version, rule_name, base, fee, formula)
     if rule.kind in ("fixed", "periodic") and rule.fixed is not None:
         fee = Amount(rule.fixed, currency(rule.currency))
-        return FeeQuote(schedule.id, schedule.version, rule_name, base, fee,
-                        f"fixed {fee.grouped()} per {'transaction' if rule.kind == 'fixed' else rule.period}")
-    return FeeQuote(schedule.id, schedule.version, rule_name, base, zero,
-                    f"{rule_name} rule has no rate = 0")
+        return FeeQuote(
+            schedule.id,
+            schedule.version,
+            rule_name,
+            base,
+            fee,
+            f"fixed {fee.grouped()} per {'transaction' if rule.kind == 'fixed' else rule.period}",
+        )
+    return FeeQuote(schedule.id, schedule.version, rule_name, base, zero, f"{rule_name} rule has no rate = 0")
 
 
 def schedule_in_force(conn: Connection, merchant_id: int, at: datetime) -> FeeSchedule:
     """The merchant's schedule whose effective period contains ``at`` (latest version wins)."""
-    row = conn.execute(
-        select(fee_schedules)
-        .where(and_(fee_schedules.c.merchant_id == merchant_id,
+    row = (
+        conn.execute(
+            select(fee_schedules)
+            .where(
+                and_(
+                    fee_schedules.c.merchant_id == merchant_id,
                     fee_schedules.c.effective_from <= at,
-                    or_(fee_schedules.c.effective_to.is_(None), fee_schedules.c.effective_to > at)))
-        .order_by(fee_schedules.c.version.desc()).limit(1)
-    ).mappings().first()
+                    or_(fee_schedules.c.effective_to.is_(None), fee_schedules.c.effective_to > at),
+                )
+            )
+            .order_by(fee_schedules.c.version.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NoFeeScheduleError(merchant_id, at)
     rules = conn.execute(select(fee_rules).where(fee_rules.c.schedule_id == row["id"])).mappings()
     return FeeSchedule(
-        id=row["id"], merchant_id=merchant_id, version=row["version"],
-        effective_from=row["effective_from"], effective_to=row["effective_to"],
-        rules=tuple(FeeRule(rule=r["rule"], kind=r["kind"], currency=r["currency"],
-                            rate=Decimal(r["rate"]) if r["rate"] is not None else None,
-                            fixed=r["fixed"], cap=r["cap"], period=r["period"]) for r in rules),
+        id=row["id"],
+        merchant_id=merchant_id,
+        version=row["version"],
+        effective_from=row["effective_from"],
+        effective_to=row["effective_to"],
+        rules=tuple(
+            FeeRule(
+                rule=r["rule"],
+                kind=r["kind"],
+                currency=r["currency"],
+                rate=Decimal(r["rate"]) if r["rate"] is not None else None,
+                fixed=r["fixed"],
+                cap=r["cap"],
+                period=r["period"],
+            )
+            for r in rules
+        ),
     )
 
 
-def create_schedule(conn: Connection, *, merchant_id: int, version: int, effective_from: datetime,
-                    rules: Sequence[FeeRule], now: datetime, description: str = "",
-                    notified_at: datetime | None = None) -> int:
+def create_schedule(
+    conn: Connection,
+    *,
+    merchant_id: int,
+    version: int,
+    effective_from: datetime,
+    rules: Sequence[FeeRule],
+    now: datetime,
+    description: str = "",
+    notified_at: datetime | None = None,
+) -> int:
     """Insert a schedule version with its rules; returns the schedule id."""
-    schedule_id = int(conn.execute(insert(fee_schedules).values(
-        merchant_id=merchant_id, version=version, effective_from=effective_from,
-        notified_at=notified_at, description=description, created_at=now)).inserted_primary_key[0])  # type: ignore[index]
-    conn.execute(insert(fee_rules), [
-        {"schedule_id": schedule_id, "rule": r.rule, "kind": r.kind,
-         "rate": str(r.rate) if r.rate is not None else None, "fixed": r.fixed, "cap": r.cap,
-         "period": r.period, "currency": r.currency}
-        for r in rules
-    ])
+    schedule_id = int(
+        inserted_id(
+            conn.execute(
+                insert(fee_schedules).values(
+                    merchant_id=merchant_id,
+                    version=version,
+                    effective_from=effective_from,
+                    notified_at=notified_at,
+                    description=description,
+                    created_at=now,
+                )
+            )
+        )
+    )
+    conn.execute(
+        insert(fee_rules),
+        [
+            {
+                "schedule_id": schedule_id,
+                "rule": r.rule,
+                "kind": r.kind,
+                "rate": str(r.rate) if r.rate is not None else None,
+                "fixed": r.fixed,
+                "cap": r.cap,
+                "period": r.period,
+                "currency": r.currency,
+            }
+            for r in rules
+        ],
+    )
     return schedule_id

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from poskit.store.db import inserted_id
 from poskit.ledger.accounts import AccountRef, ensure_account
 from poskit.store.schema import journal_entries, ledger_entries
 
@@ -39,14 +40,24 @@ class Line:
 
 
 def journal_exists(conn: Connection, key: str) -> int | None:
-    found = conn.execute(select(journal_entries.c.id)
-                         .where(journal_entries.c.idempotency_key == key)).scalar()
+    found = conn.execute(
+        select(journal_entries.c.id).where(journal_entries.c.idempotency_key == key)
+    ).scalar()
     return int(found) if found is not None else None
 
 
-def post_journal(conn: Connection, *, key: str, kind: str, currency: str, lines: Sequence[Line],
-                 description: str, transaction_id: int | None = None,
-                 merchant_id: int | None = None, now: datetime | None = None) -> int:
+def post_journal(
+    conn: Connection,
+    *,
+    key: str,
+    kind: str,
+    currency: str,
+    lines: Sequence[Line],
+    description: str,
+    transaction_id: int | None = None,
+    merchant_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
     """Post one balanced journal; if ``key`` was posted before, return that journal's id."""
     existing = journal_exists(conn, key)
     if existing is not None:
@@ -55,13 +66,30 @@ def post_journal(conn: Connection, *, key: str, kind: str, currency: str, lines:
     if total != 0 or any(line.account.currency != currency for line in lines):
         raise UnbalancedJournalError(key, total)
     at = now or datetime.now(UTC)
-    journal_id = int(conn.execute(insert(journal_entries).values(
-        idempotency_key=key, kind=kind, transaction_id=transaction_id, merchant_id=merchant_id,
-        description=description, currency=currency, posted_at=at)).inserted_primary_key[0])  # type: ignore[index]
+    journal_id = int(
+        inserted_id(
+            conn.execute(
+                insert(journal_entries).values(
+                    idempotency_key=key,
+                    kind=kind,
+                    transaction_id=transaction_id,
+                    merchant_id=merchant_id,
+                    description=description,
+                    currency=currency,
+                    posted_at=at,
+                )
+            )
+        )
+    )
     rows = [
-        {"journal_id": journal_id, "account_id": ensure_account(conn, line.account, now=at),
-         "amount": line.amount, "currency": currency}
-        for line in lines if line.amount != 0
+        {
+            "journal_id": journal_id,
+            "account_id": ensure_account(conn, line.account, now=at),
+            "amount": line.amount,
+            "currency": currency,
+        }
+        for line in lines
+        if line.amount != 0
     ]
     if rows:
         conn.execute(insert(ledger_entries), rows)

@@ -9,29 +9,32 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
+from typing import Any
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.engine import Connection
 
+from poskit.store.db import inserted_id
 from poskit.store.schema import acquirers, merchants, portal_users
 
 __all__ = [
+    "LOCK_AFTER",
     "ROLES",
-    "PortalUser",
     "LoginResult",
-    "hash_password",
-    "verify_password",
-    "authenticate",
-    "create_user",
-    "set_password",
-    "list_users",
-    "get_user",
+    "PortalUser",
     "UnknownUserError",
     "WeakPasswordError",
-    "LOCK_AFTER",
+    "authenticate",
+    "create_user",
+    "get_user",
+    "hash_password",
+    "list_users",
+    "set_password",
+    "verify_password",
 ]
 
 ROLES = ("merchant_owner", "merchant_staff", "acquirer_staff", "acquirer_admin")
@@ -94,17 +97,25 @@ def _check_strength(password: str) -> None:
         raise WeakPasswordError("mix letters with digits or symbols")
 
 
-def _user_query():  # type: ignore[no-untyped-def]
-    return (select(portal_users, merchants.c.merchant_no, merchants.c.name.label("merchant_name"))
-            .select_from(portal_users.outerjoin(merchants, portal_users.c.merchant_id == merchants.c.id)))
+def _user_query() -> Select[Any]:
+    return select(portal_users, merchants.c.merchant_no, merchants.c.name.label("merchant_name")).select_from(
+        portal_users.outerjoin(merchants, portal_users.c.merchant_id == merchants.c.id)
+    )
 
 
-def _to_user(row: dict[str, object]) -> PortalUser:
-    return PortalUser(id=row["id"], username=row["username"], role=row["role"],  # type: ignore[arg-type]
-                      merchant_id=row["merchant_id"], acquirer_id=row["acquirer_id"],  # type: ignore[arg-type]
-                      merchant_no=row["merchant_no"], merchant_name=row["merchant_name"],  # type: ignore[arg-type]
-                      locale=row["locale"], locked_until=row["locked_until"],  # type: ignore[arg-type]
-                      failed_logins=row["failed_logins"])  # type: ignore[arg-type]
+def _to_user(row: Mapping[str, Any]) -> PortalUser:
+    return PortalUser(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        merchant_id=row["merchant_id"],
+        acquirer_id=row["acquirer_id"],
+        merchant_no=row["merchant_no"],
+        merchant_name=row["merchant_name"],
+        locale=row["locale"],
+        locked_until=row["locked_until"],
+        failed_logins=row["failed_logins"],
+    )
 
 
 def get_user(conn: Connection, username: str) -> PortalUser | None:
@@ -117,9 +128,18 @@ def list_users(conn: Connection) -> list[PortalUser]:
     return [_to_user(dict(r)) for r in rows]
 
 
-def create_user(conn: Connection, *, username: str, password: str, role: str,
-                merchant_id: int | None = None, acquirer_id: int | None = None,
-                locale: str = "en", now: datetime | None = None, check_strength: bool = True) -> int:
+def create_user(
+    conn: Connection,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    merchant_id: int | None = None,
+    acquirer_id: int | None = None,
+    locale: str = "en",
+    now: datetime | None = None,
+    check_strength: bool = True,
+) -> int:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if role.startswith("merchant_") and merchant_id is None:
@@ -127,30 +147,44 @@ def create_user(conn: Connection, *, username: str, password: str, role: str,
     if check_strength:
         _check_strength(password)
     if acquirer_id is None and merchant_id is not None:
-        acquirer_id = conn.execute(select(merchants.c.acquirer_id)
-                                   .where(merchants.c.id == merchant_id)).scalar()
+        acquirer_id = conn.execute(
+            select(merchants.c.acquirer_id).where(merchants.c.id == merchant_id)
+        ).scalar()
     if acquirer_id is None:
         acquirer_id = conn.execute(select(acquirers.c.id).limit(1)).scalar()
-    result = conn.execute(insert(portal_users).values(
-        username=username, password_hash=hash_password(password), role=role, merchant_id=merchant_id,
-        acquirer_id=acquirer_id, locale=locale, created_at=now or datetime.now(UTC)))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    result = conn.execute(
+        insert(portal_users).values(
+            username=username,
+            password_hash=hash_password(password),
+            role=role,
+            merchant_id=merchant_id,
+            acquirer_id=acquirer_id,
+            locale=locale,
+            created_at=now or datetime.now(UTC),
+        )
+    )
+    return inserted_id(result)
 
 
 def set_password(conn: Connection, username: str, password: str) -> None:
     """Set a new password and lift any lockout (an administrator action)."""
     _check_strength(password)
-    result = conn.execute(update(portal_users).where(portal_users.c.username == username)
-                          .values(password_hash=hash_password(password), failed_logins=0,
-                                  locked_until=None))
+    result = conn.execute(
+        update(portal_users)
+        .where(portal_users.c.username == username)
+        .values(password_hash=hash_password(password), failed_logins=0, locked_until=None)
+    )
     if result.rowcount == 0:
         raise UnknownUserError(username)
 
 
 def authenticate(conn: Connection, username: str, password: str, *, now: datetime) -> LoginResult:
     """Check a login; counts failures and locks with exponential backoff."""
-    row = conn.execute(select(portal_users).where(portal_users.c.username == username)
-                       .with_for_update()).mappings().first()
+    row = (
+        conn.execute(select(portal_users).where(portal_users.c.username == username).with_for_update())
+        .mappings()
+        .first()
+    )
     if row is None:
         verify_password(_dummy_hash(), password)  # same work as a real check: no user enumeration
         return LoginResult(None, "bad_credentials")
@@ -163,11 +197,17 @@ def authenticate(conn: Connection, username: str, password: str, *, now: datetim
         if failures >= LOCK_AFTER:
             minutes = min(2 ** (failures - LOCK_AFTER), 24 * 60)
             lock = now + timedelta(minutes=minutes)
-        conn.execute(update(portal_users).where(portal_users.c.id == row["id"])
-                     .values(failed_logins=failures, locked_until=lock))
+        conn.execute(
+            update(portal_users)
+            .where(portal_users.c.id == row["id"])
+            .values(failed_logins=failures, locked_until=lock)
+        )
         return LoginResult(None, "locked" if lock else "bad_credentials", lock)
-    conn.execute(update(portal_users).where(portal_users.c.id == row["id"])
-                 .values(failed_logins=0, locked_until=None, last_login_at=now))
+    conn.execute(
+        update(portal_users)
+        .where(portal_users.c.id == row["id"])
+        .values(failed_logins=0, locked_until=None, last_login_at=now)
+    )
     user = get_user(conn, username)
     return LoginResult(user, "ok")
 

@@ -29,13 +29,20 @@ __all__ = ["create_app"]
 _HERE = Path(__file__).parent
 
 
-def create_app(engine: Engine, *, session_secret: str, secure_cookies: bool = True,
-               now: Any = None) -> FastAPI:
+def create_app(
+    engine: Engine, *, session_secret: str, secure_cookies: bool = True, now: Any = None
+) -> FastAPI:
     """The portal application over ``engine``."""
     clock = now or (lambda: datetime.now(UTC))
     app = FastAPI(title="poskit portal", version="0.1.0", docs_url="/docs", redoc_url=None)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret, session_cookie="poskit_session",
-                       max_age=8 * 3600, same_site="lax", https_only=secure_cookies)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret,
+        session_cookie="poskit_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=secure_cookies,
+    )
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.globals["csrf_token"] = csrf_token
@@ -64,17 +71,26 @@ def create_app(engine: Engine, *, session_secret: str, secure_cookies: bool = Tr
         return templates.TemplateResponse(request, "login.html", {"next": next, "error": None})
 
     @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(request: Request, username: str = Form(...), password: str = Form(...),
-              csrf: str = Form(""), next: str = Form("/transactions")) -> Response:
+    def login(
+        request: Request,
+        username: str = Form(...),
+        password: str = Form(...),
+        csrf: str = Form(""),
+        next: str = Form("/transactions"),
+    ) -> Response:
         check_csrf(request, csrf)
         with engine.connect().execution_options(**WRITE) as conn, conn.begin():
             result = authenticate(conn, username.strip(), password, now=clock())
         if result.user is None:
-            error = ("Too many wrong passwords: the account is locked until "
-                     f"{result.locked_until:%Y-%m-%d %H:%M} UTC." if result.reason == "locked"
-                     and result.locked_until else "Wrong user name or password.")
-            return templates.TemplateResponse(request, "login.html", {"next": next, "error": error},
-                                              status_code=401)
+            error = (
+                "Too many wrong passwords: the account is locked until "
+                f"{result.locked_until:%Y-%m-%d %H:%M} UTC."
+                if result.reason == "locked" and result.locked_until
+                else "Wrong user name or password."
+            )
+            return templates.TemplateResponse(
+                request, "login.html", {"next": next, "error": error}, status_code=401
+            )
         request.session.clear()
         request.session["user"] = result.user.username
         target = next if next.startswith("/") and not next.startswith("//") else "/transactions"
@@ -95,8 +111,12 @@ def create_app(engine: Engine, *, session_secret: str, secure_cookies: bool = Tr
 
 
 def _transactions_for(engine: Engine, user: PortalUser, limit: int = 200) -> list[dict[str, Any]]:
-    query = (select(transactions).where(transactions.c.mti.in_(("0200", "0100", "0220")))
-             .order_by(transactions.c.id.desc()).limit(limit))
+    query = (
+        select(transactions)
+        .where(transactions.c.mti.in_(("0200", "0100", "0220")))
+        .order_by(transactions.c.id.desc())
+        .limit(limit)
+    )
     if not user.is_acquirer:
         query = query.where(transactions.c.merchant_id == user.merchant_id)
     with engine.connect() as conn:
@@ -104,15 +124,17 @@ def _transactions_for(engine: Engine, user: PortalUser, limit: int = 200) -> lis
         tids = {r.terminal_id for r in conn.execute(select(terminals.c.terminal_id))}
     out = []
     for r in rows:
-        out.append({
-            "time": r["received_at"],
-            "terminal": r["terminal_id"] if r["terminal_id"] in tids else "?",
-            "card": r["pan_masked"] or "",
-            "type": r["txn_type"],
-            "amount": Amount.of(r["amount"], r["currency"]),
-            "result": r["status"],
-            "response_code": r["response_code"],
-            "rrn": r["rrn"] or "",
-            "fee": Amount.of(r["fee"], r["currency"]),
-        })
+        out.append(
+            {
+                "time": r["received_at"],
+                "terminal": r["terminal_id"] if r["terminal_id"] in tids else "?",
+                "card": r["pan_masked"] or "",
+                "type": r["txn_type"],
+                "amount": Amount.of(r["amount"], r["currency"]),
+                "result": r["status"],
+                "response_code": r["response_code"],
+                "rrn": r["rrn"] or "",
+                "fee": Amount.of(r["fee"], r["currency"]),
+            }
+        )
     return out

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request
 
-__all__ = ["csrf_token", "check_csrf", "load_session_secret"]
+__all__ = ["check_csrf", "csrf_token", "load_session_secret"]
 
 
 def load_session_secret(path: Path) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.pool import NullPool
 
 __all__ = ["WRITE", "is_sqlite", "make_engine", "normalise_url"]
@@ -41,8 +41,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, poolclass=NullPool,
-                               connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}
+        )
         _install_sqlite_recipe(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
@@ -65,3 +66,11 @@ def _install_sqlite_recipe(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT just created."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])

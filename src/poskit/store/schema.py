@@ -83,6 +83,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
+
 Money = BigInteger
 
 acquirers = Table(

@@ -33,24 +33,28 @@ from poskit.logs import get_logger
 from poskit.money import Amount
 from poskit.terminal.devices.ports import (
     CardPresentation,
-    ConnectFailed,
     Devices,
+    EntryKind,
     LinkError,
-    NoResponse,
     PrinterError,
 )
 from poskit.terminal.receipt import Receipt
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
 
-__all__ = ["TerminalEngine", "TxnOutcome", "SelfTestReport", "Check", "NETWORK_DOWN"]
+__all__ = ["NETWORK_DOWN", "Check", "SelfTestReport", "TerminalEngine", "TxnOutcome"]
 
 _log = get_logger("poskit.terminal")
 
 NETWORK_DOWN = "network not connected: check the cable or SIM, then retry"
 
-_ENTRY_MODES = {"swipe": EntryMode.SWIPE, "chip": EntryMode.CHIP, "tap": EntryMode.CONTACTLESS_CHIP,
-                "manual": EntryMode.MANUAL, "fallback": EntryMode.FALLBACK}
+_ENTRY_MODES = {
+    "swipe": EntryMode.SWIPE,
+    "chip": EntryMode.CHIP,
+    "tap": EntryMode.CONTACTLESS_CHIP,
+    "manual": EntryMode.MANUAL,
+    "fallback": EntryMode.FALLBACK,
+}
 
 
 @dataclasses.dataclass
@@ -103,12 +107,19 @@ class TxnOutcome:
 
     def to_json(self, receipt_text: str | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "approved": self.approved, "status": self.status, "response_code": self.response_code,
-            "message": self.message, "terminal": self.terminal, "stan": f"{self.stan:06d}" if self.stan else None,
-            "batch": f"{self.batch:06d}" if self.batch else None, "rrn": self.rrn, "auth_code": self.auth_code,
+            "approved": self.approved,
+            "status": self.status,
+            "response_code": self.response_code,
+            "message": self.message,
+            "terminal": self.terminal,
+            "stan": f"{self.stan:06d}" if self.stan else None,
+            "batch": f"{self.batch:06d}" if self.batch else None,
+            "rrn": self.rrn,
+            "auth_code": self.auth_code,
             "amount": self.amount.plain() if self.amount else None,
             "currency": self.amount.currency.code if self.amount else None,
-            "masked_pan": self.masked_pan, "entry_mode": self.entry_mode,
+            "masked_pan": self.masked_pan,
+            "entry_mode": self.entry_mode,
             "reversal_pending": self.reversal_pending,
             "receipt": receipt_text,
         }
@@ -129,9 +140,16 @@ class _Exchange:
 class TerminalEngine:
     """One POS terminal's application logic."""
 
-    def __init__(self, store: TerminalStore, element: SecureElement, devices: Devices, *,
-                 dialect: Dialect | None = None, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 random: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(
+        self,
+        store: TerminalStore,
+        element: SecureElement,
+        devices: Devices,
+        *,
+        dialect: Dialect | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
         self.store = store
         self.element = element
         self.devices = devices
@@ -171,8 +189,9 @@ class TerminalEngine:
         try:
             envelope = self.dialect.unframe(payload)
             reply = self.dialect.decode(envelope.message)
-            response = self.dialect.decode_response(reply, envelope=envelope,
-                                                    now=self._local_now().replace(tzinfo=None))
+            response = self.dialect.decode_response(
+                reply, envelope=envelope, now=self._local_now().replace(tzinfo=None)
+            )
         except Iso8583Error as exc:
             return _Exchange(None, f"unusable response: {exc}", sent=True)
         if response.terminal_id != request.terminal_id:
@@ -190,26 +209,50 @@ class TerminalEngine:
         """Power-on self-test: keys, host reachability, printer, reader, battery."""
         checks: list[Check] = []
         if not self.element.has_master_key():
-            checks.append(Check("keys", False, "no terminal master key in the PIN pad",
-                                "ask the acquirer to inject keys (poskit keys inject), then sign on"))
+            checks.append(
+                Check(
+                    "keys",
+                    False,
+                    "no terminal master key in the PIN pad",
+                    "ask the acquirer to inject keys (poskit keys inject), then sign on",
+                )
+            )
         else:
-            checks.append(Check("keys", True, "master key present"
-                                + ("" if self.element.has_working_keys() else "; sign-on needed")))
+            checks.append(
+                Check(
+                    "keys",
+                    True,
+                    "master key present" + ("" if self.element.has_working_keys() else "; sign-on needed"),
+                )
+            )
         if probe_network:
             reachable = await self.devices.link.probe(timeout=3.0)
-            checks.append(Check("network", reachable,
-                                f"host {self.devices.link.address} reachable" if reachable else NETWORK_DOWN,
-                                "" if reachable else "check the cable or SIM card and the host address"))
+            checks.append(
+                Check(
+                    "network",
+                    reachable,
+                    f"host {self.devices.link.address} reachable" if reachable else NETWORK_DOWN,
+                    "" if reachable else "check the cable or SIM card and the host address",
+                )
+            )
         battery = self.devices.power.battery_percent()
         if battery is not None:
             low = battery < 10 and not self.devices.power.charging()
-            checks.append(Check("battery", not low, f"battery {battery}%",
-                                "connect the charger" if low else ""))
-        checks.append(Check("reader", self.devices.card_reader.chip_reader_working,
-                            "card reader ready" if self.devices.card_reader.chip_reader_working
-                            else "chip reader not responding",
-                            "" if self.devices.card_reader.chip_reader_working else
-                            "clean the chip slot; cards will fall back to swipe"))
+            checks.append(
+                Check("battery", not low, f"battery {battery}%", "connect the charger" if low else "")
+            )
+        checks.append(
+            Check(
+                "reader",
+                self.devices.card_reader.chip_reader_working,
+                "card reader ready"
+                if self.devices.card_reader.chip_reader_working
+                else "chip reader not responding",
+                ""
+                if self.devices.card_reader.chip_reader_working
+                else "clean the chip slot; cards will fall back to swipe",
+            )
+        )
         report = SelfTestReport(checks)
         self.store.log_event("self_test", ok=report.ok, failures=[c.name for c in report.failures()])
         return report
@@ -221,9 +264,16 @@ class TerminalEngine:
             return self._fail("no terminal master key: ask the acquirer to inject keys, then sign on")
         stan = self.store.next_stan()
         scheme = "004" if self.profile.track_encryption else "003"
-        request = Request(TxnType.SIGN_ON, self.profile.terminal_id, self.profile.merchant_no, stan,
-                          self.store.batch_no(), operator=self.profile.operator or "01", key_scheme=scheme,
-                          local_datetime=self._local_now().replace(tzinfo=None))
+        request = Request(
+            TxnType.SIGN_ON,
+            self.profile.terminal_id,
+            self.profile.merchant_no,
+            stan,
+            self.store.batch_no(),
+            operator=self.profile.operator or "01",
+            key_scheme=scheme,
+            local_datetime=self._local_now().replace(tzinfo=None),
+        )
         await self._say("Signing on...")
         ex = await self._exchange(request, mac=False)
         if ex.response is None:
@@ -231,14 +281,27 @@ class TerminalEngine:
             return self._fail(msg, stan=stan)
         r = ex.response
         if not r.approved or r.working_keys is None:
-            return TxnOutcome("declined", f"sign-on refused: {response_text(r.response_code)}",
-                              response_code=r.response_code, terminal=self.profile.terminal_id, stan=stan)
+            return TxnOutcome(
+                "declined",
+                f"sign-on refused: {response_text(r.response_code)}",
+                response_code=r.response_code,
+                terminal=self.profile.terminal_id,
+                stan=stan,
+            )
         wk = r.working_keys
         try:
             from poskit.terminal.secure_element import WorkingKeyMaterial
 
-            kcvs = self.element.install_working_keys(WorkingKeyMaterial(
-                pik=wk.pik, pik_kcv=wk.pik_kcv, mak=wk.mak, mak_kcv=wk.mak_kcv, tdk=wk.tdk, tdk_kcv=wk.tdk_kcv))
+            kcvs = self.element.install_working_keys(
+                WorkingKeyMaterial(
+                    pik=wk.pik,
+                    pik_kcv=wk.pik_kcv,
+                    mak=wk.mak,
+                    mak_kcv=wk.mak_kcv,
+                    tdk=wk.tdk,
+                    tdk_kcv=wk.tdk_kcv,
+                )
+            )
         except KeyCheckValueError:
             self.store.log_event("sign_on_kcv_mismatch")
             return self._fail("sign-on keys failed their check values: keys not loaded; retry the sign-on")
@@ -249,15 +312,23 @@ class TerminalEngine:
         self._refresh()
         self.store.log_event("signed_on", kcv=kcvs)
         await self._say("Signed on", "success")
-        return TxnOutcome("approved", "signed on", response_code=r.response_code,
-                          terminal=self.profile.terminal_id, stan=stan, batch=self.store.batch_no(),
-                          extra={"kcv": kcvs})
+        return TxnOutcome(
+            "approved",
+            "signed on",
+            response_code=r.response_code,
+            terminal=self.profile.terminal_id,
+            stan=stan,
+            batch=self.store.batch_no(),
+            extra={"kcv": kcvs},
+        )
 
     async def ensure_ready(self) -> TxnOutcome | None:
         """Keys present, signed on, previous reversals cleared; else the reason to stop."""
         if not self.element.has_master_key():
-            return self._fail("this terminal has no master key: ask the acquirer to inject keys "
-                              "(poskit keys inject) before taking payments")
+            return self._fail(
+                "this terminal has no master key: ask the acquirer to inject keys "
+                "(poskit keys inject) before taking payments"
+            )
         if not await self.devices.link.probe(timeout=5.0):
             await self._say(NETWORK_DOWN, "error")
             return self._fail(NETWORK_DOWN, reversal_pending=bool(self.store.pending_reversals()))
@@ -266,9 +337,11 @@ class TerminalEngine:
             if not outcome.approved:
                 return outcome
         if not await self.send_pending_reversals():
-            return self._fail("a previous payment is waiting to be reversed and the host cannot be "
-                              f"reached ({NETWORK_DOWN}); no new payment until it is reversed",
-                              reversal_pending=True)
+            return self._fail(
+                "a previous payment is waiting to be reversed and the host cannot be "
+                f"reached ({NETWORK_DOWN}); no new payment until it is reversed",
+                reversal_pending=True,
+            )
         return None
 
     # -------------------------------------------------------------- reversals
@@ -282,22 +355,30 @@ class TerminalEngine:
                     signed = await self.sign_on()
                     if not signed.approved:
                         break
-                ex = await self._exchange(self._reversal_request(record, repeat=record.attempts + attempt > 0),
-                                          mac=True)
+                ex = await self._exchange(
+                    self._reversal_request(record, repeat=record.attempts + attempt > 0), mac=True
+                )
                 if ex.response is not None and ex.mac_ok and ex.response.response_code in ("00", "25", "12"):
                     self.store.delete_reversal(record.id)
-                    self.store.log_event("reversal_acknowledged", stan=record.stan, batch=record.batch_no,
-                                         reason=record.reason, code=ex.response.response_code)
+                    self.store.log_event(
+                        "reversal_acknowledged",
+                        stan=record.stan,
+                        batch=record.batch_no,
+                        reason=record.reason,
+                        code=ex.response.response_code,
+                    )
                     done = True
                     break
-                error = ex.error or (f"host answered {ex.response.response_code}" if ex.response else "no answer")
+                error = ex.error or (
+                    f"host answered {ex.response.response_code}" if ex.response else "no answer"
+                )
                 if ex.response is not None and (ex.response.response_code == "A0" or not ex.mac_ok):
                     self.store.update_profile(sign_on_required=True)
                     self._refresh()
                 self.store.record_reversal_attempt(record.id, error)
                 if not ex.sent and attempt == retries - 1:
                     break
-                await self._sleep(0.5 * (2 ** attempt))
+                await self._sleep(0.5 * (2**attempt))
             if not done:
                 return False
         return True
@@ -305,15 +386,28 @@ class TerminalEngine:
     def _reversal_request(self, record: ReversalRecord, *, repeat: bool) -> Request:
         data = record.request
         pan = self.element.reveal_pan(record.pan_token) if record.pan_token else None
-        card = CardData(entry_mode=EntryMode(data.get("entry_mode", "swipe")), pan=pan,
-                        card_sequence=data.get("card_sequence"), icc_data=record.icc_data)
+        card = CardData(
+            entry_mode=EntryMode(data.get("entry_mode", "swipe")),
+            pan=pan,
+            card_sequence=data.get("card_sequence"),
+            icc_data=record.icc_data,
+        )
         return Request(
-            TxnType.REVERSAL, self.profile.terminal_id, self.profile.merchant_no, record.stan, record.batch_no,
-            amount=Amount.of(record.amount, record.currency), card=card,
-            operator=data.get("operator"), reversal_reason=record.reason, repeat=repeat,
+            TxnType.REVERSAL,
+            self.profile.terminal_id,
+            self.profile.merchant_no,
+            record.stan,
+            record.batch_no,
+            amount=Amount.of(record.amount, record.currency),
+            card=card,
+            operator=data.get("operator"),
+            reversal_reason=record.reason,
+            repeat=repeat,
             original=Original(batch=record.batch_no, stan=record.stan, txn_type=TxnType(record.txn_type)),
             local_datetime=self._local_now().replace(tzinfo=None),
-            reading_capability="6", chip_condition=data.get("chip_condition", "0"))
+            reading_capability="6",
+            chip_condition=data.get("chip_condition", "0"),
+        )
 
     # -------------------------------------------------------------- sale
     async def sale(self, amount: Amount) -> TxnOutcome:
@@ -327,7 +421,9 @@ class TerminalEngine:
         blocked = await self.ensure_ready()
         if blocked is not None:
             return blocked
-        if not await self.devices.keypad.confirm(f"Amount {amount.currency.code} {amount.grouped()} — confirm?"):
+        if not await self.devices.keypad.confirm(
+            f"Amount {amount.currency.code} {amount.grouped()} — confirm?"
+        ):
             return self._fail("cancelled by the operator", amount=amount)
         presentation = await self._read_card(amount)
         if isinstance(presentation, TxnOutcome):
@@ -338,7 +434,7 @@ class TerminalEngine:
 
     async def _read_card(self, amount: Amount) -> CardPresentation | TxnOutcome:
         reader = self.devices.card_reader
-        allowed = ("swipe", "chip", "tap", "manual")
+        allowed: tuple[EntryKind, ...] = ("swipe", "chip", "tap", "manual")
         prompt = f"{amount.currency.code} {amount.grouped()}: swipe, insert or tap the card"
         for _ in range(3):
             presentation = await reader.read_card(prompt, allowed=allowed)
@@ -355,15 +451,20 @@ class TerminalEngine:
                     if hasattr(reader, "entry") and getattr(reader, "follow_advice", False):
                         reader.switch("chip")  # type: ignore[attr-defined]
                         continue
-                    return self._fail("chip card: please insert the card instead of swiping", amount=amount,
-                                      response_code="45")
+                    return self._fail(
+                        "chip card: please insert the card instead of swiping",
+                        amount=amount,
+                        response_code="45",
+                    )
             return presentation
         return self._fail("card could not be read", amount=amount)
 
-    async def _collect_pin(self, pan: str, amount: Amount, *, required: bool) -> bytes | None | TxnOutcome:
+    async def _collect_pin(self, pan: str, amount: Amount, *, required: bool) -> bytes | TxnOutcome | None:
         pin = await self.devices.pin_entry.enter_pin(
             f"{amount.currency.code} {amount.grouped()}  Enter PIN" + ("" if required else " (or bypass)"),
-            min_length=4, max_length=12)
+            min_length=4,
+            max_length=12,
+        )
         if pin is None:
             if required:
                 return self._fail("this card needs a PIN: the cardholder must enter it", amount=amount)
@@ -384,17 +485,31 @@ class TerminalEngine:
         pin_block = await self._collect_pin(track.pan, amount, required=required)
         if isinstance(pin_block, TxnOutcome):
             return pin_block
-        return await self._authorise(amount, track=track, pan=track.pan, entry=entry, pin_block=pin_block,
-                                     signature_required=pin_block is None)
+        return await self._authorise(
+            amount,
+            track=track,
+            pan=track.pan,
+            entry=entry,
+            pin_block=pin_block,
+            signature_required=pin_block is None,
+        )
 
     async def _emv_sale(self, amount: Amount, presentation: CardPresentation) -> TxnOutcome:
         from poskit.terminal.emv_flow import run_emv_sale
 
         return await run_emv_sale(self, amount, presentation)
 
-    def _card_data(self, *, track: Track2 | None, pan: str, entry: str, pin_block: bytes | None,
-                   icc_data: bytes | None = None, card_sequence: str | None = None,
-                   expiry: str | None = None) -> CardData:
+    def _card_data(
+        self,
+        *,
+        track: Track2 | None,
+        pan: str,
+        entry: str,
+        pin_block: bytes | None,
+        icc_data: bytes | None = None,
+        card_sequence: str | None = None,
+        expiry: str | None = None,
+    ) -> CardData:
         field35 = None
         encrypted = False
         if track is not None:
@@ -404,38 +519,88 @@ class TerminalEngine:
                 if enc is not None:
                     field35, encrypted = enc, True
         return CardData(
-            entry_mode=_ENTRY_MODES[entry], pan=None if track is not None and entry != "chip" else pan,
-            track2=field35, track2_encrypted=encrypted, expiry=expiry or (track.expiry if track else None),
-            card_sequence=card_sequence, pin_block=pin_block,
+            entry_mode=_ENTRY_MODES[entry],
+            pan=None if track is not None and entry != "chip" else pan,
+            track2=field35,
+            track2_encrypted=encrypted,
+            expiry=expiry or (track.expiry if track else None),
+            card_sequence=card_sequence,
+            pin_block=pin_block,
             pin_max_length=(12 if entry in ("chip", "tap") else 6) if pin_block else None,
-            icc_data=icc_data, service_code=track.service_code if track else None)
+            icc_data=icc_data,
+            service_code=track.service_code if track else None,
+        )
 
-    async def _authorise(self, amount: Amount, *, track: Track2 | None, pan: str, entry: str,
-                         pin_block: bytes | None, signature_required: bool, icc_data: bytes | None = None,
-                         card_sequence: str | None = None, expiry: str | None = None,
-                         on_response: Callable[[Response], Awaitable[TxnOutcome | None]] | None = None,
-                         receipt_extra: dict[str, Any] | None = None,
-                         signature_waiver: str = "") -> TxnOutcome:
+    async def _authorise(
+        self,
+        amount: Amount,
+        *,
+        track: Track2 | None,
+        pan: str,
+        entry: str,
+        pin_block: bytes | None,
+        signature_required: bool,
+        icc_data: bytes | None = None,
+        card_sequence: str | None = None,
+        expiry: str | None = None,
+        on_response: Callable[[Response], Awaitable[TxnOutcome | None]] | None = None,
+        receipt_extra: dict[str, Any] | None = None,
+        signature_waiver: str = "",
+    ) -> TxnOutcome:
         """Persist the reversal record, send the 0200, handle every way it can go wrong."""
         stan = self.store.next_stan()
         batch = self.store.batch_no()
         now = self._local_now()
-        card = self._card_data(track=track, pan=pan, entry=entry, pin_block=pin_block, icc_data=icc_data,
-                               card_sequence=card_sequence, expiry=expiry)
+        card = self._card_data(
+            track=track,
+            pan=pan,
+            entry=entry,
+            pin_block=pin_block,
+            icc_data=icc_data,
+            card_sequence=card_sequence,
+            expiry=expiry,
+        )
         chip_condition = "2" if entry == "fallback" else "0"
-        request = Request(TxnType.SALE, self.profile.terminal_id, self.profile.merchant_no, stan, batch,
-                          amount=amount, card=card, operator=self.profile.operator,
-                          local_datetime=now.replace(tzinfo=None), reading_capability="6",
-                          chip_condition=chip_condition, partial_approval=False)
+        request = Request(
+            TxnType.SALE,
+            self.profile.terminal_id,
+            self.profile.merchant_no,
+            stan,
+            batch,
+            amount=amount,
+            card=card,
+            operator=self.profile.operator,
+            local_datetime=now.replace(tzinfo=None),
+            reading_capability="6",
+            chip_condition=chip_condition,
+            partial_approval=False,
+        )
         token, masked = self.element.protect_pan(pan)
         reversal_id = self.store.save_reversal(
-            stan=stan, batch_no=batch, txn_type=TxnType.SALE.value, pan_token=token, pan_masked=masked,
-            amount=amount.minor, currency=amount.currency.code,
-            request={"entry_mode": card.entry_mode.value, "card_sequence": card_sequence,
-                     "operator": self.profile.operator, "chip_condition": chip_condition},
-            icc_data=None, reason="98")
-        base = {"terminal": self.profile.terminal_id, "stan": stan, "batch": batch, "amount": amount,
-                "masked_pan": masked, "entry_mode": entry}
+            stan=stan,
+            batch_no=batch,
+            txn_type=TxnType.SALE.value,
+            pan_token=token,
+            pan_masked=masked,
+            amount=amount.minor,
+            currency=amount.currency.code,
+            request={
+                "entry_mode": card.entry_mode.value,
+                "card_sequence": card_sequence,
+                "operator": self.profile.operator,
+                "chip_condition": chip_condition,
+            },
+            icc_data=None,
+            reason="98",
+        )
+        base: dict[str, Any] = {
+            "terminal": self.profile.terminal_id,
+            "stan": stan,
+            "batch": batch,
+            "amount": amount,
+            "masked_pan": masked,
+            "entry_mode": entry,
+        }
         await self._say("Processing... do not remove the card")
         ex = await self._exchange(request, mac=True)
         if ex.response is None:
@@ -445,21 +610,32 @@ class TerminalEngine:
                 return self._fail(NETWORK_DOWN, **base)
             if ex.error and ex.error.startswith("unusable response"):
                 self.store.set_reversal_reason(reversal_id, "06")
-            await self._say("No answer from the host: the payment was NOT completed. "
-                            "It will be reversed automatically.", "error")
-            return self._fail(f"no answer from the host ({ex.error}): the payment was not completed and "
-                              "will be reversed automatically before the next transaction",
-                              reversal_pending=True, **base)
+            await self._say(
+                "No answer from the host: the payment was NOT completed. It will be reversed automatically.",
+                "error",
+            )
+            return self._fail(
+                f"no answer from the host ({ex.error}): the payment was not completed and "
+                "will be reversed automatically before the next transaction",
+                reversal_pending=True,
+                **base,
+            )
         response = ex.response
         self.store.set_reversal_reason(reversal_id, "06")
         if not ex.mac_ok:
             self.store.set_reversal_reason(reversal_id, "A0")
             self.store.update_profile(sign_on_required=True)
             self._refresh()
-            await self._say("Security check of the host's answer failed: the payment will be reversed", "error")
-            return self._fail("the host's answer failed its MAC check: the payment was not completed, it "
-                              "will be reversed, and the terminal will sign on again",
-                              response_code=response.response_code, reversal_pending=True, **base)
+            await self._say(
+                "Security check of the host's answer failed: the payment will be reversed", "error"
+            )
+            return self._fail(
+                "the host's answer failed its MAC check: the payment was not completed, it "
+                "will be reversed, and the terminal will sign on again",
+                response_code=response.response_code,
+                reversal_pending=True,
+                **base,
+            )
         if not response.approved:
             self.store.delete_reversal(reversal_id)
             text = response_text(response.response_code)
@@ -468,55 +644,102 @@ class TerminalEngine:
                 self.store.update_profile(sign_on_required=True)
                 self._refresh()
                 signed = await self.sign_on()
-                text += ("; the terminal signed on again with new keys: please retry the payment"
-                         if signed.approved else f"; sign-on failed ({signed.message})")
+                text += (
+                    "; the terminal signed on again with new keys: please retry the payment"
+                    if signed.approved
+                    else f"; sign-on failed ({signed.message})"
+                )
             await self._say(f"Declined: {text}", "error")
-            return TxnOutcome("declined", f"declined: {text}", response_code=response.response_code,
-                              rrn=response.rrn, **base)
+            return TxnOutcome(
+                "declined",
+                f"declined: {text}",
+                response_code=response.response_code,
+                rrn=response.rrn,
+                **base,
+            )
         if on_response is not None:
             verdict = await on_response(response)
             if verdict is not None:  # e.g. the chip declined after the host approved
                 return verdict
         info = lookup_bin(pan)
         receipt = Receipt(
-            merchant_name=self.profile.merchant_name, merchant_name_en=self.profile.merchant_name_en,
-            merchant_no=self.profile.merchant_no, terminal_id=self.profile.terminal_id,
-            operator=self.profile.operator or "", acquirer=self.profile.acquirer_name,
-            issuer=info.issuer, card_masked=masked, entry_mode=entry, txn_type="SALE", batch_no=batch,
-            voucher_no=stan, rrn=response.rrn or "", auth_code=response.auth_code or "",
-            date_time=now.strftime("%Y-%m-%d %H:%M:%S"), amount=amount.grouped(),
-            currency=amount.currency.code, card_organisation=response.card_organisation or info.card_organisation,
+            merchant_name=self.profile.merchant_name,
+            merchant_name_en=self.profile.merchant_name_en,
+            merchant_no=self.profile.merchant_no,
+            terminal_id=self.profile.terminal_id,
+            operator=self.profile.operator or "",
+            acquirer=self.profile.acquirer_name,
+            issuer=info.issuer,
+            card_masked=masked,
+            entry_mode=entry,
+            txn_type="SALE",
+            batch_no=batch,
+            voucher_no=stan,
+            rrn=response.rrn or "",
+            auth_code=response.auth_code or "",
+            date_time=now.strftime("%Y-%m-%d %H:%M:%S"),
+            amount=amount.grouped(),
+            currency=amount.currency.code,
+            card_organisation=response.card_organisation or info.card_organisation,
             signature_required=signature_required,
             signature_waiver=signature_waiver or ("PIN verified" if not signature_required else ""),
             support_phone=self.profile.support_phone,
             e_receipt_url=f"{self.profile.portal_url}/r/{response.rrn}" if response.rrn else "",
-            **(receipt_extra or {}))
+            **(receipt_extra or {}),
+        )
         try:
             await self.devices.printer.print_receipt(receipt, copy="merchant")
         except PrinterError as exc:
             # CUPS rule: an approval whose slip cannot be printed is reversed (reason 06 kept).
             await self._say(f"Printer: {exc}. The payment will be reversed.", "error")
-            return self._fail(f"printer failure ({exc}): the approved payment will be reversed; fix the "
-                              "printer and take the payment again", response_code="00", rrn=response.rrn,
-                              reversal_pending=True, **base)
-        record = self.store.complete_transaction({
-            "batch_no": batch, "stan": stan, "txn_type": TxnType.SALE.value, "amount": amount.minor,
-            "currency": amount.currency.code, "pan_token": token, "pan_masked": masked,
-            "card_organisation": receipt.card_organisation, "foreign_card": info.origin(self.profile.country) == "foreign",
-            "entry_mode": entry, "response_code": response.response_code, "auth_code": response.auth_code,
-            "rrn": response.rrn, "settlement_date": response.settlement_date, "local_datetime": now,
-            "operator": self.profile.operator or "01", "status": "approved",
-            "signature_required": signature_required, "receipt": receipt.to_json()}, clear_reversal=reversal_id)
+            return self._fail(
+                f"printer failure ({exc}): the approved payment will be reversed; fix the "
+                "printer and take the payment again",
+                response_code="00",
+                rrn=response.rrn,
+                reversal_pending=True,
+                **base,
+            )
+        record = self.store.complete_transaction(
+            {
+                "batch_no": batch,
+                "stan": stan,
+                "txn_type": TxnType.SALE.value,
+                "amount": amount.minor,
+                "currency": amount.currency.code,
+                "pan_token": token,
+                "pan_masked": masked,
+                "card_organisation": receipt.card_organisation,
+                "foreign_card": info.origin(self.profile.country) == "foreign",
+                "entry_mode": entry,
+                "response_code": response.response_code,
+                "auth_code": response.auth_code,
+                "rrn": response.rrn,
+                "settlement_date": response.settlement_date,
+                "local_datetime": now,
+                "operator": self.profile.operator or "01",
+                "status": "approved",
+                "signature_required": signature_required,
+                "receipt": receipt.to_json(),
+            },
+            clear_reversal=reversal_id,
+        )
         with_cardholder = True
         try:
             await self.devices.printer.print_receipt(receipt, copy="cardholder")
         except PrinterError:
             with_cardholder = False  # the merchant copy printed; the cardholder copy can be reprinted
         await self._say("Payment successful", "success")
-        return TxnOutcome("approved", "payment successful" + ("" if with_cardholder else
-                          " (cardholder copy not printed: reprint it)"), response_code="00",
-                          rrn=response.rrn, auth_code=response.auth_code, receipt=receipt,
-                          extra={"record_id": record.id}, **base)
+        return TxnOutcome(
+            "approved",
+            "payment successful" + ("" if with_cardholder else " (cardholder copy not printed: reprint it)"),
+            response_code="00",
+            rrn=response.rrn,
+            auth_code=response.auth_code,
+            receipt=receipt,
+            extra={"record_id": record.id},
+            **base,
+        )
 
     # -------------------------------------------------------------- queries
     def last_record(self) -> BatchRecord | None:

@@ -12,7 +12,7 @@ import dataclasses
 import unicodedata
 from typing import Any
 
-__all__ = ["Receipt", "render_text", "COPIES", "TXN_NAMES", "ENTRY_SUFFIX"]
+__all__ = ["COPIES", "ENTRY_SUFFIX", "TXN_NAMES", "Receipt", "render_text"]
 
 COPIES = {
     "merchant": ("商户存根", "MERCHANT COPY"),
@@ -131,8 +131,11 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
         rule,
     ]
     if receipt.aid:
-        lines += [f"AID: {receipt.aid}  {receipt.app_label}".rstrip(),
-                  f"TC/ARQC: {receipt.cryptogram}", f"TVR: {receipt.tvr}  TSI: {receipt.tsi}"]
+        lines += [
+            f"AID: {receipt.aid}  {receipt.app_label}".rstrip(),
+            f"TC/ARQC: {receipt.cryptogram}",
+            f"TVR: {receipt.tvr}  TSI: {receipt.tsi}",
+        ]
     remarks = list(receipt.remarks)
     if receipt.reprint:
         remarks.insert(0, "重打印凭证 REPRINT / DUPLICATED")
@@ -146,10 +149,15 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
     lines += [f"  {r}" for r in remarks] or ["  -"]
     lines.append(rule)
     if copy != "cardholder" and receipt.signature_required:
-        lines += ["持卡人签名 CARDHOLDER SIGNATURE:", "", "", "_" * width,
-                  "本人确认以上交易，同意将其记入本卡账户",
-                  "I ACKNOWLEDGE SATISFACTORY RECEIPT",
-                  "OF RELATIVE GOODS/SERVICES"]
+        lines += [
+            "持卡人签名 CARDHOLDER SIGNATURE:",
+            "",
+            "",
+            "_" * width,
+            "本人确认以上交易，同意将其记入本卡账户",
+            "I ACKNOWLEDGE SATISFACTORY RECEIPT",
+            "OF RELATIVE GOODS/SERVICES",
+        ]
     elif receipt.signature_required:
         lines.append("持卡人已签名 SIGNED BY CARDHOLDER")
     else:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from poskit.config import Settings
 from poskit.terminal.devices.network import TcpHostLink
-from poskit.terminal.devices.ports import Devices
+from poskit.terminal.devices.ports import Devices, HostLink
 from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import NotProvisionedError, TerminalStore
 
-__all__ = ["terminal_files", "open_terminal", "UnknownTerminalError", "default_terminal"]
+__all__ = ["UnknownTerminalError", "default_terminal", "open_terminal", "terminal_files"]
 
 
 class UnknownTerminalError(LookupError):
@@ -37,8 +38,13 @@ def default_terminal(settings: Settings) -> str:
     return known[0] if known else "10000001"
 
 
-def open_terminal(settings: Settings, terminal_id: str, devices_factory, *,  # type: ignore[no-untyped-def]
-                  host_address: str | None = None) -> tuple[TerminalStore, TerminalEngine]:
+def open_terminal(
+    settings: Settings,
+    terminal_id: str,
+    devices_factory: Callable[[HostLink], Devices],
+    *,
+    host_address: str | None = None,
+) -> tuple[TerminalStore, TerminalEngine]:
     """The terminal's engine wired to ``devices_factory(link)``'s devices."""
     store_file, key_file = terminal_files(settings, terminal_id)
     if not store_file.exists():
@@ -51,5 +57,5 @@ def open_terminal(settings: Settings, terminal_id: str, devices_factory, *,  # t
         raise
     element = SecureElement.open(key_file, store, mac_algorithm=profile.mac_algorithm)
     link = TcpHostLink(host_address or profile.host_address)
-    devices: Devices = devices_factory(link)
+    devices = devices_factory(link)
     return store, TerminalEngine(store, element, devices)

@@ -25,15 +25,15 @@ from sqlalchemy import (
 from poskit.store.schema import NAMING, UtcDateTime
 
 __all__ = [
-    "metadata",
-    "terminal_profile",
-    "secure_keys",
-    "counters",
-    "reversal_queue",
     "batch_records",
-    "pending_uploads",
-    "terminal_operators",
+    "counters",
     "event_log",
+    "metadata",
+    "pending_uploads",
+    "reversal_queue",
+    "secure_keys",
+    "terminal_operators",
+    "terminal_profile",
 ]
 
 metadata = MetaData(naming_convention=NAMING)

@@ -21,7 +21,7 @@ from poskit.crypto.lmk import LocalMasterKey
 from poskit.crypto.pan_protect import PanProtector
 from poskit.terminal.store import TerminalStore
 
-__all__ = ["SecureElement", "KeysMissingError", "WorkingKeyMaterial"]
+__all__ = ["KeysMissingError", "SecureElement", "WorkingKeyMaterial"]
 
 
 class KeysMissingError(RuntimeError):
@@ -58,8 +58,9 @@ class SecureElement:
         self._cache: dict[str, str] = {}
 
     @classmethod
-    def open(cls, key_file: Path, store: TerminalStore, *, create: bool = False,
-             mac_algorithm: str = "cups-ecb") -> SecureElement:
+    def open(
+        cls, key_file: Path, store: TerminalStore, *, create: bool = False, mac_algorithm: str = "cups-ecb"
+    ) -> SecureElement:
         """Bind to the device master key in ``key_file`` (created only when provisioning)."""
         if key_file.exists():
             lmk = LocalMasterKey.load(key_file)
@@ -67,9 +68,11 @@ class SecureElement:
             lmk = LocalMasterKey.generate()
             lmk.save(key_file)
         else:
-            raise KeysMissingError("device master key missing",
-                                   f"{key_file} not found: the PIN pad must be re-initialised "
-                                   "and keys injected (`poskit keys inject`)")
+            raise KeysMissingError(
+                "device master key missing",
+                f"{key_file} not found: the PIN pad must be re-initialised "
+                "and keys injected (`poskit keys inject`)",
+            )
         return cls(SoftHSM(lmk), store, mac_algorithm=mac_algorithm)
 
     @property
@@ -93,9 +96,11 @@ class SecureElement:
 
     def require_working_keys(self) -> None:
         if not self.has_master_key():
-            raise KeysMissingError("terminal master key missing",
-                                   "this terminal has no master key; ask the acquirer to inject "
-                                   "keys (`poskit keys inject`) before taking payments")
+            raise KeysMissingError(
+                "terminal master key missing",
+                "this terminal has no master key; ask the acquirer to inject "
+                "keys (`poskit keys inject`) before taking payments",
+            )
         if not self.has_working_keys():
             raise KeysMissingError("working keys missing", "sign on to the host to load working keys")
 
@@ -117,18 +122,21 @@ class SecureElement:
         if tmk is None:
             raise KeysMissingError("terminal master key missing", "keys must be injected first")
         mak_mode = "C"
-        pik = self._hsm.import_key_under_kek(material.pik, kek=tmk, usage="P0", mode="E",
-                                             expected_kcv=material.pik_kcv)
+        pik = self._hsm.import_key_under_kek(
+            material.pik, kek=tmk, usage="P0", mode="E", expected_kcv=material.pik_kcv
+        )
         mak_usage = "M3" if self.mac_algorithm == "x919" else "M0"
         mak_cipher = material.mak
         if self.mac_algorithm != "x919" and len(mak_cipher) == 16 and mak_cipher[8:] == bytes(8):
             mak_cipher = mak_cipher[:8]  # single-length MAK followed by 8 zero bytes (spec layout 004)
-        mak = self._hsm.import_key_under_kek(mak_cipher, kek=tmk, usage=mak_usage, mode=mak_mode,
-                                             expected_kcv=material.mak_kcv)
+        mak = self._hsm.import_key_under_kek(
+            mak_cipher, kek=tmk, usage=mak_usage, mode=mak_mode, expected_kcv=material.mak_kcv
+        )
         new = {"pik": (pik, self._hsm.kcv(pik).hex().upper()), "mak": (mak, self._hsm.kcv(mak).hex().upper())}
         if material.tdk is not None:
-            tdk = self._hsm.import_key_under_kek(material.tdk, kek=tmk, usage="D0", mode="E",
-                                                 expected_kcv=material.tdk_kcv)
+            tdk = self._hsm.import_key_under_kek(
+                material.tdk, kek=tmk, usage="D0", mode="E", expected_kcv=material.tdk_kcv
+            )
             new["tdk"] = (tdk, self._hsm.kcv(tdk).hex().upper())
         self._store.put_keys(new)
         for name in new:
@@ -176,8 +184,12 @@ class SecureElement:
         data, digest = self._key("pan_data"), self._key("pan_hash")
         if data is None or digest is None:
             data, digest = PanProtector.create_keys(self._hsm)
-            self._store.put_keys({"pan_data": (data, self._hsm.kcv(data).hex().upper()),
-                                  "pan_hash": (digest, self._hsm.kcv(digest).hex().upper())})
+            self._store.put_keys(
+                {
+                    "pan_data": (data, self._hsm.kcv(data).hex().upper()),
+                    "pan_hash": (digest, self._hsm.kcv(digest).hex().upper()),
+                }
+            )
             self._cache.pop("pan_data", None)
             self._cache.pop("pan_hash", None)
         return PanProtector(self._hsm, data_key=data, hash_key=digest)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from poskit.store.db import WRITE, make_engine
+from poskit.store.db import WRITE, inserted_id, make_engine
 from poskit.store.migrate import upgrade
 from poskit.terminal.schema import (
     batch_records,
@@ -28,7 +28,7 @@ from poskit.terminal.schema import (
     terminal_profile,
 )
 
-__all__ = ["TerminalStore", "TerminalProfile", "ReversalRecord", "BatchRecord", "NotProvisionedError"]
+__all__ = ["BatchRecord", "NotProvisionedError", "ReversalRecord", "TerminalProfile", "TerminalStore"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,8 +37,10 @@ class NotProvisionedError(LookupError):
     """The terminal store has no profile: the terminal was never set up."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"terminal store {path} is not provisioned: run `poskit up` first "
-                         "or provision the terminal with `poskit keys inject`")
+        super().__init__(
+            f"terminal store {path} is not provisioned: run `poskit up` first "
+            "or provision the terminal with `poskit keys inject`"
+        )
         self.path = path
 
 
@@ -155,6 +157,7 @@ class TerminalStore:
             for name, start in (("stan", 0), ("batch", 1)):
                 if conn.execute(select(counters.c.value).where(counters.c.name == name)).first() is None:
                     conn.execute(insert(counters).values(name=name, value=start))
+
         self._tx(run)
 
     def profile(self) -> TerminalProfile:
@@ -171,11 +174,13 @@ class TerminalStore:
     # counters -----------------------------------------------------------------
     def next_stan(self) -> int:
         """Advance and return the trace (voucher) number: 000001..999999, then wraps to 1."""
+
         def run(conn: Connection) -> int:
             value = conn.execute(select(counters.c.value).where(counters.c.name == "stan")).scalar_one()
             nxt = 1 if value >= 999_999 else value + 1
             conn.execute(update(counters).where(counters.c.name == "stan").values(value=nxt))
             return int(nxt)
+
         return int(self._tx(run))
 
     def current_stan(self) -> int:
@@ -187,23 +192,26 @@ class TerminalStore:
             return int(conn.execute(select(counters.c.value).where(counters.c.name == "batch")).scalar_one())
 
     def set_batch_no(self, value: int) -> None:
-        self._tx(lambda conn: conn.execute(
-            update(counters).where(counters.c.name == "batch").values(value=value)))
+        self._tx(
+            lambda conn: conn.execute(update(counters).where(counters.c.name == "batch").values(value=value))
+        )
 
     # keys ---------------------------------------------------------------------
     def get_key(self, name: str) -> str | None:
         with self.engine.connect() as conn:
-            value = conn.execute(select(secure_keys.c.key_block)
-                                 .where(secure_keys.c.name == name)).scalar()
+            value = conn.execute(select(secure_keys.c.key_block).where(secure_keys.c.name == name)).scalar()
         return str(value) if value is not None else None
 
     def put_keys(self, keys: Mapping[str, tuple[str, str]]) -> None:
         """Store several key blocks atomically: ``{name: (key_block, kcv_hex)}``."""
+
         def run(conn: Connection) -> None:
             for name, (block, kcv) in keys.items():
                 conn.execute(delete(secure_keys).where(secure_keys.c.name == name))
-                conn.execute(insert(secure_keys).values(name=name, key_block=block, kcv=kcv,
-                                                        updated_at=self._now()))
+                conn.execute(
+                    insert(secure_keys).values(name=name, key_block=block, kcv=kcv, updated_at=self._now())
+                )
+
         self._tx(run)
 
     def delete_keys(self, *names: str) -> None:
@@ -215,45 +223,91 @@ class TerminalStore:
             return {r.name: r.kcv for r in conn.execute(select(secure_keys.c.name, secure_keys.c.kcv))}
 
     # reversals ----------------------------------------------------------------
-    def save_reversal(self, *, stan: int, batch_no: int, txn_type: str, pan_token: str | None,
-                      pan_masked: str | None, amount: int, currency: str, request: dict[str, Any],
-                      icc_data: bytes | None, reason: str = "98") -> int:
+    def save_reversal(
+        self,
+        *,
+        stan: int,
+        batch_no: int,
+        txn_type: str,
+        pan_token: str | None,
+        pan_masked: str | None,
+        amount: int,
+        currency: str,
+        request: dict[str, Any],
+        icc_data: bytes | None,
+        reason: str = "98",
+    ) -> int:
         """Persist a reversal record *before* the reversible request is sent."""
         now = self._now()
-        result = self._tx(lambda conn: conn.execute(insert(reversal_queue).values(
-            stan=stan, batch_no=batch_no, txn_type=txn_type, reason=reason, pan_token=pan_token,
-            pan_masked=pan_masked, amount=amount, currency=currency, request=request,
-            icc_data=icc_data, created_at=now, updated_at=now)))
-        return int(result.inserted_primary_key[0])
+        result = self._tx(
+            lambda conn: conn.execute(
+                insert(reversal_queue).values(
+                    stan=stan,
+                    batch_no=batch_no,
+                    txn_type=txn_type,
+                    reason=reason,
+                    pan_token=pan_token,
+                    pan_masked=pan_masked,
+                    amount=amount,
+                    currency=currency,
+                    request=request,
+                    icc_data=icc_data,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        )
+        return inserted_id(result)
 
     def set_reversal_reason(self, reversal_id: int, reason: str) -> None:
-        self._tx(lambda conn: conn.execute(update(reversal_queue).where(reversal_queue.c.id == reversal_id)
-                                           .values(reason=reason, updated_at=self._now())))
+        self._tx(
+            lambda conn: conn.execute(
+                update(reversal_queue)
+                .where(reversal_queue.c.id == reversal_id)
+                .values(reason=reason, updated_at=self._now())
+            )
+        )
 
     def record_reversal_attempt(self, reversal_id: int, error: str) -> None:
-        self._tx(lambda conn: conn.execute(
-            update(reversal_queue).where(reversal_queue.c.id == reversal_id)
-            .values(attempts=reversal_queue.c.attempts + 1, last_error=error[:200],
-                    updated_at=self._now())))
+        self._tx(
+            lambda conn: conn.execute(
+                update(reversal_queue)
+                .where(reversal_queue.c.id == reversal_id)
+                .values(
+                    attempts=reversal_queue.c.attempts + 1, last_error=error[:200], updated_at=self._now()
+                )
+            )
+        )
 
     def delete_reversal(self, reversal_id: int) -> None:
         self._tx(lambda conn: conn.execute(delete(reversal_queue).where(reversal_queue.c.id == reversal_id)))
 
     def pending_reversals(self) -> list[ReversalRecord]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(reversal_queue).where(reversal_queue.c.status == "pending")
-                                .order_by(reversal_queue.c.id)).mappings().all()
-        return [ReversalRecord(**{k: v for k, v in r.items() if k not in ("last_error", "updated_at")})
-                for r in rows]
+            rows = (
+                conn.execute(
+                    select(reversal_queue)
+                    .where(reversal_queue.c.status == "pending")
+                    .order_by(reversal_queue.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [
+            ReversalRecord(**{k: v for k, v in r.items() if k not in ("last_error", "updated_at")})
+            for r in rows
+        ]
 
     # batch --------------------------------------------------------------------
     def complete_transaction(self, record: Mapping[str, Any], *, clear_reversal: int | None) -> BatchRecord:
         """Add the approved transaction to the batch and drop its reversal record atomically."""
+
         def run(conn: Connection) -> int:
             rid = conn.execute(insert(batch_records).values(created_at=self._now(), **record))
             if clear_reversal is not None:
                 conn.execute(delete(reversal_queue).where(reversal_queue.c.id == clear_reversal))
-            return int(rid.inserted_primary_key[0])
+            return inserted_id(rid)
+
         record_id = self._tx(run)
         found = self.batch_record(record_id)
         assert found is not None
@@ -261,7 +315,9 @@ class TerminalStore:
 
     def batch_record(self, record_id: int) -> BatchRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(batch_records).where(batch_records.c.id == record_id)).mappings().first()
+            row = (
+                conn.execute(select(batch_records).where(batch_records.c.id == record_id)).mappings().first()
+            )
         return _batch(row) if row else None
 
     def find_voucher(self, stan: int, batch_no: int | None = None) -> BatchRecord | None:
@@ -285,15 +341,23 @@ class TerminalStore:
             return [_batch(r) for r in conn.execute(query).mappings()]
 
     def update_record(self, record_id: int, **values: Any) -> None:
-        self._tx(lambda conn: conn.execute(update(batch_records).where(batch_records.c.id == record_id)
-                                           .values(**values)))
+        self._tx(
+            lambda conn: conn.execute(
+                update(batch_records).where(batch_records.c.id == record_id).values(**values)
+            )
+        )
 
     # uploads ------------------------------------------------------------------
     def queue_upload(self, kind: str, *, batch_no: int, stan: int, payload: dict[str, Any]) -> int:
         now = self._now()
-        result = self._tx(lambda conn: conn.execute(insert(pending_uploads).values(
-            kind=kind, batch_no=batch_no, stan=stan, payload=payload, created_at=now, updated_at=now)))
-        return int(result.inserted_primary_key[0])
+        result = self._tx(
+            lambda conn: conn.execute(
+                insert(pending_uploads).values(
+                    kind=kind, batch_no=batch_no, stan=stan, payload=payload, created_at=now, updated_at=now
+                )
+            )
+        )
+        return inserted_id(result)
 
     def pending_uploads(self, kind: str | None = None) -> list[dict[str, Any]]:
         query = select(pending_uploads).where(pending_uploads.c.status == "pending")
@@ -303,10 +367,18 @@ class TerminalStore:
             return [dict(r) for r in conn.execute(query.order_by(pending_uploads.c.id)).mappings()]
 
     def finish_upload(self, upload_id: int, status: str = "done", error: str = "") -> None:
-        self._tx(lambda conn: conn.execute(
-            update(pending_uploads).where(pending_uploads.c.id == upload_id)
-            .values(status=status, last_error=error[:200], attempts=pending_uploads.c.attempts + 1,
-                    updated_at=self._now())))
+        self._tx(
+            lambda conn: conn.execute(
+                update(pending_uploads)
+                .where(pending_uploads.c.id == upload_id)
+                .values(
+                    status=status,
+                    last_error=error[:200],
+                    attempts=pending_uploads.c.attempts + 1,
+                    updated_at=self._now(),
+                )
+            )
+        )
 
     # operators ----------------------------------------------------------------
     def set_operators(self, rows: list[dict[str, Any]]) -> None:
@@ -314,22 +386,30 @@ class TerminalStore:
             conn.execute(delete(terminal_operators))
             if rows:
                 conn.execute(insert(terminal_operators), rows)
+
         self._tx(run)
 
     def operator(self, code: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(terminal_operators)
-                               .where(terminal_operators.c.code == code)).mappings().first()
+            row = (
+                conn.execute(select(terminal_operators).where(terminal_operators.c.code == code))
+                .mappings()
+                .first()
+            )
         return dict(row) if row else None
 
     def update_operator(self, code: str, **values: Any) -> None:
-        self._tx(lambda conn: conn.execute(update(terminal_operators)
-                                           .where(terminal_operators.c.code == code).values(**values)))
+        self._tx(
+            lambda conn: conn.execute(
+                update(terminal_operators).where(terminal_operators.c.code == code).values(**values)
+            )
+        )
 
     # events -------------------------------------------------------------------
     def log_event(self, event: str, **details: Any) -> None:
-        self._tx(lambda conn: conn.execute(insert(event_log).values(at=self._now(), event=event,
-                                                                    details=details)))
+        self._tx(
+            lambda conn: conn.execute(insert(event_log).values(at=self._now(), event=event, details=details))
+        )
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -337,6 +417,6 @@ class TerminalStore:
             return [dict(r) for r in rows]
 
 
-def _batch(row: Mapping[str, Any]) -> BatchRecord:
+def _batch(row: Any) -> BatchRecord:
     fields = {f.name for f in dataclasses.fields(BatchRecord)}
     return BatchRecord(**{k: v for k, v in row.items() if k in fields})

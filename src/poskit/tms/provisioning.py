@@ -24,7 +24,7 @@ from poskit.crypto.pan_protect import PanProtector
 from poskit.host.security import HostKeys, ensure_system_keys, load_host_keys, load_lmk
 from poskit.ledger.fees import FeeRule, create_schedule
 from poskit.portal.accounts import create_user, hash_password
-from poskit.store.db import WRITE, make_engine
+from poskit.store.db import WRITE, inserted_id, make_engine
 from poskit.store.migrate import upgrade
 from poskit.store.schema import (
     acquirers,
@@ -39,15 +39,15 @@ from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 
 __all__ = [
-    "DemoSummary",
     "DEMO_USERS",
-    "provision_demo",
-    "open_host_database",
+    "DemoSummary",
     "inject_terminal_master_key",
-    "terminal_paths",
-    "seed_issuer_cards",
+    "open_host_database",
+    "provision_demo",
     "provision_terminal_store",
     "register_terminal",
+    "seed_issuer_cards",
+    "terminal_paths",
 ]
 
 #: username -> (password, role, merchant_no or None). Demo credentials, printed by `poskit up`.
@@ -60,14 +60,28 @@ DEMO_USERS: dict[str, tuple[str, str, str | None]] = {
 }
 
 _MERCHANTS: list[dict[str, Any]] = [
-    {"merchant_no": "898310058120001", "name": "快乐豆咖啡", "name_en": "Happy Bean Cafe", "mcc": "5812",
-     "address": "上海市静安区南京西路88号 / 88 Nanjing West Road, Jing'an", "city": "Shanghai",
-     "settlement_account": "31050161393600000001", "settlement_bank": "China Construction Bank, Shanghai",
-     "currency": "CNY"},
-    {"merchant_no": "898310058140002", "name": "幸运面馆", "name_en": "Lucky Noodle House", "mcc": "5814",
-     "address": "上海市徐汇区漕溪北路201号 / 201 North Caoxi Road, Xuhui", "city": "Shanghai",
-     "settlement_account": "31050161393600000002", "settlement_bank": "Bank of Shanghai",
-     "currency": "CNY"},
+    {
+        "merchant_no": "898310058120001",
+        "name": "快乐豆咖啡",
+        "name_en": "Happy Bean Cafe",
+        "mcc": "5812",
+        "address": "上海市静安区南京西路88号 / 88 Nanjing West Road, Jing'an",
+        "city": "Shanghai",
+        "settlement_account": "31050161393600000001",
+        "settlement_bank": "China Construction Bank, Shanghai",
+        "currency": "CNY",
+    },
+    {
+        "merchant_no": "898310058140002",
+        "name": "幸运面馆",
+        "name_en": "Lucky Noodle House",
+        "mcc": "5814",
+        "address": "上海市徐汇区漕溪北路201号 / 201 North Caoxi Road, Xuhui",
+        "city": "Shanghai",
+        "settlement_account": "31050161393600000002",
+        "settlement_bank": "Bank of Shanghai",
+        "currency": "CNY",
+    },
 ]
 
 #: terminal id -> (merchant no, dialect, MAC algorithm, model, location)
@@ -77,9 +91,11 @@ _TERMINALS = {
     "20000001": ("898310058140002", "cups", "cups-ecb", "poskit virtual P1", "front desk"),
 }
 
-_OPERATORS = [("00", "主管 Supervisor", "supervisor", "123456"),
-              ("01", "收银员一 Cashier 1", "operator", "0000"),
-              ("02", "收银员二 Cashier 2", "operator", "0000")]
+_OPERATORS = [
+    ("00", "主管 Supervisor", "supervisor", "123456"),
+    ("01", "收银员一 Cashier 1", "operator", "0000"),
+    ("02", "收银员二 Cashier 2", "operator", "0000"),
+]
 
 DEMO_FEES = [
     FeeRule("domestic_debit", "percent", "CNY", rate=Decimal("0.50"), cap=2000),
@@ -115,8 +131,9 @@ def open_host_database(settings: Settings) -> tuple[Engine, SoftHSM, HostKeys]:
     return engine, hsm, keys
 
 
-def seed_issuer_cards(conn: Connection, hsm: SoftHSM, keys: HostKeys, cards: list[TestCard],
-                      now: datetime) -> int:
+def seed_issuer_cards(
+    conn: Connection, hsm: SoftHSM, keys: HostKeys, cards: list[TestCard], now: datetime
+) -> int:
     """Personalise the issuer simulator's accounts from the test-card book (idempotent)."""
     protector = PanProtector(hsm, data_key=keys["pan_data"], hash_key=keys["pan_hash"])
     added = 0
@@ -124,25 +141,45 @@ def seed_issuer_cards(conn: Connection, hsm: SoftHSM, keys: HostKeys, cards: lis
         digest = protector.fingerprint(card.pan)
         if conn.execute(select(issuer_cards.c.id).where(issuer_cards.c.pan_hash == digest)).first():
             continue
-        account_id = conn.execute(insert(issuer_accounts).values(
-            currency=card.currency, funding=card.funding, balance=card.balance,
-            daily_limit=card.daily_limit, created_at=now)).inserted_primary_key[0]  # type: ignore[index]
+        account_id = inserted_id(
+            conn.execute(
+                insert(issuer_accounts).values(
+                    currency=card.currency,
+                    funding=card.funding,
+                    balance=card.balance,
+                    daily_limit=card.daily_limit,
+                    created_at=now,
+                )
+            )
+        )
         if card.pin_method == "visa-pvv":
             value = hsm.generate_pvv(card.pin, pan=card.pan, pvk=keys["issuer_pvk_visa"], pvki="1")
         else:
             value = hsm.generate_ibm3624_offset(card.pin, pan=card.pan, pvk=keys["issuer_pvk_ibm"])
-        conn.execute(insert(issuer_cards).values(
-            account_id=account_id, pan_hash=digest, pan_token=protector.encrypt(card.pan),
-            pan_masked=card.pan[:6] + "*" * (len(card.pan) - 10) + card.pan[-4:], name=card.name,
-            psn=card.psn.zfill(3)[-3:], expiry=card.expiry, service_code=card.service_code,
-            status=card.status, pin_method=card.pin_method, pvki="1", pin_verification_value=value,
-            created_at=now))
+        conn.execute(
+            insert(issuer_cards).values(
+                account_id=account_id,
+                pan_hash=digest,
+                pan_token=protector.encrypt(card.pan),
+                pan_masked=card.pan[:6] + "*" * (len(card.pan) - 10) + card.pan[-4:],
+                name=card.name,
+                psn=card.psn.zfill(3)[-3:],
+                expiry=card.expiry,
+                service_code=card.service_code,
+                status=card.status,
+                pin_method=card.pin_method,
+                pvki="1",
+                pin_verification_value=value,
+                created_at=now,
+            )
+        )
         added += 1
     return added
 
 
-def inject_terminal_master_key(hsm: SoftHSM, engine: Engine, terminal_id: str,
-                               element: SecureElement, *, renew: bool = False) -> str:
+def inject_terminal_master_key(
+    hsm: SoftHSM, engine: Engine, terminal_id: str, element: SecureElement, *, renew: bool = False
+) -> str:
     """Key-injection ceremony: create (or reuse) the terminal's TMK and load it into its PIN pad.
 
     Returns the TMK check value (hex), the only thing printed.
@@ -151,45 +188,87 @@ def inject_terminal_master_key(hsm: SoftHSM, engine: Engine, terminal_id: str,
         tmk = conn.execute(select(terminals.c.tmk).where(terminals.c.terminal_id == terminal_id)).scalar()
         if tmk is None or renew:
             tmk = hsm.generate_key("K0", algorithm="TDES", length=16, mode="B")
-            conn.execute(update(terminals).where(terminals.c.terminal_id == terminal_id)
-                         .values(tmk=tmk, pik=None, mak=None, tdk=None, sign_on_required=True))
+            conn.execute(
+                update(terminals)
+                .where(terminals.c.terminal_id == terminal_id)
+                .values(tmk=tmk, pik=None, mak=None, tdk=None, sign_on_required=True)
+            )
     pinpad_block = hsm.transfer_key(str(tmk), to=element.hsm)
     return element.install_master_key(pinpad_block)
 
 
 def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: str) -> TerminalStore:
     """Create or refresh a terminal's own store from the host's registry."""
-    row = conn.execute(
-        select(terminals, merchants.c.merchant_no, merchants.c.name.label("merchant_name"),
-               merchants.c.name_en.label("merchant_name_en"), merchants.c.currency,
-               merchants.c.id.label("mid"), acquirers.c.name.label("acquirer_name"),
-               acquirers.c.country, acquirers.c.support_phone, acquirers.c.timezone)
-        .select_from(terminals.join(merchants).join(acquirers))
-        .where(terminals.c.terminal_id == terminal_id)).mappings().one()
+    row = (
+        conn.execute(
+            select(
+                terminals,
+                merchants.c.merchant_no,
+                merchants.c.name.label("merchant_name"),
+                merchants.c.name_en.label("merchant_name_en"),
+                merchants.c.currency,
+                merchants.c.id.label("mid"),
+                acquirers.c.name.label("acquirer_name"),
+                acquirers.c.country,
+                acquirers.c.support_phone,
+                acquirers.c.timezone,
+            )
+            .select_from(terminals.join(merchants).join(acquirers))
+            .where(terminals.c.terminal_id == terminal_id)
+        )
+        .mappings()
+        .one()
+    )
     store_path, _ = terminal_paths(settings, terminal_id)
     store = TerminalStore.open(store_path)
     if not store.is_provisioned():
         store.provision(
-            terminal_id=terminal_id, merchant_no=row["merchant_no"], merchant_name=row["merchant_name"],
-            merchant_name_en=row["merchant_name_en"], acquirer_name=row["acquirer_name"],
-            currency=row["currency"], country=row["country"], dialect=row["dialect"],
-            mac_algorithm=row["mac_algorithm"], key_scheme=row["key_scheme"],
+            terminal_id=terminal_id,
+            merchant_no=row["merchant_no"],
+            merchant_name=row["merchant_name"],
+            merchant_name_en=row["merchant_name_en"],
+            acquirer_name=row["acquirer_name"],
+            currency=row["currency"],
+            country=row["country"],
+            dialect=row["dialect"],
+            mac_algorithm=row["mac_algorithm"],
+            key_scheme=row["key_scheme"],
             host_address=f"{settings.host_bind}:{settings.host_port}",
             portal_url=f"http://{settings.portal_bind}:{settings.portal_port}",
-            support_phone=row["support_phone"], language=settings.locale, operator="01",
+            support_phone=row["support_phone"],
+            language=settings.locale,
+            operator="01",
             software_version="poskit-0.1.0",
-            params={"timezone": row["timezone"], "response_timeout": 30, "reversal_retries": 3,
-                    "qps_limit": 100000, "contactless_limit": 500000, "floor_limit": 0},
+            params={
+                "timezone": row["timezone"],
+                "response_timeout": 30,
+                "reversal_retries": 3,
+                "qps_limit": 100000,
+                "contactless_limit": 500000,
+                "floor_limit": 0,
+            },
         )
         ops = conn.execute(select(operators).where(operators.c.merchant_id == row["mid"])).mappings()
-        store.set_operators([{"code": o["code"], "name": o["name"], "role": o["role"],
-                              "password_hash": o["password_hash"]} for o in ops])
+        store.set_operators(
+            [
+                {"code": o["code"], "name": o["name"], "role": o["role"], "password_hash": o["password_hash"]}
+                for o in ops
+            ]
+        )
     return store
 
 
-def register_terminal(settings: Settings, terminal_id: str, merchant_no: str, *, dialect: str = "cups",
-                      mac_algorithm: str = "cups-ecb", model: str = "poskit virtual P1",
-                      location: str = "", now: datetime | None = None) -> str:
+def register_terminal(
+    settings: Settings,
+    terminal_id: str,
+    merchant_no: str,
+    *,
+    dialect: str = "cups",
+    mac_algorithm: str = "cups-ecb",
+    model: str = "poskit virtual P1",
+    location: str = "",
+    now: datetime | None = None,
+) -> str:
     """Register a new terminal for a merchant, create its store and inject its TMK.
 
     Returns the TMK check value. Raises ValueError for a duplicate terminal or an unknown merchant.
@@ -205,10 +284,19 @@ def register_terminal(settings: Settings, terminal_id: str, merchant_no: str, *,
             mid = conn.execute(select(merchants.c.id).where(merchants.c.merchant_no == merchant_no)).scalar()
             if mid is None:
                 raise ValueError(f"no merchant {merchant_no}")
-            conn.execute(insert(terminals).values(
-                terminal_id=terminal_id, merchant_id=mid, dialect=dialect, mac_algorithm=mac_algorithm,
-                model=model, location=location, serial_number=f"PK{terminal_id}",
-                software_version="poskit-0.1.0", created_at=at))
+            conn.execute(
+                insert(terminals).values(
+                    terminal_id=terminal_id,
+                    merchant_id=mid,
+                    dialect=dialect,
+                    mac_algorithm=mac_algorithm,
+                    model=model,
+                    location=location,
+                    serial_number=f"PK{terminal_id}",
+                    software_version="poskit-0.1.0",
+                    created_at=at,
+                )
+            )
         with engine.connect() as conn:
             store = provision_terminal_store(settings, conn, terminal_id)
         _, key_file = terminal_paths(settings, terminal_id)
@@ -235,8 +323,9 @@ def provision_demo(settings: Settings, *, now: datetime | None = None) -> DemoSu
         with engine.connect() as conn:
             store = provision_terminal_store(settings, conn, tid)
         _, key_file = terminal_paths(settings, tid)
-        element = SecureElement.open(key_file, store, create=True,
-                                     mac_algorithm=store.profile().mac_algorithm)
+        element = SecureElement.open(
+            key_file, store, create=True, mac_algorithm=store.profile().mac_algorithm
+        )
         if not element.has_master_key():
             inject_terminal_master_key(hsm, engine, tid, element)
         store.close()
@@ -246,28 +335,70 @@ def provision_demo(settings: Settings, *, now: datetime | None = None) -> DemoSu
 
 
 def _seed_world(conn: Connection, at: datetime) -> None:
-    acquirer_id = conn.execute(insert(acquirers).values(
-        code="48020000", name="poskit 演示收单 Demo Acquirer", country="156", currency="CNY",
-        timezone="Asia/Shanghai", support_phone="400-858-3000", created_at=at)).inserted_primary_key[0]  # type: ignore[index]
+    acquirer_id = inserted_id(
+        conn.execute(
+            insert(acquirers).values(
+                code="48020000",
+                name="poskit 演示收单 Demo Acquirer",
+                country="156",
+                currency="CNY",
+                timezone="Asia/Shanghai",
+                support_phone="400-858-3000",
+                created_at=at,
+            )
+        )
+    )
     merchant_ids: dict[str, int] = {}
     for m in _MERCHANTS:
-        merchant_ids[m["merchant_no"]] = int(conn.execute(insert(merchants).values(
-            acquirer_id=acquirer_id, created_at=at, **m)).inserted_primary_key[0])  # type: ignore[index]
+        merchant_ids[m["merchant_no"]] = int(
+            inserted_id(conn.execute(insert(merchants).values(acquirer_id=acquirer_id, created_at=at, **m)))
+        )
     for tid, (mno, dialect, mac, model, location) in _TERMINALS.items():
-        conn.execute(insert(terminals).values(
-            terminal_id=tid, merchant_id=merchant_ids[mno], dialect=dialect, mac_algorithm=mac,
-            model=model, location=location, serial_number=f"PK{tid}", software_version="poskit-0.1.0",
-            created_at=at))
+        conn.execute(
+            insert(terminals).values(
+                terminal_id=tid,
+                merchant_id=merchant_ids[mno],
+                dialect=dialect,
+                mac_algorithm=mac,
+                model=model,
+                location=location,
+                serial_number=f"PK{tid}",
+                software_version="poskit-0.1.0",
+                created_at=at,
+            )
+        )
     for mid in merchant_ids.values():
         for code, name, role, password in _OPERATORS:
-            conn.execute(insert(operators).values(merchant_id=mid, code=code, name=name, role=role,
-                                                  password_hash=hash_password(password), created_at=at))
-        create_schedule(conn, merchant_id=mid, version=1, effective_from=at - timedelta(days=90),
-                        rules=DEMO_FEES, now=at, notified_at=at - timedelta(days=120),
-                        description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign")
-    for username, (password, role, mno) in DEMO_USERS.items():
+            conn.execute(
+                insert(operators).values(
+                    merchant_id=mid,
+                    code=code,
+                    name=name,
+                    role=role,
+                    password_hash=hash_password(password),
+                    created_at=at,
+                )
+            )
+        create_schedule(
+            conn,
+            merchant_id=mid,
+            version=1,
+            effective_from=at - timedelta(days=90),
+            rules=DEMO_FEES,
+            now=at,
+            notified_at=at - timedelta(days=120),
+            description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
+        )
+    for username, (password, role, merchant) in DEMO_USERS.items():
         if conn.execute(select(portal_users.c.id).where(portal_users.c.username == username)).first():
             continue
-        create_user(conn, username=username, password=password, role=role,
-                    merchant_id=merchant_ids[mno] if mno else None, acquirer_id=int(acquirer_id),
-                    now=at, check_strength=False)
+        create_user(
+            conn,
+            username=username,
+            password=password,
+            role=role,
+            merchant_id=merchant_ids[merchant] if merchant else None,
+            acquirer_id=int(acquirer_id),
+            now=at,
+            check_strength=False,
+        )

@@ -35,7 +35,8 @@ def _smartcard() -> Any:
     except ImportError:
         raise PcscUnavailableError(
             "pyscard is not installed: pip install 'poskit[pcsc]' (needs swig, "
-            "libpcsclite-dev and a running pcscd)") from None
+            "libpcsclite-dev and a running pcscd)"
+        ) from None
     return smartcard
 
 
@@ -51,9 +52,13 @@ def list_readers() -> list[str]:
 class PcscIccTransport:
     """Implements ``IccTransport`` over pyscard: ``power_on`` connects and returns the ATR."""
 
-    def __init__(self, reader: str | int | None = None, *,
-                 protocol: Literal["any", "T0", "T1"] = "any",
-                 logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        reader: str | int | None = None,
+        *,
+        protocol: Literal["any", "T0", "T1"] = "any",
+        logger: logging.Logger | None = None,
+    ) -> None:
         self.reader = reader
         self.protocol = protocol
         self._log = logger or _log
@@ -73,8 +78,7 @@ class PcscIccTransport:
             return available[0]
         if isinstance(self.reader, int):
             if not 0 <= self.reader < len(available):
-                raise IccTransportError(f"reader index {self.reader} out of range "
-                                        f"({len(available)} readers)")
+                raise IccTransportError(f"reader index {self.reader} out of range ({len(available)} readers)")
             return available[self.reader]
         for candidate in available:
             if self.reader in str(candidate):
@@ -91,8 +95,7 @@ class PcscIccTransport:
             else:
                 from smartcard.CardConnection import CardConnection
 
-                flag = CardConnection.T0_protocol if self.protocol == "T0" \
-                    else CardConnection.T1_protocol
+                flag = CardConnection.T0_protocol if self.protocol == "T0" else CardConnection.T1_protocol
                 connection.connect(protocol=flag)
             atr = bytes(connection.getATR())
         except Exception as exc:  # NoCardException, CardConnectionException
@@ -110,8 +113,13 @@ class PcscIccTransport:
             raise IccTransportError(f"APDU exchange failed: {exc}") from None
         response = bytes(data) + bytes([sw1, sw2])
         exchange = describe_exchange(apdu, response)
-        self._log.debug("%s C-APDU %s R-APDU %s (%s)", exchange.name, exchange.command,
-                        exchange.response, exchange.meaning)
+        self._log.debug(
+            "%s C-APDU %s R-APDU %s (%s)",
+            exchange.name,
+            exchange.command,
+            exchange.response,
+            exchange.meaning,
+        )
         return response
 
     def power_off(self) -> None:

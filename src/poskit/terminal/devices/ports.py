@@ -14,25 +14,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from poskit.cards.track2 import Track2
-from poskit.money import Amount
 
 if TYPE_CHECKING:
     from poskit.terminal.receipt import Receipt
 
 __all__ = [
-    "Display",
-    "Keypad",
-    "CardReader",
     "CardPresentation",
-    "PinEntry",
-    "Printer",
-    "HostLink",
+    "CardReader",
     "Clock",
-    "PowerSource",
-    "Devices",
-    "LinkError",
     "ConnectFailed",
+    "Devices",
+    "Display",
+    "HostLink",
+    "Keypad",
+    "LinkError",
     "NoResponse",
+    "PinEntry",
+    "PowerSource",
+    "Printer",
     "PrinterError",
 ]
 

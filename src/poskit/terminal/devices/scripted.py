@@ -21,13 +21,13 @@ if TYPE_CHECKING:
     from poskit.terminal.receipt import Receipt
 
 __all__ = [
+    "FixedPower",
+    "MemoryPrinter",
     "ScriptedDisplay",
     "ScriptedKeypad",
-    "TestCardReader",
     "ScriptedPinEntry",
-    "MemoryPrinter",
     "SystemClock",
-    "FixedPower",
+    "TestCardReader",
 ]
 
 
@@ -68,8 +68,14 @@ class TestCardReader:
 
     __test__ = False
 
-    def __init__(self, card: TestCard | None, entry: EntryKind = "swipe", *, chip_reader_ok: bool = True,
-                 chip_failures: int = 0) -> None:
+    def __init__(
+        self,
+        card: TestCard | None,
+        entry: EntryKind = "swipe",
+        *,
+        chip_reader_ok: bool = True,
+        chip_failures: int = 0,
+    ) -> None:
         self.card = card
         self.entry = entry
         self._chip_ok = chip_reader_ok
@@ -102,8 +108,9 @@ class TestCardReader:
             return None
         from poskit.cards.icc import VirtualCardTransport, virtual_card_for  # chip support
 
-        return CardPresentation(self.entry, icc=VirtualCardTransport(virtual_card_for(card),
-                                                                     contactless=self.entry == "tap"))
+        return CardPresentation(
+            self.entry, icc=VirtualCardTransport(virtual_card_for(card), contactless=self.entry == "tap")
+        )
 
     async def remove_card(self) -> None:
         return None

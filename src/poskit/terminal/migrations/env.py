@@ -11,7 +11,6 @@ connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - poskit always passes a connection
     raise RuntimeError("run migrations through poskit.terminal.store.TerminalStore.open()")
 
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                  compare_type=True)
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True)
 with context.begin_transaction():
     context.run_migrations()
