@@ -88,7 +88,7 @@ def test_field60_examples_from_the_reference(value: str, f60: Field60) -> None:
 
 def test_field60_errors() -> None:
     """60.5 without 60.4 cannot be packed; odd lengths cannot be unpacked."""
-    with pytest.raises(MessageEncodeError, match="60.5"):
+    with pytest.raises(MessageEncodeError, match=r"60\.5"):
         Field60("22", 1, "000", None, "2").pack()
     with pytest.raises(MessageFormatError):
         Field60.unpack("2200000")
@@ -221,6 +221,8 @@ def test_field60_and_61_unpack_only_raise_format_errors(value: str) -> None:
     """Any digit string either unpacks or raises MessageFormatError."""
     for parser in (Field60.unpack, Field61.unpack, unpack_batch_items):
         try:
-            parser(value)
-        except MessageFormatError:
-            pass
+            result = parser(value)
+        except MessageFormatError as exc:
+            assert exc.response_code == "30"
+        else:
+            assert result is not None

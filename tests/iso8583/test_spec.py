@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import iso8583
 import iso8583.specs
 import pytest
 
+import iso8583
 from poskit.iso8583.errors import SpecError
 from poskit.iso8583.spec import PYISO_KEYS, load_spec, load_spec_file
 

@@ -17,6 +17,7 @@ def test_migrated_database_matches_schema(engine: Engine) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
     assert current_revision(engine) == head_revision()
+    assert head_revision()
 
 
 def test_upgrade_is_idempotent(engine: Engine) -> None:

@@ -31,5 +31,6 @@ def track2_for(card: TestCard) -> Track2:
     discretionary = pin_data + cvv
     used = len(card.pan) + 1 + 4 + 3 + len(discretionary)
     discretionary += "0" * max(0, MAX_TRACK2 - used)
-    return Track2(pan=card.pan, expiry=card.expiry, service_code=card.service_code,
-                  discretionary=discretionary)
+    return Track2(
+        pan=card.pan, expiry=card.expiry, service_code=card.service_code, discretionary=discretionary
+    )

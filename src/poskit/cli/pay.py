@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,7 +14,7 @@ from poskit.cards.book import UnknownCardError, card_by_name
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
 from poskit.logs import configure_logging
 from poskit.money import Amount, AmountError
-from poskit.terminal.devices.ports import Devices
+from poskit.terminal.devices.ports import Devices, HostLink
 from poskit.terminal.devices.scripted import (
     FixedPower,
     MemoryPrinter,
@@ -36,17 +38,19 @@ HostOption = Annotated[
 ]
 
 
-def scripted_devices(card_name: str | None, entry: str, pins: list[str], *, echo: bool):  # type: ignore[no-untyped-def]
+def scripted_devices(
+    card_name: str | None, entry: str, pins: list[str], *, echo: bool, wallet: Path | None = None
+) -> Callable[[HostLink], Devices]:
     card = card_by_name(card_name) if card_name else None
 
-    def build(link):  # type: ignore[no-untyped-def]
+    def build(link: HostLink) -> Devices:
         display = ScriptedDisplay(
             echo=(lambda level, text: console.print(f"[dim]terminal:[/] {text}")) if echo else None
         )
         return Devices(
             display=display,
             keypad=ScriptedKeypad(),
-            card_reader=TestCardReader(card, entry),  # type: ignore[arg-type]
+            card_reader=TestCardReader(card, entry, wallet=wallet),  # type: ignore[arg-type]
             pin_entry=ScriptedPinEntry(list(pins)),
             printer=MemoryPrinter(),
             link=link,
@@ -99,7 +103,9 @@ def pay_command(
         store, engine = open_terminal(
             settings,
             tid,
-            scripted_devices(card, entry, [pin] if pin else [], echo=not as_json),
+            scripted_devices(
+                card, entry, [pin] if pin else [], echo=not as_json, wallet=settings.data_dir / "cards"
+            ),
             host_address=host,
         )
     except (UnknownTerminalError, ValueError) as exc:

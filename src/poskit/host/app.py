@@ -19,6 +19,8 @@ from sqlalchemy import Engine
 from poskit.crypto.errors import CryptoError
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
+from poskit.emv.cryptogram import issuer_authentication_data
+from poskit.emv.issuer import response_icc_data
 from poskit.host.context import HostContext
 from poskit.host.participants import (
     ApplyReversal,
@@ -27,6 +29,7 @@ from poskit.host.participants import (
     LoadTerminal,
     ReadCard,
     SignOff,
+    VerifyCryptogram,
     VerifyMac,
     VerifyPin,
     business_clock,
@@ -44,6 +47,9 @@ from poskit.money import Amount
 from poskit.store.writer import GroupCommitWriter
 
 __all__ = ["GROUPS", "HostApp", "HostServices"]
+
+#: Responses that carry issuer authentication data (91) for the card.
+_CHIP_RESPONSES = frozenset({TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE})
 
 _log = get_logger("poskit.host")
 
@@ -70,6 +76,7 @@ class HostServices:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     random: Callable[[int], bytes] = os.urandom
     timezone: str = "Asia/Shanghai"  # the acquirer's zone, used before the terminal is known
+    contactless_cvm_limit: int = 100_000  # minor units: above it a tap needs a cardholder verification
 
     def __post_init__(self) -> None:
         self.pan_protector = PanProtector(
@@ -89,7 +96,14 @@ class HostApp:
         load, mac = LoadTerminal(services), VerifyMac(services)
         self.tm: TransactionManager[HostContext] = TransactionManager(
             {
-                "sale": [load, mac, ReadCard(services), VerifyPin(services), AuthorizeSale(services)],
+                "sale": [
+                    load,
+                    mac,
+                    ReadCard(services),
+                    VerifyCryptogram(services),
+                    VerifyPin(services),
+                    AuthorizeSale(services),
+                ],
                 "reversal": [load, mac, ApplyReversal(services)],
                 "sign-on": [load, IssueWorkingKeys(services)],
                 "sign-off": [load, SignOff(services)],
@@ -131,7 +145,7 @@ class HostApp:
             )
         except UnknownTransactionError as exc:
             _log.warning("message.unknown_transaction", peer=peer, error=str(exc))
-            return self._error_reply(dialect, envelope, message, "12")
+            return self._error_reply(dialect, envelope, message, exc.response_code)
         except (MessageFormatError, Iso8583Error) as exc:
             _log.warning("message.format_error", peer=peer, error=str(exc))
             return self._error_reply(dialect, envelope, message, "30")
@@ -186,6 +200,7 @@ class HostApp:
             key_scheme=r.key_scheme if r.txn_type == T.SIGN_ON else None,
             acquirer_id=t.acquirer_code if t else None,
             card_organisation=ctx.card.card_organisation if ctx.card else None,
+            icc_data=self._response_icc(ctx, code),
             processing_requirement=3 if ctx.force_sign_on else ctx.processing_requirement,
         )
         dialect = ctx.dialect
@@ -203,6 +218,27 @@ class HostApp:
                 return dialect.frame_reply(dialect.encode(fallback), ctx.envelope)
             except Iso8583Error:
                 return None
+
+    def _response_icc(self, ctx: HostContext, code: str) -> bytes | None:
+        """Field 55 of a chip response: ARPC (method 1) with the response code as ARC, then scripts."""
+        if ctx.icc is None or ctx.pan is None or ctx.request.txn_type not in _CHIP_RESPONSES:
+            return None
+        arc = code.encode("ascii")
+        try:
+            arpc = self.s.hsm.generate_arpc(
+                imk=self.s.keys["issuer_imk_ac"],
+                pan=ctx.pan,
+                psn=ctx.psn or "00",
+                atc=ctx.icc["9F36"],
+                arqc=ctx.icc["9F26"],
+                arc=arc,
+            )
+        except CryptoError as exc:
+            _log.error("arpc.failed", error=str(exc))
+            return None
+        return response_icc_data(
+            issuer_authentication=issuer_authentication_data(arpc, arc), scripts=ctx.issuer_scripts
+        )
 
     def _response_mac(self, ctx: HostContext) -> Callable[[bytes], bytes] | None:
         t = ctx.terminal

@@ -19,7 +19,7 @@ from poskit.host.issuer import authorize_debit, find_card, restore_funds
 from poskit.host.registry import TerminalRecord
 from poskit.ledger.events import negate_transaction, post_sale, price_transaction
 from poskit.store.db import inserted_id
-from poskit.store.schema import transactions
+from poskit.store.schema import issuer_cards, transactions
 
 __all__ = [
     "AuthResult",
@@ -72,6 +72,7 @@ class SaleInput:
     settlement_date: str  # MMDD
     julian: str  # YDDD, prefix of the RRN
     auth_code: str
+    atc: int | None = None  # chip: the application transaction counter, remembered against replay
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -206,6 +207,8 @@ def authorize_sale(conn: Connection, inp: SaleInput) -> AuthResult:
         presented_expiry=inp.card.expiry,
         now=inp.business_date,
     )
+    if inp.atc is not None:
+        conn.execute(update(issuer_cards).where(issuer_cards.c.id == card.id).values(last_online_atc=inp.atc))
     if not decision.approved:
         result = record_decline(conn, inp, decision.response_code, decision.reason)
         if decision.balance is not None and decision.response_code == "51":

@@ -41,6 +41,10 @@ class HostContext:
     processing_requirement: int = 0
     force_sign_on: bool = False
     mac_verified: bool = False
+    icc: dict[str, bytes] | None = dataclasses.field(default=None, repr=False)  # parsed field 55
+    atc: int | None = None
+    psn: str | None = None
+    issuer_scripts: list[bytes] = dataclasses.field(default_factory=list)  # 71/72 templates to send
 
     def decline(self, code: str, reason: str = "") -> None:
         """Record the response code and a reason for the log (never card data)."""

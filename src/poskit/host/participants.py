@@ -18,6 +18,11 @@ from poskit.cards.pan import PanError, mask_pan, validate_pan
 from poskit.cards.track2 import ServiceCode, Track2, Track2Error
 from poskit.crypto.errors import CryptoError, MacVerificationError, PinBlockFormatError
 from poskit.crypto.mac import MacAlgorithm
+from poskit.emv.attack_checks import run_attack_checks
+from poskit.emv.cryptogram import CryptogramInputError, arqc_input
+from poskit.emv.field55 import Field55Error
+from poskit.emv.issuer import parse_field55
+from poskit.emv.tlv import TlvError
 from poskit.host.authorization import (
     CardInfo,
     ReversalInput,
@@ -42,6 +47,7 @@ __all__ = [
     "LoadTerminal",
     "ReadCard",
     "SignOff",
+    "VerifyCryptogram",
     "VerifyMac",
     "VerifyPin",
     "business_clock",
@@ -207,6 +213,67 @@ class ReadCard(_Base):
         return _READ_ONLY
 
 
+class VerifyCryptogram(_Base):
+    """Chip and contactless: the ARQC verified by the HSM, replays and known EMV attacks refused."""
+
+    name = "verify-arqc"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        card = ctx.request.card
+        if card is None or card.entry_mode not in (EntryMode.CHIP, EntryMode.CONTACTLESS_CHIP):
+            return _READ_ONLY
+        assert ctx.pan is not None and ctx.card is not None
+        if card.icc_data is None:
+            ctx.decline("30", "chip transaction without field 55")
+            return Vote.ABORTED
+        try:
+            icc = parse_field55(card.icc_data)
+        except (Field55Error, TlvError) as exc:
+            ctx.decline("30", f"field 55: {exc}")
+            return Vote.ABORTED
+        findings = run_attack_checks(
+            pan=ctx.pan,
+            icc=icc,
+            online_pin_present=card.pin_block is not None,
+            cvm_required_limit=self.s.contactless_cvm_limit
+            if card.entry_mode == EntryMode.CONTACTLESS_CHIP
+            else None,
+        )
+        if findings:
+            ctx.decline("59", "EMV check failed: " + "; ".join(f.code for f in findings))
+            return Vote.ABORTED
+        psn = (card.card_sequence or "00")[-2:]
+        try:
+            ok = self.s.hsm.verify_arqc(
+                imk=self.s.keys["issuer_imk_ac"],
+                pan=ctx.pan,
+                psn=psn,
+                atc=icc["9F36"],
+                data=arqc_input(icc),
+                arqc=icc["9F26"],
+            )
+        except (CryptoError, CryptogramInputError) as exc:
+            ctx.decline("30", f"cryptogram data: {exc}")
+            return Vote.ABORTED
+        if not ok:
+            ctx.decline("59", "application cryptogram (ARQC) does not verify")
+            return Vote.ABORTED
+        atc = int.from_bytes(icc["9F36"], "big")
+        with self.s.engine.connect() as conn:
+            issuer_card = find_card(conn, ctx.card.pan_hash)
+        if (
+            issuer_card is not None
+            and issuer_card.last_online_atc is not None
+            and atc <= issuer_card.last_online_atc
+        ):
+            ctx.decline("34", f"ATC {atc} replayed (last online ATC {issuer_card.last_online_atc})")
+            return Vote.ABORTED
+        ctx.icc = icc
+        ctx.atc = atc
+        ctx.psn = psn
+        return _READ_ONLY
+
+
 class VerifyPin(_Base):
     """Translate the PIN block from the terminal's PIK to the zone PIN key; the issuer verifies it."""
 
@@ -297,6 +364,7 @@ class AuthorizeSale(_Base):
             settlement_date=mmdd,
             julian=julian,
             auth_code=self.s.auth_code(),
+            atc=ctx.atc,
         )
         result = await self.s.writer.submit(lambda conn: authorize_sale(conn, inp))
         ctx.result = result
@@ -352,6 +420,9 @@ class IssueWorkingKeys(_Base):
             return Vote.ABORTED
         hsm = self.s.hsm
         scheme = ctx.request.key_scheme or "004"
+        if scheme not in ("003", "004"):
+            ctx.decline("40", f"key scheme {scheme} (single DES or SM4) is not offered: use 003 or 004")
+            return Vote.ABORTED
         x919 = t.mac_algorithm == "x919"
         pik = hsm.generate_key("P0", algorithm="TDES", length=16, mode="B")
         mak = hsm.generate_key("M3" if x919 else "M0", algorithm="TDES", length=16 if x919 else 8, mode="C")

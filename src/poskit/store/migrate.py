@@ -21,7 +21,7 @@ def alembic_config(script_location: Path | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | None = None) -> None:
+def upgrade(engine: Engine, revision: str = "heads", *, script_location: Path | None = None) -> None:
     """Bring the database behind ``engine`` to ``revision`` (idempotent)."""
     cfg = alembic_config(script_location)
     with engine.connect() as connection:
@@ -30,10 +30,12 @@ def upgrade(engine: Engine, revision: str = "head", *, script_location: Path | N
         connection.commit()
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(engine: Engine) -> set[str]:
+    """The revisions the database is at (one per branch)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision(script_location: Path | None = None) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(script_location)).get_current_head()
+def head_revision(script_location: Path | None = None) -> set[str]:
+    """The newest revision of every branch of the migration scripts."""
+    return set(ScriptDirectory.from_config(alembic_config(script_location)).get_heads())

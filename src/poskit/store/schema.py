@@ -369,3 +369,18 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
 )
 Index("ix_audit_log_at", audit_log.c.at)
+
+
+def _load_area_tables() -> None:
+    """Import ``poskit.store.schema_<area>`` modules: each adds its tables to :data:`metadata`."""
+    import importlib
+    import pkgutil
+
+    import poskit.store as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.startswith("schema_"):
+            importlib.import_module(f"poskit.store.{info.name}")
+
+
+_load_area_tables()

@@ -158,6 +158,8 @@ class TerminalEngine:
         self._sleep = sleep
         self._random = random
         self.timezone = ZoneInfo(str(self.profile.params.get("timezone", "Asia/Shanghai")))
+        self.current_reversal_id: int | None = None
+        self.last_emv: dict[str, Any] | None = None
         self.response_timeout = float(self.profile.params.get("response_timeout", 30))
 
     # -------------------------------------------------------------- helpers
@@ -497,7 +499,77 @@ class TerminalEngine:
     async def _emv_sale(self, amount: Amount, presentation: CardPresentation) -> TxnOutcome:
         from poskit.terminal.emv_flow import run_emv_sale
 
-        return await run_emv_sale(self, amount, presentation)
+        try:
+            outcome = await run_emv_sale(self, amount, presentation)
+        finally:
+            await self.devices.card_reader.remove_card()
+        if self.store.pending_uploads():
+            await self.send_pending_uploads()
+        return outcome
+
+    # -------------------------------------------------------------- advices and uploads
+    def queue_script_advice(self, response: Response, first: Any, icc_data: bytes) -> None:
+        """Persist a script advice (0620) reporting the issuer scripts' results (DF31)."""
+        token = self.element.protect_pan(first.pan)[0] if first.pan else None
+        self.store.queue_upload(
+            "script_advice",
+            batch_no=self.store.batch_no(),
+            stan=response.stan or 0,
+            payload={
+                "pan_token": token,
+                "psn": (first.psn or "00").zfill(3),
+                "rrn": response.rrn,
+                "auth_code": response.auth_code,
+                "amount": response.amount.minor if response.amount else 0,
+                "currency": self.profile.currency,
+                "icc_data": icc_data.hex(),
+                "original_stan": response.stan,
+                "original_batch": self.store.batch_no(),
+                "original_date": self._local_now().strftime("%m%d"),
+            },
+        )
+
+    async def send_pending_uploads(self) -> bool:
+        """Send queued advices and uploads (script advices, signatures); True when none is left."""
+        all_sent = True
+        for upload in self.store.pending_uploads():
+            if upload["kind"] != "script_advice":
+                continue
+            data = upload["payload"]
+            pan = self.element.reveal_pan(data["pan_token"]) if data.get("pan_token") else None
+            request = Request(
+                TxnType.SCRIPT_ADVICE,
+                self.profile.terminal_id,
+                self.profile.merchant_no,
+                self.store.next_stan(),
+                self.store.batch_no(),
+                amount=Amount.of(int(data["amount"]), data["currency"]),
+                card=CardData(
+                    entry_mode=EntryMode.CHIP,
+                    pan=pan,
+                    card_sequence=data["psn"],
+                    icc_data=bytes.fromhex(data["icc_data"]),
+                ),
+                original=Original(
+                    batch=data["original_batch"],
+                    stan=data["original_stan"],
+                    date=data["original_date"],
+                    rrn=data["rrn"],
+                    auth_code=data["auth_code"],
+                    txn_type=TxnType.SALE,
+                ),
+                operator=self.profile.operator,
+                local_datetime=self._local_now().replace(tzinfo=None),
+                reading_capability="6",
+                chip_condition="0",
+            )
+            ex = await self._exchange(request, mac=True)
+            if ex.response is not None and ex.mac_ok and ex.response.response_code in ("00", "94"):
+                self.store.finish_upload(upload["id"], "done")
+            else:
+                all_sent = False
+                self.store.finish_upload(upload["id"], "pending", ex.error or "not acknowledged")
+        return all_sent
 
     def _card_data(
         self,
@@ -593,6 +665,7 @@ class TerminalEngine:
             icc_data=None,
             reason="98",
         )
+        self.current_reversal_id = reversal_id
         base: dict[str, Any] = {
             "terminal": self.profile.terminal_id,
             "stan": stan,

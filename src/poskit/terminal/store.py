@@ -268,6 +268,16 @@ class TerminalStore:
             )
         )
 
+    def set_reversal_icc(self, reversal_id: int, icc_data: bytes) -> None:
+        """The field 55 subset the reversal carries (known only after the card's second AC)."""
+        self._tx(
+            lambda conn: conn.execute(
+                update(reversal_queue)
+                .where(reversal_queue.c.id == reversal_id)
+                .values(icc_data=icc_data, updated_at=self._now())
+            )
+        )
+
     def record_reversal_attempt(self, reversal_id: int, error: str) -> None:
         self._tx(
             lambda conn: conn.execute(

@@ -11,12 +11,16 @@ from poskit.cards.icc import (
     ATTACK_CARDS,
     ATTACK_PROFILES,
     PROFILES,
+    VirtualCardTransport,
     personalise,
     profile_by_name,
+    reset_virtual_cards,
     virtual_card,
+    virtual_card_for,
 )
 from poskit.cards.icc.keys import ca_key, icc_key, issuer_key
 from poskit.cards.icc.personalise import expiry_date, static_data, track2_equivalent
+from poskit.cards.magstripe import track2_for
 from poskit.cards.test_keys import TEST_IMK_AC
 from poskit.crypto.emv import derive_icc_master_key
 from poskit.emv.capk import load_test_ca_store
@@ -47,6 +51,8 @@ def test_track2_and_dates() -> None:
     assert track2_equivalent(card, "0000000000").hex().upper() == \
         "6222021001123456789D30122200000000000F"
     assert expiry_date("3002") == "300228" and expiry_date("2802") == "280229"
+    chip = personalise(card).applications[0].data["57"].hex().upper().rstrip("F")
+    assert chip == track2_for(card).to_field35()  # the chip carries the stripe's track 2
 
 
 def test_keys_and_master_keys() -> None:
@@ -98,3 +104,13 @@ def test_personalised_aip_per_interface() -> None:
     assert app.personalised_aip("contactless") == bytes.fromhex("2000")
     with pytest.raises(KeyError):
         profile_by_name("unionpay-debit").application("A0")
+
+
+def test_virtual_card_for_keeps_one_chip_per_card() -> None:
+    """virtual_card_for returns the same chip (counters kept) until reset."""
+    reset_virtual_cards()
+    chip = virtual_card_for("unionpay-debit")
+    assert virtual_card_for(card_by_name("unionpay-debit")) is chip
+    assert VirtualCardTransport(chip, contactless=True).interface == "contactless"
+    reset_virtual_cards()
+    assert virtual_card_for("unionpay-debit") is not chip

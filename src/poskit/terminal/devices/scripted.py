@@ -8,9 +8,11 @@ terminal displayed and printed.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from poskit.cards.book import TestCard
 from poskit.cards.magstripe import track2_for
@@ -75,8 +77,11 @@ class TestCardReader:
         *,
         chip_reader_ok: bool = True,
         chip_failures: int = 0,
+        wallet: Path | None = None,
     ) -> None:
         self.card = card
+        self.wallet = wallet  # where the chip's counters persist between processes (a card in a wallet)
+        self._chip: Any = None
         self.entry = entry
         self._chip_ok = chip_reader_ok
         self.chip_failures = chip_failures
@@ -106,14 +111,38 @@ class TestCardReader:
         wanted = "chip" if self.entry == "chip" else "contactless"
         if not card.has(wanted):
             return None
-        from poskit.cards.icc import VirtualCardTransport, virtual_card_for  # chip support
+        from poskit.cards.icc import VirtualCardTransport
 
+        self._chip = self._load_chip(card)
         return CardPresentation(
-            self.entry, icc=VirtualCardTransport(virtual_card_for(card), contactless=self.entry == "tap")
+            self.entry, icc=VirtualCardTransport(self._chip, contactless=self.entry == "tap")
         )
 
+    def _state_file(self, card: TestCard) -> Path | None:
+        return self.wallet / f"{card.name}.json" if self.wallet is not None else None
+
+    def _load_chip(self, card: TestCard) -> Any:
+        from poskit.cards.icc import virtual_card, virtual_card_for
+        from poskit.cards.icc.card import CardState
+
+        path = self._state_file(card)
+        if path is None:
+            return virtual_card_for(card)
+        state = CardState.from_json(path.read_text()) if path.exists() else None
+        return virtual_card(card, state=state)
+
     async def remove_card(self) -> None:
-        return None
+        """The card leaves the reader; a wallet keeps its chip counters (ATC, PIN tries) for next time."""
+        if self._chip is None or self.card is None:
+            return
+        path = self._state_file(self.card)
+        if path is not None:
+            data = self._chip.state.to_dict()
+            for app in data.get("applications", {}).values():
+                app.pop("pin", None)  # a changed PIN never goes to disk
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(data, sort_keys=True))
+        self._chip = None
 
 
 @dataclasses.dataclass
