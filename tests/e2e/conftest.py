@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from poskit.cards.book import card_by_name
 from poskit.config import Settings
+from poskit.crypto.hsm import SoftHSM
+from poskit.crypto.pan_protect import PanProtector
 from poskit.host.runtime import RunningServices
-from poskit.tms.provisioning import provision_demo
+from poskit.host.security import load_host_keys, load_lmk
+from poskit.store.db import make_engine
+from poskit.store.schema import issuer_accounts, issuer_cards
+from poskit.terminal.devices.network import TcpHostLink
+from poskit.terminal.devices.ports import (
+    Devices,
+    NoResponse,
+)
+from poskit.terminal.devices.scripted import (
+    FixedPower,
+    MemoryPrinter,
+    ScriptedDisplay,
+    ScriptedKeypad,
+    ScriptedPinEntry,
+    SystemClock,
+    TestCardReader,
+)
+from poskit.terminal.engine import TerminalEngine
+from poskit.terminal.secure_element import SecureElement
+from poskit.terminal.store import TerminalStore
+from poskit.tms.provisioning import provision_demo, register_terminal, terminal_paths
 
 
 class LiveServices:
@@ -76,34 +102,6 @@ def live_host(demo_settings: Settings) -> Iterator[LiveServices]:
 
 
 # --- terminals and card-holder scripts ------------------------------------------------------
-import itertools  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
-
-from sqlalchemy import select  # noqa: E402
-
-from poskit.cards.book import card_by_name  # noqa: E402
-from poskit.crypto.hsm import SoftHSM  # noqa: E402
-from poskit.crypto.pan_protect import PanProtector  # noqa: E402
-from poskit.host.security import load_host_keys, load_lmk  # noqa: E402
-from poskit.store.db import make_engine  # noqa: E402
-from poskit.store.schema import issuer_accounts, issuer_cards  # noqa: E402
-from poskit.terminal.devices.network import TcpHostLink  # noqa: E402
-from poskit.terminal.devices.ports import Devices  # noqa: E402
-from poskit.terminal.devices.scripted import (  # noqa: E402
-    FixedPower,
-    MemoryPrinter,
-    ScriptedDisplay,
-    ScriptedKeypad,
-    ScriptedPinEntry,
-    SystemClock,
-    TestCardReader,
-)
-from poskit.terminal.engine import TerminalEngine  # noqa: E402
-from poskit.terminal.secure_element import SecureElement  # noqa: E402
-from poskit.terminal.store import TerminalStore  # noqa: E402
-from poskit.tms.provisioning import register_terminal, terminal_paths  # noqa: E402
-
 _tids = itertools.count(1)
 
 
@@ -194,3 +192,27 @@ def issuer_balance(demo_settings: Settings) -> Callable[[str], int]:
             )
 
     return balance
+
+
+class DropResponses:
+    """Forwards to the real host, then loses the answer (a cut cable after the host approved)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def address(self) -> str:
+        return str(self.inner.address)
+
+    async def probe(self, *, timeout: float) -> bool:
+        return bool(await self.inner.probe(timeout=timeout))
+
+    async def exchange(self, frame: bytes, *, timeout: float) -> bytes:
+        await self.inner.exchange(frame, timeout=timeout)
+        raise NoResponse("no response within the timeout")
+
+
+@pytest.fixture
+def drop_responses() -> type[DropResponses]:
+    """A link that forwards to the real host and then loses the answer."""
+    return DropResponses

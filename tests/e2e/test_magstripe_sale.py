@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from poskit.money import Amount
 from poskit.store.db import make_engine
 from poskit.store.schema import fee_lines, journal_entries, ledger_entries, terminals, transactions
-from poskit.terminal.devices.ports import NoResponse
 
 pytestmark = pytest.mark.usefixtures("live_host")
 
@@ -127,32 +126,17 @@ async def test_host_unreachable_takes_no_money(new_counter: Callable[..., Any]) 
     assert not counter.store.pending_reversals()
 
 
-class DropResponses:
-    """Forwards to the real host, then loses the answer (a cut cable after the host approved)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    @property
-    def address(self) -> str:
-        return str(self.inner.address)
-
-    async def probe(self, *, timeout: float) -> bool:
-        return bool(await self.inner.probe(timeout=timeout))
-
-    async def exchange(self, frame: bytes, *, timeout: float) -> bytes:
-        await self.inner.exchange(frame, timeout=timeout)
-        raise NoResponse("no response within the timeout")
-
-
 async def test_lost_response_is_reversed_before_the_next_transaction(
-    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any
+    new_counter: Callable[..., Any],
+    issuer_balance: Callable[[str], int],
+    demo_settings: Any,
+    drop_responses: Any,
 ) -> None:
     """The host approved but the answer was lost: the terminal reverses it first thing next time."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
     before = issuer_balance("magstripe-debit")
-    engine = counter.engine("magstripe-debit", pins=("654321",), link=DropResponses(counter.link))
+    engine = counter.engine("magstripe-debit", pins=("654321",), link=drop_responses(counter.link))
     lost = await engine.sale(cny("50.00"))
     assert lost.status == "failed" and lost.reversal_pending and "reversed automatically" in lost.message
     assert issuer_balance("magstripe-debit") == before - 5000  # the host did approve it

@@ -14,6 +14,8 @@ enciphered with TDES-ECB under SK_SMC (derived the same way from ``IMK-SMC``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import hmac
 
 from poskit.crypto.des import decrypt_tdes_ecb, encrypt_tdes_ecb
@@ -22,6 +24,8 @@ from poskit.emv.apdu import Apdu
 from poskit.emv.offline_pin import parse_plaintext_pin_block, plaintext_pin_block
 
 __all__ = [
+    "script_command_with_mac",
+    "script_mac_input",
     "INS_APPLICATION_BLOCK",
     "INS_APPLICATION_UNBLOCK",
     "INS_CARD_BLOCK",
@@ -51,11 +55,23 @@ def sm_session_key(icc_sm_master_key: bytes, atc: bytes) -> bytes:
     return derive_session_key(icc_sm_master_key, atc, method="common")
 
 
+def script_mac_input(*, cla: int, ins: int, p1: int, p2: int, data: bytes, atc: bytes, arqc: bytes) -> bytes:
+    """What the script MAC covers: the command header (Lc includes the MAC), ATC, ARQC, data."""
+    lc = len(data) + MAC_LENGTH
+    return bytes([cla, ins, p1, p2, lc]) + atc + arqc + data
+
+
 def script_mac(session_key: bytes, *, cla: int, ins: int, p1: int, p2: int, data: bytes,
                atc: bytes, arqc: bytes) -> bytes:
-    lc = len(data) + MAC_LENGTH
-    header = bytes([cla, ins, p1, p2, lc])
-    return generate_ac(session_key, header + atc + arqc + data)[:MAC_LENGTH]
+    mac_input = script_mac_input(cla=cla, ins=ins, p1=p1, p2=p2, data=data, atc=atc, arqc=arqc)
+    return generate_ac(session_key, mac_input)[:MAC_LENGTH]
+
+
+def script_command_with_mac(ins: int, p1: int, p2: int, data: bytes, *, mac: Callable[[bytes], bytes],
+                            atc: bytes, arqc: bytes, cla: int = SCRIPT_CLA) -> bytes:
+    """A script command whose MAC is computed by ``mac`` (e.g. the host's HSM) over the MAC input."""
+    value = mac(script_mac_input(cla=cla, ins=ins, p1=p1, p2=p2, data=data, atc=atc, arqc=arqc))[:MAC_LENGTH]
+    return Apdu(cla, ins, p1, p2, data + value).to_bytes()
 
 
 def script_command(ins: int, p1: int, p2: int, data: bytes, *, session_key: bytes, atc: bytes,

@@ -24,11 +24,17 @@ from poskit.emv.issuer import response_icc_data
 from poskit.host.context import HostContext
 from poskit.host.participants import (
     ApplyReversal,
-    AuthorizeSale,
+    AttachIssuerScripts,
+    Authorize,
+    BatchUpload,
+    CheckBatch,
     IssueWorkingKeys,
     LoadTerminal,
     ReadCard,
+    ScriptAdvice,
+    Settle,
     SignOff,
+    StatusUpload,
     VerifyCryptogram,
     VerifyMac,
     VerifyPin,
@@ -43,7 +49,7 @@ from poskit.iso8583.framing import Envelope
 from poskit.iso8583.message import IsoMessage
 from poskit.iso8583.model import Response, TxnType
 from poskit.logs import get_logger
-from poskit.money import Amount
+from poskit.money import Amount, currency
 from poskit.store.writer import GroupCommitWriter
 
 __all__ = ["GROUPS", "HostApp", "HostServices"]
@@ -57,7 +63,20 @@ T = TxnType
 
 #: Which participant group handles each transaction type.
 GROUPS: dict[TxnType, str] = {
-    T.SALE: "sale",
+    T.SALE: "authorise",
+    T.PREAUTH: "authorise",
+    T.BALANCE: "authorise",
+    T.VOID: "adjust",
+    T.REFUND: "adjust",
+    T.PREAUTH_VOID: "adjust",
+    T.COMPLETION: "adjust",
+    T.COMPLETION_VOID: "adjust",
+    T.COMPLETION_ADVICE: "adjust",
+    T.SETTLEMENT: "settlement",
+    T.BATCH_UPLOAD: "batch-upload",
+    T.BATCH_UPLOAD_END: "batch-upload",
+    T.SCRIPT_ADVICE: "script-advice",
+    T.STATUS_UPLOAD: "status",
     T.REVERSAL: "reversal",
     T.SIGN_ON: "sign-on",
     T.SIGN_OFF: "sign-off",
@@ -93,18 +112,18 @@ class HostApp:
     def __init__(self, services: HostServices) -> None:
         self.s = services
         self.dialects: dict[str, Dialect] = {name: get_dialect(name) for name in ("cups", "ascii87")}
-        load, mac = LoadTerminal(services), VerifyMac(services)
+        load, mac, batch = LoadTerminal(services), VerifyMac(services), CheckBatch(services)
+        card, arqc, pin = ReadCard(services), VerifyCryptogram(services), VerifyPin(services)
+        authorize = Authorize(services)
         self.tm: TransactionManager[HostContext] = TransactionManager(
             {
-                "sale": [
-                    load,
-                    mac,
-                    ReadCard(services),
-                    VerifyCryptogram(services),
-                    VerifyPin(services),
-                    AuthorizeSale(services),
-                ],
+                "authorise": [load, mac, batch, card, arqc, pin, AttachIssuerScripts(services), authorize],
+                "adjust": [load, mac, batch, card, pin, authorize],
                 "reversal": [load, mac, ApplyReversal(services)],
+                "settlement": [load, mac, Settle(services)],
+                "batch-upload": [load, mac, BatchUpload(services)],
+                "script-advice": [load, mac, ScriptAdvice(services)],
+                "status": [load, mac, StatusUpload(services)],
                 "sign-on": [load, IssueWorkingKeys(services)],
                 "sign-off": [load, SignOff(services)],
                 "echo": [load],
@@ -194,7 +213,7 @@ class HostApp:
             auth_code=result.auth_code if result else None,
             host_datetime=now_local,
             settlement_date=result.settlement_date if result else None,
-            amount=r.amount if r.txn_type in (T.SALE, T.REVERSAL) else None,
+            amount=r.amount if r.txn_type != T.BALANCE else None,
             balance=balance,
             working_keys=ctx.working_keys,
             key_scheme=r.key_scheme if r.txn_type == T.SIGN_ON else None,
@@ -202,6 +221,10 @@ class HostApp:
             card_organisation=ctx.card.card_organisation if ctx.card else None,
             icc_data=self._response_icc(ctx, code),
             processing_requirement=3 if ctx.force_sign_on else ctx.processing_requirement,
+            totals=ctx.settlement.host if ctx.settlement else None,
+            reconciliation=ctx.settlement.domestic if ctx.settlement else None,
+            foreign_reconciliation=ctx.settlement.foreign if ctx.settlement else None,
+            currency=currency(t.currency) if t and r.txn_type == T.SETTLEMENT else None,
         )
         dialect = ctx.dialect
         mac = self._response_mac(ctx)

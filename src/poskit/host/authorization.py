@@ -1,36 +1,66 @@
-"""The durable heart of the host: authorising, recording, posting and reversing.
+"""The durable heart of the host: authorising, adjusting, recording, posting and reversing.
 
 Each function here runs inside one job of the group-commit writer (one database
 transaction): the duplicate check, the issuer's decision, the transaction record,
-the fee and the ledger journal all commit together or not at all, and the terminal
+the fee and the ledger journals all commit together or not at all, and the terminal
 hears the answer only after that commit.
+
+Every transaction records its *effects* (what it changed at the issuer and on the
+transaction it refers to) and owns the journals it posted, so a reversal undoes
+exactly that, once: a sale, a void, a refund, a pre-authorisation, its cancel,
+its completion or a completion void.
+
+Response codes: 12 invalid transaction, 13 invalid amount, 14 invalid card, 22
+wrong operation (outside the batch or the allowed days), 25 original not found,
+61 over the limit, 64 amount does not match the original, 94 duplicate.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from poskit.host.issuer import authorize_debit, find_card, restore_funds
+from poskit.host.issuer import IssuerDecision, authorize_debit, check_card_state, find_card
 from poskit.host.registry import TerminalRecord
-from poskit.ledger.events import negate_transaction, post_sale, price_transaction
+from poskit.ledger.events import (
+    negate_transaction,
+    post_preauth_hold,
+    post_refund,
+    post_sale,
+    price_transaction,
+    release_preauth_hold,
+)
 from poskit.store.db import inserted_id
-from poskit.store.schema import issuer_cards, transactions
+from poskit.store.schema import issuer_accounts, issuer_cards, journal_entries, ledger_entries, transactions
+from poskit.store.schema_terminal_day import transaction_effects
 
 __all__ = [
+    "REFUND_DAYS",
     "AuthResult",
     "CardInfo",
     "ReversalInput",
     "SaleInput",
+    "TxnInput",
     "apply_reversal",
+    "authorize_balance",
+    "authorize_preauth",
     "authorize_sale",
+    "cancel_preauth",
+    "complete_preauth",
     "find_message",
     "record_decline",
+    "refund",
+    "void_transaction",
 ]
+
+#: A refund must follow its original within this many days (else 22).
+REFUND_DAYS = 30
+#: A completion may exceed its pre-authorisation by at most this fraction (UnionPay: 15%).
+COMPLETION_TOLERANCE = 0.15
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,7 +84,9 @@ class CardInfo:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SaleInput:
+class TxnInput:
+    """One financial request, as the durable job sees it."""
+
     terminal: TerminalRecord
     mti: str
     txn_type: str
@@ -73,6 +105,14 @@ class SaleInput:
     julian: str  # YDDD, prefix of the RRN
     auth_code: str
     atc: int | None = None  # chip: the application transaction counter, remembered against replay
+    orig_batch: int | None = None
+    orig_stan: int | None = None
+    orig_date: str | None = None  # MMDD
+    orig_rrn: str | None = None
+    orig_auth_code: str | None = None
+
+
+SaleInput = TxnInput
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,6 +160,7 @@ class AuthResult:
         return cls(**data, transaction_id=row["id"], replayed=True)
 
 
+# ----------------------------------------------------------------------------- helpers
 def find_message(conn: Connection, terminal_id: str, batch: int, stan: int, mti: str) -> Any:
     """The stored message with this identity (same terminal, batch, trace and MTI class)."""
     return (
@@ -137,47 +178,51 @@ def find_message(conn: Connection, terminal_id: str, batch: int, stan: int, mti:
 
 
 def _insert_txn(
-    conn: Connection, inp: SaleInput, result: AuthResult, status: str, account_id: int | None
+    conn: Connection,
+    inp: TxnInput,
+    result: AuthResult,
+    status: str,
+    account_id: int | None,
+    *,
+    original_id: int | None = None,
 ) -> int:
     t = inp.terminal
-    txn_id = int(
-        inserted_id(
-            conn.execute(
-                insert(transactions).values(
-                    terminal_id=t.terminal_id,
-                    merchant_id=t.merchant_id,
-                    mti=inp.mti,
-                    txn_type=inp.txn_type,
-                    stan=inp.stan,
-                    batch_no=inp.batch,
-                    local_datetime=inp.local_datetime,
-                    received_at=inp.received_at,
-                    amount=inp.amount,
-                    currency=inp.currency,
-                    pan_hash=inp.card.pan_hash,
-                    pan_token=inp.card.pan_token,
-                    pan_masked=inp.card.pan_masked,
-                    card_scheme=inp.card.scheme,
-                    funding=inp.card.funding,
-                    origin=inp.card.origin,
-                    entry_mode=inp.card.entry_mode,
-                    pin_entered=inp.card.pin_entered,
-                    mcc=t.mcc,
-                    response_code=result.response_code,
-                    auth_code=result.auth_code,
-                    settlement_date=result.settlement_date,
-                    status=status,
-                    issuer_account_id=account_id,
-                    message=result.message[:120],
-                    response={},
-                )
+    return inserted_id(
+        conn.execute(
+            insert(transactions).values(
+                terminal_id=t.terminal_id,
+                merchant_id=t.merchant_id,
+                mti=inp.mti,
+                txn_type=inp.txn_type,
+                stan=inp.stan,
+                batch_no=inp.batch,
+                local_datetime=inp.local_datetime,
+                received_at=inp.received_at,
+                amount=inp.amount,
+                currency=inp.currency,
+                pan_hash=inp.card.pan_hash,
+                pan_token=inp.card.pan_token,
+                pan_masked=inp.card.pan_masked,
+                card_scheme=inp.card.scheme,
+                funding=inp.card.funding,
+                origin=inp.card.origin,
+                entry_mode=inp.card.entry_mode,
+                pin_entered=inp.card.pin_entered,
+                mcc=t.mcc,
+                response_code=result.response_code,
+                auth_code=result.auth_code,
+                settlement_date=result.settlement_date,
+                status=status,
+                issuer_account_id=account_id,
+                original_id=original_id,
+                message=result.message[:120],
+                response={},
             )
         )
     )
-    return txn_id
 
 
-def record_decline(conn: Connection, inp: SaleInput, response_code: str, message: str) -> AuthResult:
+def record_decline(conn: Connection, inp: TxnInput, response_code: str, message: str) -> AuthResult:
     """Record a declined request so a repeat of it gets the same answer."""
     result = AuthResult(response_code, message, currency=inp.currency)
     txn_id = _insert_txn(conn, inp, result, "declined", None)
@@ -185,17 +230,164 @@ def record_decline(conn: Connection, inp: SaleInput, response_code: str, message
     return dataclasses.replace(result, transaction_id=txn_id)
 
 
-def authorize_sale(conn: Connection, inp: SaleInput) -> AuthResult:
-    """Duplicate check, issuer decision, transaction record, fee and ledger journal."""
+def _approve(
+    conn: Connection,
+    inp: TxnInput,
+    *,
+    status: str,
+    account_id: int | None,
+    balance: int | None,
+    original_id: int | None = None,
+    with_auth_code: bool = True,
+) -> tuple[int, AuthResult]:
+    """Insert the approved record, give it its RRN; returns (id, result without fee)."""
+    provisional = AuthResult(
+        "00",
+        "approved",
+        auth_code=inp.auth_code if with_auth_code else None,
+        settlement_date=inp.settlement_date,
+        balance=balance,
+        currency=inp.currency,
+    )
+    txn_id = _insert_txn(conn, inp, provisional, status, account_id, original_id=original_id)
+    rrn = f"{inp.julian}{txn_id % 100_000_000:08d}"
+    result = dataclasses.replace(provisional, rrn=rrn, transaction_id=txn_id)
+    conn.execute(
+        update(transactions).where(transactions.c.id == txn_id).values(rrn=rrn, response=result.to_json())
+    )
+    return txn_id, result
+
+
+def _finish(conn: Connection, txn_id: int, result: AuthResult) -> AuthResult:
+    conn.execute(
+        update(transactions)
+        .where(transactions.c.id == txn_id)
+        .values(fee=result.fee, response=result.to_json())
+    )
+    return result
+
+
+def _effects(
+    conn: Connection,
+    txn_id: int,
+    *,
+    account_id: int | None,
+    balance_delta: int = 0,
+    holds_delta: int = 0,
+    related_id: int | None = None,
+    before: str | None = None,
+    after: str | None = None,
+) -> None:
+    conn.execute(
+        insert(transaction_effects).values(
+            transaction_id=txn_id,
+            issuer_account_id=account_id,
+            balance_delta=balance_delta,
+            holds_delta=holds_delta,
+            related_id=related_id,
+            related_status_before=before,
+            related_status_after=after,
+        )
+    )
+    if related_id is not None and after is not None:
+        conn.execute(update(transactions).where(transactions.c.id == related_id).values(status=after))
+
+
+def _move_funds(
+    conn: Connection, account_id: int, *, balance_delta: int, holds_delta: int, issuer_day: str
+) -> int:
+    """Apply an effect at the issuer; spending counts towards the daily limit, returns count back."""
+    account = (
+        conn.execute(select(issuer_accounts).where(issuer_accounts.c.id == account_id).with_for_update())
+        .mappings()
+        .one()
+    )
+    new_balance = int(account["balance"]) + balance_delta
+    values: dict[str, object] = {"balance": new_balance, "holds": max(0, account["holds"] + holds_delta)}
+    if account["daily_date"] == issuer_day:
+        values["daily_spent"] = max(0, account["daily_spent"] - balance_delta)
+    elif balance_delta < 0:
+        values["daily_spent"], values["daily_date"] = -balance_delta, issuer_day
+    conn.execute(update(issuer_accounts).where(issuer_accounts.c.id == account_id).values(**values))
+    return new_balance
+
+
+def _mirror(conn: Connection, source_txn_id: int, *, into_txn_id: int, reason: str, at: datetime) -> None:
+    """Post, attached to ``into_txn_id``, the negation of every journal ``source_txn_id`` owns."""
+    journals = (
+        conn.execute(
+            select(journal_entries).where(
+                journal_entries.c.transaction_id == source_txn_id,
+                ~journal_entries.c.idempotency_key.like("%:negated-by:%"),
+            )
+        )
+        .mappings()
+        .all()
+    )
+    for journal in journals:
+        key = f"txn:{into_txn_id}:{reason}:{journal['id']}"
+        entries = conn.execute(
+            select(ledger_entries.c.account_id, ledger_entries.c.amount).where(
+                ledger_entries.c.journal_id == journal["id"]
+            )
+        ).all()
+        new_id = inserted_id(
+            conn.execute(
+                insert(journal_entries).values(
+                    idempotency_key=key,
+                    kind=reason,
+                    transaction_id=into_txn_id,
+                    merchant_id=journal["merchant_id"],
+                    description=f"{reason} of: {journal['description']}"[:200],
+                    currency=journal["currency"],
+                    posted_at=at,
+                )
+            )
+        )
+        conn.execute(
+            insert(ledger_entries),
+            [
+                {
+                    "journal_id": new_id,
+                    "account_id": e.account_id,
+                    "amount": -e.amount,
+                    "currency": journal["currency"],
+                }
+                for e in entries
+            ],
+        )
+
+
+def _issuer_checks(conn: Connection, inp: TxnInput) -> tuple[Any, IssuerDecision | None]:
+    card = find_card(conn, inp.card.pan_hash)
+    if card is None:
+        return None, IssuerDecision("14", "no such card at the issuer")
+    if inp.atc is not None:
+        conn.execute(update(issuer_cards).where(issuer_cards.c.id == card.id).values(last_online_atc=inp.atc))
+    return card, None
+
+
+def _replay_or_late(conn: Connection, inp: TxnInput) -> AuthResult | None:
     existing = find_message(conn, inp.terminal.terminal_id, inp.batch, inp.stan, inp.mti)
     if existing is not None:
         return AuthResult.from_row(existing)
-    reversed_first = find_message(conn, inp.terminal.terminal_id, inp.batch, inp.stan, "0400")
-    if reversed_first is not None:
+    if find_message(conn, inp.terminal.terminal_id, inp.batch, inp.stan, "0400") is not None:
         return record_decline(conn, inp, "12", "already reversed by the terminal (late original)")
-    card = find_card(conn, inp.card.pan_hash)
-    if card is None:
-        return record_decline(conn, inp, "14", "no such card at the issuer")
+    return None
+
+
+def _description(inp: TxnInput, rrn: str | None) -> str:
+    return f"{inp.txn_type} {rrn} terminal {inp.terminal.terminal_id} voucher {inp.stan:06d}"
+
+
+# ----------------------------------------------------------------------------- purchases
+def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
+    """Duplicate check, issuer decision, transaction record, fee and ledger journal."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    card, refused = _issuer_checks(conn, inp)
+    if refused is not None:
+        return record_decline(conn, inp, refused.response_code, refused.reason)
     decision = authorize_debit(
         conn,
         card,
@@ -207,23 +399,17 @@ def authorize_sale(conn: Connection, inp: SaleInput) -> AuthResult:
         presented_expiry=inp.card.expiry,
         now=inp.business_date,
     )
-    if inp.atc is not None:
-        conn.execute(update(issuer_cards).where(issuer_cards.c.id == card.id).values(last_online_atc=inp.atc))
     if not decision.approved:
         result = record_decline(conn, inp, decision.response_code, decision.reason)
-        if decision.balance is not None and decision.response_code == "51":
-            return dataclasses.replace(result, balance=decision.balance)
-        return result
-    provisional = AuthResult(
-        "00",
-        "approved",
-        auth_code=inp.auth_code,
-        settlement_date=inp.settlement_date,
-        balance=decision.balance,
-        currency=inp.currency,
+        return (
+            dataclasses.replace(result, balance=decision.balance)
+            if decision.response_code == "51"
+            else result
+        )
+    txn_id, result = _approve(
+        conn, inp, status="approved", account_id=decision.account_id, balance=decision.balance
     )
-    txn_id = _insert_txn(conn, inp, provisional, "approved", decision.account_id)
-    rrn = f"{inp.julian}{txn_id % 100_000_000:08d}"
+    _effects(conn, txn_id, account_id=decision.account_id, balance_delta=-inp.amount)
     t = inp.terminal
     quote = price_transaction(
         conn,
@@ -234,14 +420,343 @@ def authorize_sale(conn: Connection, inp: SaleInput) -> AuthResult:
         origin=inp.card.origin,
         at=inp.received_at,
     )
-    fee = quote.fee.minor if quote else 0
-    result = dataclasses.replace(
-        provisional, rrn=rrn, fee=fee, fee_formula=quote.formula if quote else None, transaction_id=txn_id
+    post_sale(
+        conn,
+        txn_id=txn_id,
+        merchant_id=t.merchant_id,
+        merchant_no=t.merchant_no,
+        amount=inp.amount,
+        currency=inp.currency,
+        quote=quote,
+        at=inp.received_at,
+        description=_description(inp, result.rrn),
     )
-    conn.execute(
-        update(transactions)
-        .where(transactions.c.id == txn_id)
-        .values(rrn=rrn, fee=fee, response=result.to_json())
+    return _finish(
+        conn,
+        txn_id,
+        dataclasses.replace(
+            result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
+        ),
+    )
+
+
+def authorize_preauth(conn: Connection, inp: TxnInput) -> AuthResult:
+    """Pre-authorisation: the issuer holds the funds; the merchant gets nothing until completion."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    card, refused = _issuer_checks(conn, inp)
+    if refused is not None:
+        return record_decline(conn, inp, refused.response_code, refused.reason)
+    decision = authorize_debit(
+        conn,
+        card,
+        amount=inp.amount,
+        currency=inp.currency,
+        pin=inp.pin_check,
+        pin_required=inp.pin_required,
+        issuer_day=inp.issuer_day,
+        presented_expiry=inp.card.expiry,
+        now=inp.business_date,
+        hold=True,
+    )
+    if not decision.approved:
+        return record_decline(conn, inp, decision.response_code, decision.reason)
+    txn_id, result = _approve(
+        conn, inp, status="authorized", account_id=decision.account_id, balance=decision.balance
+    )
+    _effects(conn, txn_id, account_id=decision.account_id, balance_delta=-inp.amount, holds_delta=inp.amount)
+    post_preauth_hold(
+        conn,
+        txn_id=txn_id,
+        merchant_id=inp.terminal.merchant_id,
+        amount=inp.amount,
+        currency=inp.currency,
+        at=inp.received_at,
+        description=_description(inp, result.rrn),
+    )
+    return result
+
+
+def authorize_balance(conn: Connection, inp: TxnInput) -> AuthResult:
+    """Balance inquiry: card and PIN checked by the issuer, the available balance returned."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    card, refused = _issuer_checks(conn, inp)
+    if refused is not None:
+        return record_decline(conn, inp, refused.response_code, refused.reason)
+    state = check_card_state(card, presented_expiry=inp.card.expiry, now=inp.business_date)
+    if state is not None:
+        return record_decline(conn, inp, state.response_code, state.reason)
+    decision = authorize_debit(
+        conn,
+        card,
+        amount=0,
+        currency=inp.currency,
+        pin=inp.pin_check,
+        pin_required=True,
+        issuer_day=inp.issuer_day,
+        presented_expiry=inp.card.expiry,
+        now=inp.business_date,
+    )
+    if not decision.approved:
+        return record_decline(conn, inp, decision.response_code, decision.reason)
+    _txn_id, result = _approve(
+        conn,
+        inp,
+        status="approved",
+        account_id=decision.account_id,
+        balance=decision.balance,
+        with_auth_code=False,
+    )
+    return result
+
+
+# ----------------------------------------------------------------------------- adjustments
+def _original_in_batch(conn: Connection, inp: TxnInput, txn_type: str) -> Any:
+    return (
+        conn.execute(
+            select(transactions).where(
+                transactions.c.terminal_id == inp.terminal.terminal_id,
+                transactions.c.batch_no == inp.orig_batch,
+                transactions.c.stan == inp.orig_stan,
+                transactions.c.txn_type == txn_type,
+                transactions.c.mti != "0400",
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
+def void_transaction(conn: Connection, inp: TxnInput, *, original_type: str) -> AuthResult:
+    """Void a sale (or a completion) of the current batch: same card, same amount."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    if inp.orig_stan is None:
+        return record_decline(conn, inp, "30", "void without the original voucher number (field 61)")
+    original = _original_in_batch(conn, inp, original_type)
+    if original is None:
+        if inp.orig_batch is not None and inp.orig_batch != inp.batch:
+            return record_decline(conn, inp, "22", "voids are for the current batch only: use a refund")
+        return record_decline(
+            conn, inp, "25", f"no {original_type} with voucher {inp.orig_stan:06d} in this batch"
+        )
+    if original["batch_no"] != inp.batch:
+        return record_decline(conn, inp, "22", "the original was settled: use a refund")
+    if original["status"] != "approved":
+        return record_decline(conn, inp, "12", f"the original is {original['status']}")
+    if original["pan_hash"] != inp.card.pan_hash:
+        return record_decline(conn, inp, "14", "a void needs the card of the original transaction")
+    if original["amount"] != inp.amount:
+        return record_decline(conn, inp, "64", "void amount differs from the original amount")
+    effect = (
+        conn.execute(
+            select(transaction_effects).where(transaction_effects.c.transaction_id == original["id"])
+        )
+        .mappings()
+        .first()
+    )
+    txn_id, result = _approve(
+        conn,
+        inp,
+        status="approved",
+        account_id=original["issuer_account_id"],
+        balance=None,
+        original_id=original["id"],
+    )
+    balance_delta = -(effect["balance_delta"] if effect else -original["amount"])
+    holds_delta = -(effect["holds_delta"] if effect else 0)
+    if original["issuer_account_id"] is not None:
+        _move_funds(
+            conn,
+            original["issuer_account_id"],
+            balance_delta=balance_delta,
+            holds_delta=holds_delta,
+            issuer_day=inp.issuer_day,
+        )
+    _effects(
+        conn,
+        txn_id,
+        account_id=original["issuer_account_id"],
+        balance_delta=balance_delta,
+        holds_delta=holds_delta,
+        related_id=original["id"],
+        before="approved",
+        after="voided",
+    )
+    _mirror(conn, original["id"], into_txn_id=txn_id, reason="void", at=inp.received_at)
+    if original_type == "completion" and effect is not None and effect["related_id"] is not None:
+        # the pre-authorisation the completion consumed is open again
+        conn.execute(
+            update(transactions).where(transactions.c.id == effect["related_id"]).values(status="authorized")
+        )
+    return result
+
+
+def refund(conn: Connection, inp: TxnInput, *, refund_days: int = REFUND_DAYS) -> AuthResult:
+    """Refund (退货) by the original's reference number: never above what is left to refund."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    if not inp.orig_rrn:
+        return record_decline(conn, inp, "30", "refund without the original reference number (field 37)")
+    original = (
+        conn.execute(
+            select(transactions).where(
+                transactions.c.rrn == inp.orig_rrn,
+                transactions.c.merchant_id == inp.terminal.merchant_id,
+                transactions.c.txn_type.in_(("sale", "completion")),
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if original is None:
+        return record_decline(conn, inp, "25", f"no sale with reference {inp.orig_rrn} at this merchant")
+    if original["status"] not in ("approved",):
+        return record_decline(conn, inp, "12", f"the original is {original['status']}")
+    if original["pan_hash"] != inp.card.pan_hash:
+        return record_decline(conn, inp, "14", "a refund goes to the card of the original transaction")
+    if inp.received_at - original["received_at"] > timedelta(days=refund_days):
+        return record_decline(conn, inp, "22", f"refunds are allowed within {refund_days} days of the sale")
+    refunded = conn.execute(
+        select(func.coalesce(func.sum(transactions.c.amount), 0)).where(
+            transactions.c.original_id == original["id"],
+            transactions.c.txn_type == "refund",
+            transactions.c.status == "approved",
+        )
+    ).scalar_one()
+    if inp.amount <= 0 or refunded + inp.amount > original["amount"]:
+        left = original["amount"] - refunded
+        return record_decline(conn, inp, "64", f"refund exceeds what is left to refund ({left} minor units)")
+    account_id = original["issuer_account_id"]
+    txn_id, result = _approve(
+        conn, inp, status="approved", account_id=account_id, balance=None, original_id=original["id"]
+    )
+    if account_id is not None:
+        _move_funds(conn, account_id, balance_delta=inp.amount, holds_delta=0, issuer_day=inp.issuer_day)
+    _effects(conn, txn_id, account_id=account_id, balance_delta=inp.amount)
+    t = inp.terminal
+    post_refund(
+        conn,
+        txn_id=txn_id,
+        merchant_id=t.merchant_id,
+        merchant_no=t.merchant_no,
+        amount=inp.amount,
+        currency=inp.currency,
+        at=inp.received_at,
+        description=_description(inp, result.rrn),
+    )
+    return result
+
+
+def _open_preauth(conn: Connection, inp: TxnInput) -> Any:
+    query = select(transactions).where(
+        transactions.c.merchant_id == inp.terminal.merchant_id,
+        transactions.c.txn_type == "preauth",
+        transactions.c.pan_hash == inp.card.pan_hash,
+        transactions.c.auth_code == inp.orig_auth_code,
+        transactions.c.mti != "0400",
+    )
+    return conn.execute(query.order_by(transactions.c.id.desc())).mappings().first()
+
+
+def cancel_preauth(conn: Connection, inp: TxnInput) -> AuthResult:
+    """Pre-authorisation cancel (预授权撤销): release the whole hold."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    preauth = _open_preauth(conn, inp)
+    if preauth is None:
+        return record_decline(
+            conn, inp, "25", "no pre-authorisation with that authorisation code for this card"
+        )
+    if preauth["status"] != "authorized":
+        return record_decline(conn, inp, "12", f"the pre-authorisation is {preauth['status']}")
+    if preauth["amount"] != inp.amount:
+        return record_decline(conn, inp, "64", "cancel amount differs from the pre-authorised amount")
+    account_id = preauth["issuer_account_id"]
+    txn_id, result = _approve(
+        conn, inp, status="approved", account_id=account_id, balance=None, original_id=preauth["id"]
+    )
+    if account_id is not None:
+        _move_funds(
+            conn, account_id, balance_delta=inp.amount, holds_delta=-inp.amount, issuer_day=inp.issuer_day
+        )
+    _effects(
+        conn,
+        txn_id,
+        account_id=account_id,
+        balance_delta=inp.amount,
+        holds_delta=-inp.amount,
+        related_id=preauth["id"],
+        before="authorized",
+        after="cancelled",
+    )
+    release_preauth_hold(
+        conn,
+        preauth_txn_id=preauth["id"],
+        amount=preauth["amount"],
+        currency=inp.currency,
+        at=inp.received_at,
+        reason="cancel",
+        by_transaction_id=txn_id,
+    )
+    return result
+
+
+def complete_preauth(conn: Connection, inp: TxnInput, *, advice: bool = False) -> AuthResult:
+    """Completion (预授权完成): charge up to the pre-authorised amount (+15%), release the hold."""
+    if (replay := _replay_or_late(conn, inp)) is not None:
+        return replay
+    preauth = _open_preauth(conn, inp)
+    if preauth is None:
+        return record_decline(
+            conn, inp, "25", "no pre-authorisation with that authorisation code for this card"
+        )
+    if preauth["status"] != "authorized":
+        return record_decline(conn, inp, "12", f"the pre-authorisation is {preauth['status']}")
+    ceiling = int(preauth["amount"] * (1 + COMPLETION_TOLERANCE))
+    if inp.amount <= 0 or inp.amount > ceiling:
+        return record_decline(
+            conn, inp, "64", f"completion above the pre-authorised amount (+15%): at most {ceiling}"
+        )
+    account_id = preauth["issuer_account_id"]
+    held = preauth["amount"]
+    txn_id, result = _approve(
+        conn, inp, status="approved", account_id=account_id, balance=None, original_id=preauth["id"]
+    )
+    balance_delta = held - inp.amount
+    if account_id is not None:
+        _move_funds(
+            conn, account_id, balance_delta=balance_delta, holds_delta=-held, issuer_day=inp.issuer_day
+        )
+    _effects(
+        conn,
+        txn_id,
+        account_id=account_id,
+        balance_delta=balance_delta,
+        holds_delta=-held,
+        related_id=preauth["id"],
+        before="authorized",
+        after="completed",
+    )
+    release_preauth_hold(
+        conn,
+        preauth_txn_id=preauth["id"],
+        amount=held,
+        currency=inp.currency,
+        at=inp.received_at,
+        reason="completion",
+        by_transaction_id=txn_id,
+    )
+    t = inp.terminal
+    quote = price_transaction(
+        conn,
+        merchant_id=t.merchant_id,
+        amount=inp.amount,
+        currency=inp.currency,
+        funding=inp.card.funding,
+        origin=inp.card.origin,
+        at=inp.received_at,
     )
     post_sale(
         conn,
@@ -252,21 +767,41 @@ def authorize_sale(conn: Connection, inp: SaleInput) -> AuthResult:
         currency=inp.currency,
         quote=quote,
         at=inp.received_at,
-        description=f"sale {rrn} terminal {t.terminal_id} voucher {inp.stan:06d}",
+        description=_description(inp, result.rrn),
+        kind="completion_advice" if advice else "completion",
     )
-    return result
+    return _finish(
+        conn,
+        txn_id,
+        dataclasses.replace(
+            result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
+        ),
+    )
 
 
+# ----------------------------------------------------------------------------- reversal
 def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
-    """Reverse the original once; acknowledge and record a reversal whose original is unknown."""
+    """Undo the original once (issuer effect, journals, related status); record orphans too."""
     t = inp.terminal
     existing = find_message(conn, t.terminal_id, inp.batch, inp.stan, "0400")
     if existing is not None:
         return AuthResult.from_row(existing)
-    original = find_message(conn, t.terminal_id, inp.batch, inp.stan, inp.original_mti)
+    original = (
+        conn.execute(
+            select(transactions).where(
+                transactions.c.terminal_id == t.terminal_id,
+                transactions.c.batch_no == inp.batch,
+                transactions.c.stan == inp.stan,
+                transactions.c.mti == inp.original_mti,
+                transactions.c.txn_type == inp.original_type,
+            )
+        )
+        .mappings()
+        .first()
+    )
     if original is None:
         outcome, status, original_id = "no original found; recorded", "orphan", None
-    elif original["status"] != "approved":
+    elif original["status"] in ("declined", "reversed"):
         outcome, status, original_id = (
             f"original was {original['status']}; nothing to reverse",
             "noop",
@@ -274,40 +809,68 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
         )
     else:
         outcome, status, original_id = "original reversed", "applied", original["id"]
-        if original["issuer_account_id"] is not None:
-            restore_funds(
-                conn, original["issuer_account_id"], amount=original["amount"], issuer_day=inp.issuer_day
-            )
-        negate_transaction(conn, txn_id=original["id"], at=inp.received_at, reason="reversal")
-        conn.execute(
-            update(transactions)
-            .where(transactions.c.id == original["id"])
-            .values(status="reversed", reversed_at=inp.received_at)
-        )
+        _undo(conn, original, inp)
     result = AuthResult("00", outcome, currency=inp.currency)
-    row_id = int(
-        inserted_id(
-            conn.execute(
-                insert(transactions).values(
-                    terminal_id=t.terminal_id,
-                    merchant_id=t.merchant_id,
-                    mti="0400",
-                    txn_type="reversal",
-                    stan=inp.stan,
-                    batch_no=inp.batch,
-                    local_datetime=inp.local_datetime,
-                    received_at=inp.received_at,
-                    amount=inp.amount,
-                    currency=inp.currency,
-                    pan_masked=inp.pan_masked,
-                    mcc=t.mcc,
-                    response_code="00",
-                    status=status,
-                    original_id=original_id,
-                    message=f"reason {inp.reason}: {outcome}"[:120],
-                    response=result.to_json(),
-                )
+    row_id = inserted_id(
+        conn.execute(
+            insert(transactions).values(
+                terminal_id=t.terminal_id,
+                merchant_id=t.merchant_id,
+                mti="0400",
+                txn_type="reversal",
+                stan=inp.stan,
+                batch_no=inp.batch,
+                local_datetime=inp.local_datetime,
+                received_at=inp.received_at,
+                amount=inp.amount,
+                currency=inp.currency,
+                pan_masked=inp.pan_masked,
+                mcc=t.mcc,
+                response_code="00",
+                status=status,
+                original_id=original_id,
+                message=f"reason {inp.reason}: {outcome}"[:120],
+                response=result.to_json(),
             )
         )
     )
     return dataclasses.replace(result, transaction_id=row_id)
+
+
+def _undo(conn: Connection, original: Any, inp: ReversalInput) -> None:
+    effect = (
+        conn.execute(
+            select(transaction_effects).where(transaction_effects.c.transaction_id == original["id"])
+        )
+        .mappings()
+        .first()
+    )
+    if effect is not None and effect["issuer_account_id"] is not None:
+        _move_funds(
+            conn,
+            effect["issuer_account_id"],
+            balance_delta=-effect["balance_delta"],
+            holds_delta=-effect["holds_delta"],
+            issuer_day=inp.issuer_day,
+        )
+    if effect is not None and effect["related_id"] is not None and effect["related_status_before"]:
+        conn.execute(
+            update(transactions)
+            .where(transactions.c.id == effect["related_id"])
+            .values(status=effect["related_status_before"])
+        )
+    if original["txn_type"] == "completion_void" and effect is not None and effect["related_id"] is not None:
+        # the completion is back, so its pre-authorisation is consumed again
+        consumed = conn.execute(
+            select(transaction_effects.c.related_id).where(
+                transaction_effects.c.transaction_id == effect["related_id"]
+            )
+        ).scalar()
+        if consumed is not None:
+            conn.execute(update(transactions).where(transactions.c.id == consumed).values(status="completed"))
+    negate_transaction(conn, txn_id=original["id"], at=inp.received_at, reason="reversal")
+    conn.execute(
+        update(transactions)
+        .where(transactions.c.id == original["id"])
+        .values(status="reversed", reversed_at=inp.received_at)
+    )

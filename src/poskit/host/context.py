@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 from poskit.host.authorization import AuthResult, CardInfo
 from poskit.host.issuer import PinCheck
@@ -45,6 +46,7 @@ class HostContext:
     atc: int | None = None
     psn: str | None = None
     issuer_scripts: list[bytes] = dataclasses.field(default_factory=list)  # 71/72 templates to send
+    settlement: Any = None  # SettleResult of a 0500
 
     def decline(self, code: str, reason: str = "") -> None:
         """Record the response code and a reason for the log (never card data)."""

@@ -7,11 +7,13 @@ Per-transaction state lives only in :class:`~poskit.host.context.HostContext`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 
 from poskit.cards.bins import lookup_bin
 from poskit.cards.pan import PanError, mask_pan, validate_pan
@@ -24,25 +26,34 @@ from poskit.emv.field55 import Field55Error
 from poskit.emv.issuer import parse_field55
 from poskit.emv.tlv import TlvError
 from poskit.host.authorization import (
+    AuthResult,
     CardInfo,
     ReversalInput,
-    SaleInput,
+    TxnInput,
     apply_reversal,
+    authorize_balance,
+    authorize_preauth,
     authorize_sale,
+    cancel_preauth,
+    complete_preauth,
+    refund,
+    void_transaction,
 )
 from poskit.host.context import HostContext
 from poskit.host.issuer import PinCheck, find_card
 from poskit.host.pipeline import Vote
 from poskit.host.registry import load_terminal
-from poskit.iso8583.model import EntryMode, WorkingKeys
-from poskit.store.schema import terminals
+from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
+from poskit.store.schema import system_keys, terminals
+from poskit.store.schema_keys import dukpt_devices
 
 if TYPE_CHECKING:
     from poskit.host.app import HostServices
 
 __all__ = [
     "ApplyReversal",
-    "AuthorizeSale",
+    "Authorize",
+    "CheckBatch",
     "IssueWorkingKeys",
     "LoadTerminal",
     "ReadCard",
@@ -114,6 +125,8 @@ class VerifyMac(_Base):
     async def prepare(self, ctx: HostContext) -> Vote:
         t = ctx.terminal
         assert t is not None
+        if not ctx.dialect.definition(ctx.request.txn_type).mac:
+            return _READ_ONLY
         mac = ctx.dialect.extract_mac(ctx.envelope.message)
         if t.mak is None or t.sign_on_required:
             ctx.decline("A0", "terminal is not signed on (no working keys)")
@@ -275,7 +288,14 @@ class VerifyCryptogram(_Base):
 
 
 class VerifyPin(_Base):
-    """Translate the PIN block from the terminal's PIK to the zone PIN key; the issuer verifies it."""
+    """Translate the PIN block to the zone PIN key; the issuer verifies it.
+
+    Fixed-key terminals encrypt under their sign-on PIK. DUKPT terminals send the KSN in
+    field 62: it must belong to the terminal's active DUKPT device and its counter must be
+    higher than any accepted before (a replayed KSN is refused, A7); the HSM derives the
+    PIN key from the BDK. A block that does not decode is answered 99 and, like a MAC error,
+    forces a new sign-on (the host stops accepting the old working keys).
+    """
 
     name = "verify-pin"
 
@@ -285,7 +305,8 @@ class VerifyPin(_Base):
         if card is None or card.pin_block is None:
             ctx.pin_check = PinCheck.ABSENT
             return _READ_ONLY
-        if t.pik is None:
+        dukpt = t.key_scheme == "dukpt"
+        if not dukpt and t.pik is None:
             ctx.decline("A0", "terminal has no PIN key")
             return Vote.ABORTED
         with self.s.engine.connect() as conn:
@@ -294,9 +315,15 @@ class VerifyPin(_Base):
             return _READ_ONLY  # the authorisation answers 14
         hsm, keys = self.s.hsm, self.s.keys
         try:
-            zone_block = hsm.translate_pin_block(
-                card.pin_block, pan=ctx.pan, source_key=t.pik, dest_key=keys["issuer_zpk"]
-            )
+            if dukpt:
+                zone_block = await self._translate_dukpt(ctx, card.pin_block)
+                if zone_block is None:
+                    return Vote.ABORTED
+            else:
+                assert t.pik is not None
+                zone_block = hsm.translate_pin_block(
+                    card.pin_block, pan=ctx.pan, source_key=t.pik, dest_key=keys["issuer_zpk"]
+                )
             if issuer_card.pin_method == "ibm3624":
                 ok = hsm.verify_pin_ibm3624(
                     zone_block,
@@ -317,9 +344,74 @@ class VerifyPin(_Base):
         except PinBlockFormatError:
             ctx.decline("99", "PIN block format error")
             ctx.force_sign_on = True
+            await self._require_sign_on(t.id)
             return Vote.ABORTED
         ctx.pin_check = PinCheck.CORRECT if ok else PinCheck.WRONG
         return _READ_ONLY
+
+    async def _require_sign_on(self, terminal_row: int) -> None:
+        await self.s.writer.submit(
+            lambda conn: conn.execute(
+                update(terminals).where(terminals.c.id == terminal_row).values(sign_on_required=True)
+            )
+        )
+
+    async def _translate_dukpt(self, ctx: HostContext, block: bytes) -> bytes | None:
+        """The PIN block under the zone PIN key, or None after declining (A7 / 30)."""
+        t, ksn = ctx.terminal, ctx.request.ksn
+        assert t is not None and ctx.pan is not None
+        if ksn is None:
+            ctx.decline("30", "DUKPT PIN block without a KSN (field 62)")
+            return None
+        with self.s.engine.connect() as conn:
+            device = conn.execute(
+                select(
+                    dukpt_devices.c.id,
+                    dukpt_devices.c.scheme,
+                    dukpt_devices.c.initial_ksn,
+                    dukpt_devices.c.last_counter,
+                    system_keys.c.key_block,
+                )
+                .select_from(dukpt_devices.join(system_keys, system_keys.c.name == dukpt_devices.c.bdk_name))
+                .where(dukpt_devices.c.terminal_id == t.id, dukpt_devices.c.status == "active")
+                .order_by(dukpt_devices.c.id.desc())
+            ).first()
+        if device is None:
+            ctx.decline("A7", "DUKPT terminal without an injected DUKPT key")
+            return None
+        aes = device.scheme == "AES"
+        initial = bytes.fromhex(device.initial_ksn)
+        bits = 32 if aes else 21
+        value = int.from_bytes(ksn, "big")
+        counter = value & ((1 << bits) - 1)
+        if len(ksn) != len(initial) or value >> bits != int.from_bytes(initial, "big") >> bits:
+            ctx.decline("A7", "KSN does not belong to this terminal's DUKPT key")
+            return None
+        if counter <= device.last_counter:
+            ctx.decline("A7", "DUKPT KSN replayed (transaction counter not increasing)")
+            return None
+        zone_block = self.s.hsm.dukpt_translate_pin_block(
+            block,
+            ksn=ksn,
+            bdk=device.key_block,
+            pan=ctx.pan,
+            dest_key=self.s.keys["issuer_zpk"],
+            aes=aes,
+            source_format=0,  # 8-byte field 52; AES DUKPT uses a 2TDEA PIN key (X9.24-3)
+        )
+        device_id = device.id
+
+        def advance(conn):  # type: ignore[no-untyped-def]
+            return conn.execute(
+                update(dukpt_devices)
+                .where(dukpt_devices.c.id == device_id, dukpt_devices.c.last_counter < counter)
+                .values(last_counter=counter)
+            ).rowcount
+
+        if not await self.s.writer.submit(advance):
+            ctx.decline("A7", "DUKPT KSN replayed (transaction counter not increasing)")
+            return None
+        return zone_block
 
 
 def _dates(services: HostServices, ctx: HostContext) -> tuple[datetime, str, str, str]:
@@ -329,32 +421,54 @@ def _dates(services: HostServices, ctx: HostContext) -> tuple[datetime, str, str
     return local, local.strftime("%Y-%m-%d"), local.strftime("%m%d"), f"{local:%y}"[-1] + f"{local:%j}"
 
 
-class AuthorizeSale(_Base):
-    """The durable step: issuer decision, transaction record, fee and ledger in one commit."""
+_JOBS: dict[TxnType, Callable[[Connection, TxnInput], AuthResult]] = {
+    TxnType.SALE: authorize_sale,
+    TxnType.PREAUTH: authorize_preauth,
+    TxnType.BALANCE: authorize_balance,
+    TxnType.VOID: lambda conn, inp: void_transaction(conn, inp, original_type="sale"),
+    TxnType.COMPLETION_VOID: lambda conn, inp: void_transaction(conn, inp, original_type="completion"),
+    TxnType.REFUND: refund,
+    TxnType.PREAUTH_VOID: cancel_preauth,
+    TxnType.COMPLETION: complete_preauth,
+    TxnType.COMPLETION_ADVICE: lambda conn, inp: complete_preauth(conn, inp, advice=True),
+}
+
+
+class Authorize(_Base):
+    """The durable step: issuer decision, adjustment, record, fee and ledger in one commit."""
 
     name = "authorize"
 
     async def prepare(self, ctx: HostContext) -> Vote:
         t, r, card = ctx.terminal, ctx.request, ctx.card
         assert t is not None and card is not None
-        if r.amount is None or r.amount.minor <= 0:
-            ctx.decline("13", "amount missing or zero")
-            return Vote.ABORTED
-        if r.amount.currency.code != t.currency:
-            ctx.decline("13", f"currency {r.amount.currency.code} is not the merchant's {t.currency}")
-            return Vote.ABORTED
+        job = _JOBS[r.txn_type]
+        if r.txn_type != TxnType.BALANCE:
+            if r.amount is None or r.amount.minor <= 0:
+                ctx.decline("13", "amount missing or zero")
+                return Vote.ABORTED
+            if r.amount.currency.code != t.currency:
+                ctx.decline("13", f"currency {r.amount.currency.code} is not the merchant's {t.currency}")
+                return Vote.ABORTED
         local, day, mmdd, julian = _dates(self.s, ctx)
         service = ServiceCode(card.service_code) if card.service_code else None
-        pin_required = bool(service and service.pin_required and card.entry_mode in ("swipe", "fallback"))
-        inp = SaleInput(
+        pin_required = bool(
+            service
+            and service.pin_required
+            and card.entry_mode in ("swipe", "fallback")
+            and r.txn_type in (TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE)
+        )
+        original = r.original
+        definition = ctx.dialect.definition(r.txn_type)
+        inp = TxnInput(
             terminal=t,
-            mti="0200",
-            txn_type="sale",
+            mti=definition.request_mti,
+            txn_type=r.txn_type.value,
             stan=r.stan,
             batch=r.batch,
             local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
-            amount=r.amount.minor,
-            currency=r.amount.currency.code,
+            amount=r.amount.minor if r.amount else 0,
+            currency=r.amount.currency.code if r.amount else t.currency,
             card=card,
             pin_check=ctx.pin_check,
             pin_required=pin_required,
@@ -365,11 +479,33 @@ class AuthorizeSale(_Base):
             julian=julian,
             auth_code=self.s.auth_code(),
             atc=ctx.atc,
+            orig_batch=original.batch if original else None,
+            orig_stan=original.stan if original else None,
+            orig_date=original.date if original else None,
+            orig_rrn=(original.rrn or "").strip() or None if original else None,
+            orig_auth_code=(original.auth_code or "").strip() or None if original else None,
         )
-        result = await self.s.writer.submit(lambda conn: authorize_sale(conn, inp))
+        result = await self.s.writer.submit(lambda conn: job(conn, inp))
         ctx.result = result
         ctx.decline(result.response_code, result.message)
         return _PREPARED if result.response_code == "00" else Vote.ABORTED | Vote.NO_JOIN
+
+
+class CheckBatch(_Base):
+    """New transactions must belong to the batch the host has open for the terminal (else 77)."""
+
+    name = "check-batch"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t = ctx.terminal
+        assert t is not None
+        if ctx.request.batch != t.batch_no:
+            ctx.decline(
+                "77", f"batch {ctx.request.batch:06d} is not the open batch {t.batch_no:06d}: sign on"
+            )
+            ctx.force_sign_on = True
+            return Vote.ABORTED
+        return _READ_ONLY
 
 
 class ApplyReversal(_Base):
@@ -479,3 +615,144 @@ class SignOff(_Base):
         )
         ctx.decline("00", "signed off")
         return _PREPARED
+
+
+class Settle(_Base):
+    """0500: reconcile the terminal's totals with the host's; close the batch when balanced."""
+
+    name = "settle"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        from poskit.host.settlement import settle_batch
+
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        if r.totals is None:
+            ctx.decline("30", "settlement without totals (field 48)")
+            return Vote.ABORTED
+        if r.batch != t.batch_no:
+            ctx.decline("77", f"settlement of batch {r.batch:06d} but the open batch is {t.batch_no:06d}")
+            return Vote.ABORTED
+        _local, day, _mmdd, _julian = _dates(self.s, ctx)
+        totals = r.totals
+        ctx.settlement = await self.s.writer.submit(
+            lambda conn: settle_batch(conn, t, r.batch, totals, now=ctx.received_at, business_date=day)
+        )
+        ctx.decline("00", "balanced" if ctx.settlement.balanced else "not balanced: batch upload expected")
+        return _PREPARED
+
+
+class BatchUpload(_Base):
+    """0320: details of an unbalanced batch (201), and its end (202/207)."""
+
+    name = "batch-upload"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        from poskit.host.settlement import end_upload, record_upload
+
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        upload = r.batch_upload
+        if upload is None:
+            ctx.decline("30", "batch upload without content")
+            return Vote.ABORTED
+        if r.txn_type == TxnType.BATCH_UPLOAD_END:
+            code = await self.s.writer.submit(
+                lambda conn: end_upload(conn, t.terminal_id, r.batch, upload.count, now=ctx.received_at)
+            )
+        elif upload.code == "201":
+            code = await self.s.writer.submit(
+                lambda conn: record_upload(conn, t.terminal_id, r.batch, upload.items)
+            )
+        else:
+            code = "00"  # IC details (203/205): the host already holds each IC transaction's data
+        ctx.decline(code, "upload recorded" if code == "00" else "no settlement for that batch")
+        return _PREPARED if code == "00" else Vote.ABORTED
+
+
+class ScriptAdvice(_Base):
+    """0620: the card's issuer-script results (DF31) close the issuer's pending action."""
+
+    name = "script-advice"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        from poskit.host.issuer_scripts import record_script_results
+
+        r = ctx.request
+        icc = r.card.icc_data if r.card else None
+        rrn = r.original.rrn if r.original else None
+        if icc is None or rrn is None:
+            ctx.decline("30", "script advice without field 55 or the original reference number")
+            return Vote.ABORTED
+        code = await self.s.writer.submit(
+            lambda conn: record_script_results(conn, rrn.strip(), icc, now=ctx.received_at)
+        )
+        ctx.decline(code, "script results recorded" if code == "00" else "original not found")
+        return _PREPARED
+
+
+class StatusUpload(_Base):
+    """0820 status upload / heartbeat: battery, network and software version for the TMS."""
+
+    name = "status-upload"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        t = ctx.terminal
+        assert t is not None
+        info = _parse_status(ctx.request.terminal_info or b"")
+        values: dict[str, object] = {"last_seen_at": ctx.received_at}
+        if "battery" in info and info["battery"].isdigit():
+            values["battery_percent"] = min(100, int(info["battery"]))
+        if "network" in info:
+            values["network"] = info["network"][:20]
+        if "version" in info:
+            values["software_version"] = info["version"][:20]
+        if "location" in info:
+            values["location"] = info["location"][:120]
+        await self.s.writer.submit(
+            lambda conn: conn.execute(update(terminals).where(terminals.c.id == t.id).values(**values))
+        )
+        ctx.decline("00", "status recorded")
+        return _PREPARED
+
+
+def _parse_status(data: bytes) -> dict[str, str]:
+    """Terminal status TLV of field 62 in poskit's layout: ASCII ``key=value`` pairs separated by ``;``."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return {}
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip():
+            out[key.strip().lower()] = value.strip()
+    return out
+
+
+class AttachIssuerScripts(_Base):
+    """A chip card with an issuer action waiting gets its script (72) in this response's field 55."""
+
+    name = "issuer-scripts"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        from poskit.host.issuer_scripts import mark_sent, pending_action, script_for
+
+        if ctx.icc is None or ctx.card is None or ctx.pan is None:
+            return _READ_ONLY
+        with self.s.engine.connect() as conn:
+            issuer_card = find_card(conn, ctx.card.pan_hash)
+            action = pending_action(conn, issuer_card.id) if issuer_card is not None else None
+        if action is None:
+            return _READ_ONLY
+        pan, psn, atc = ctx.pan, ctx.psn or "00", ctx.icc["9F36"]
+
+        def mac(data: bytes) -> bytes:
+            return self.s.hsm.generate_script_mac(
+                imk=self.s.keys["issuer_imk_smi"], pan=pan, psn=psn, atc=atc, data=data
+            )
+
+        ctx.issuer_scripts.append(script_for(action["action"], atc=atc, arqc=ctx.icc["9F26"], mac=mac))
+        action_id = int(action["id"])
+        await self.s.writer.submit(lambda conn: mark_sent(conn, action_id, now=ctx.received_at))
+        return _READ_ONLY

@@ -16,13 +16,14 @@ Accounts (see :mod:`poskit.ledger.accounts`):
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from poskit.store.db import inserted_id
 from poskit.ledger.accounts import (
     acquirer_fee_income,
     issuer_settlement,
@@ -30,12 +31,15 @@ from poskit.ledger.accounts import (
     preauth_holds,
 )
 from poskit.ledger.fees import FeeQuote, NoFeeScheduleError, quote_fee, rule_for_card, schedule_in_force
-from poskit.ledger.posting import Line, post_journal
+from poskit.ledger.posting import Line, journal_exists, post_journal
 from poskit.money import Amount
+from poskit.store.db import inserted_id
 from poskit.store.schema import fee_lines, journal_entries, ledger_entries
 
 __all__ = [
+    "FeeCharge",
     "negate_transaction",
+    "post_fee_charges",
     "post_preauth_hold",
     "post_refund",
     "post_sale",
@@ -63,7 +67,13 @@ def price_transaction(
 
 
 def _fee_line(
-    conn: Connection, quote: FeeQuote, *, txn_id: int, merchant_id: int, journal_id: int, at: datetime
+    conn: Connection,
+    quote: FeeQuote,
+    *,
+    txn_id: int | None,
+    merchant_id: int,
+    journal_id: int,
+    at: datetime,
 ) -> None:
     conn.execute(
         insert(fee_lines).values(
@@ -114,6 +124,57 @@ def post_sale(
     )
     if quote is not None:
         _fee_line(conn, quote, txn_id=txn_id, merchant_id=merchant_id, journal_id=journal_id, at=at)
+    return journal_id
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeeCharge:
+    """One fee line to charge: the quote that explains it and the transaction it belongs to, if any."""
+
+    quote: FeeQuote
+    transaction_id: int | None = None
+
+
+def post_fee_charges(
+    conn: Connection,
+    *,
+    key: str,
+    merchant_id: int,
+    merchant_no: str,
+    currency: str,
+    charges: Sequence[FeeCharge],
+    at: datetime,
+    description: str,
+    kind: str = "fee",
+) -> int:
+    """Charge fees outside a sale (D0 instant settlement, terminal rental, SIM/data): one journal,
+    one fee line per charge. Idempotent by ``key``: a repeated call charges nothing."""
+    existing = journal_exists(conn, key)
+    if existing is not None:
+        return existing
+    total = sum(c.quote.fee.minor for c in charges)
+    journal_id = post_journal(
+        conn,
+        key=key,
+        kind=kind,
+        currency=currency,
+        merchant_id=merchant_id,
+        now=at,
+        description=description[:200],
+        lines=[
+            Line(merchant_payable(merchant_id, merchant_no, currency), total),
+            Line(acquirer_fee_income(currency), -total),
+        ],
+    )
+    for charge in charges:
+        _fee_line(
+            conn,
+            charge.quote,
+            txn_id=charge.transaction_id,
+            merchant_id=merchant_id,
+            journal_id=journal_id,
+            at=at,
+        )
     return journal_id
 
 
@@ -170,9 +231,20 @@ def post_preauth_hold(
 
 
 def release_preauth_hold(
-    conn: Connection, *, preauth_txn_id: int, amount: int, currency: str, at: datetime, reason: str
+    conn: Connection,
+    *,
+    preauth_txn_id: int,
+    amount: int,
+    currency: str,
+    at: datetime,
+    reason: str,
+    by_transaction_id: int | None = None,
 ) -> int:
-    """Release (part of) a hold, when the pre-authorisation is cancelled or completed."""
+    """Release (part of) a hold, when the pre-authorisation is cancelled or completed.
+
+    ``by_transaction_id`` attaches the journal to the transaction that released the hold
+    (the cancel or the completion), so reversing that transaction re-establishes the hold.
+    """
     journal = conn.execute(
         select(journal_entries.c.merchant_id).where(
             journal_entries.c.idempotency_key == f"txn:{preauth_txn_id}:preauth"
@@ -180,10 +252,10 @@ def release_preauth_hold(
     ).first()
     return post_journal(
         conn,
-        key=f"txn:{preauth_txn_id}:release:{reason}",
+        key=f"txn:{by_transaction_id or preauth_txn_id}:release:{reason}",
         kind="preauth_release",
         currency=currency,
-        transaction_id=preauth_txn_id,
+        transaction_id=by_transaction_id or preauth_txn_id,
         merchant_id=journal.merchant_id if journal else None,
         now=at,
         description=f"release of pre-authorisation hold ({reason})",

@@ -20,7 +20,7 @@ from poskit.emv.config import TerminalConfig
 from poskit.emv.field55 import split_response_icc_data
 from poskit.emv.kernel import EmvKernel
 from poskit.emv.outcome import FirstPhase
-from poskit.iso8583.model import Response
+from poskit.iso8583.model import Response, TxnType
 from poskit.money import Amount
 from poskit.terminal.devices.ports import CardPresentation
 
@@ -89,7 +89,13 @@ def emv_summary(first: FirstPhase, *, cryptogram: bytes | None = None) -> dict[s
     }
 
 
-async def run_emv_sale(engine: TerminalEngine, amount: Amount, presentation: CardPresentation) -> TxnOutcome:
+async def run_emv_sale(
+    engine: TerminalEngine,
+    amount: Amount,
+    presentation: CardPresentation,
+    *,
+    txn_type: TxnType = TxnType.SALE,
+) -> TxnOutcome:
     """A chip (insert) or contactless (tap) sale through the EMV kernel."""
     loop = asyncio.get_running_loop()
     bridge = _PinBridge(engine, loop)
@@ -104,7 +110,11 @@ async def run_emv_sale(engine: TerminalEngine, amount: Amount, presentation: Car
     )
     await engine._say("Reading the card... do not remove it")
     first = await asyncio.to_thread(
-        kernel.start, amount, contactless=contactless, sequence_number=engine.store.current_stan() + 1
+        kernel.start,
+        amount,
+        contactless=contactless,
+        sequence_number=engine.store.current_stan() + 1,
+        transaction_type="31" if txn_type == TxnType.BALANCE else "00",
     )
     entry = "tap" if contactless else "chip"
     base: dict[str, Any] = {"amount": amount, "entry_mode": entry, "extra": emv_summary(first)}
@@ -163,7 +173,7 @@ async def run_emv_sale(engine: TerminalEngine, amount: Amount, presentation: Car
             )
         return None
 
-    signature_required = first.signature_required
+    signature_required = first.signature_required and txn_type != TxnType.BALANCE
     waiver = ""
     if not signature_required:
         waiver = {
@@ -192,6 +202,8 @@ async def run_emv_sale(engine: TerminalEngine, amount: Amount, presentation: Car
             "tsi": first.tsi.hex().upper(),
         },
         signature_waiver=waiver,
+        txn_type=txn_type,
+        balance_inquiry=txn_type == TxnType.BALANCE,
     )
     outcome.extra.update(emv_summary(first))
     last = getattr(engine, "last_emv", None)

@@ -176,8 +176,11 @@ class TerminalEngine:
         kw.setdefault("terminal", self.profile.terminal_id)
         return TxnOutcome("failed", message, **kw)
 
-    async def _exchange(self, request: Request, *, mac: bool) -> _Exchange:
-        """Send one request and decode the answer; MAC both ways when ``mac``."""
+    async def _exchange(self, request: Request, *, mac: bool | None = None) -> _Exchange:
+        """Send one request and decode the answer; MAC both ways when ``mac`` (default: as the
+        dialect's transaction table says for that message)."""
+        if mac is None:
+            mac = self.dialect.definition(request.txn_type).mac
         try:
             message = self.dialect.encode_request(request, with_mac=mac)
             raw = self.dialect.seal(message, mac=self.element.generate_mac if mac else None)
@@ -264,6 +267,8 @@ class TerminalEngine:
         """0800/0810: load fresh working keys (check values verified) and the batch number."""
         if not self.element.has_master_key():
             return self._fail("no terminal master key: ask the acquirer to inject keys, then sign on")
+        if self.profile.key_scheme == "dukpt" and (problem := self.element.dukpt_problem()):
+            return self._fail(problem)  # a sign-on cannot replace a DUKPT key: say what to do
         stan = self.store.next_stan()
         scheme = "004" if self.profile.track_encryption else "003"
         request = Request(
@@ -405,7 +410,12 @@ class TerminalEngine:
             operator=data.get("operator"),
             reversal_reason=record.reason,
             repeat=repeat,
-            original=Original(batch=record.batch_no, stan=record.stan, txn_type=TxnType(record.txn_type)),
+            original=Original(
+                batch=record.batch_no,
+                stan=record.stan,
+                txn_type=TxnType(record.txn_type),
+                reference=_original_from_json(data.get("original")),
+            ),
             local_datetime=self._local_now().replace(tzinfo=None),
             reading_capability="6",
             chip_condition=data.get("chip_condition", "0"),
@@ -414,7 +424,25 @@ class TerminalEngine:
     # -------------------------------------------------------------- sale
     async def sale(self, amount: Amount) -> TxnOutcome:
         """A purchase: amount confirmed, card read, PIN if needed, authorised online, receipt."""
-        if amount.minor <= 0:
+        return await self.purchase(TxnType.SALE, amount)
+
+    async def preauth(self, amount: Amount) -> TxnOutcome:
+        """A pre-authorisation (hotel, car hire): the funds are held, charged later by a completion."""
+        return await self.purchase(TxnType.PREAUTH, amount)
+
+    async def balance(self) -> TxnOutcome:
+        """Balance inquiry: card and PIN, the available balance shown (nothing printed or kept)."""
+        return await self.purchase(TxnType.BALANCE, Amount(0, self._currency()))
+
+    def _currency(self) -> Any:
+        from poskit.money import currency
+
+        return currency(self.profile.currency)
+
+    async def purchase(self, txn_type: TxnType, amount: Amount) -> TxnOutcome:
+        """The card-present flow shared by sale, pre-authorisation and balance inquiry."""
+        balance_inquiry = txn_type == TxnType.BALANCE
+        if amount.minor <= 0 and not balance_inquiry:
             return self._fail("amount must be greater than zero")
         if amount.currency.code != self.profile.currency:
             return self._fail(f"this terminal takes {self.profile.currency}, not {amount.currency.code}")
@@ -423,7 +451,7 @@ class TerminalEngine:
         blocked = await self.ensure_ready()
         if blocked is not None:
             return blocked
-        if not await self.devices.keypad.confirm(
+        if not balance_inquiry and not await self.devices.keypad.confirm(
             f"Amount {amount.currency.code} {amount.grouped()} — confirm?"
         ):
             return self._fail("cancelled by the operator", amount=amount)
@@ -431,8 +459,8 @@ class TerminalEngine:
         if isinstance(presentation, TxnOutcome):
             return presentation
         if presentation.kind in ("chip", "tap"):
-            return await self._emv_sale(amount, presentation)
-        return await self._magstripe_sale(amount, presentation)
+            return await self._emv_sale(amount, presentation, txn_type=txn_type)
+        return await self._magstripe_sale(amount, presentation, txn_type=txn_type)
 
     async def _read_card(self, amount: Amount) -> CardPresentation | TxnOutcome:
         reader = self.devices.card_reader
@@ -478,12 +506,14 @@ class TerminalEngine:
         finally:
             del pin
 
-    async def _magstripe_sale(self, amount: Amount, presentation: CardPresentation) -> TxnOutcome:
+    async def _magstripe_sale(
+        self, amount: Amount, presentation: CardPresentation, *, txn_type: TxnType = TxnType.SALE
+    ) -> TxnOutcome:
         track = presentation.track2
         assert track is not None
         service = track.service
         entry = "fallback" if presentation.fallback else "swipe"
-        required = service.pin_required or service.pin_if_pin_pad
+        required = service.pin_required or service.pin_if_pin_pad or txn_type == TxnType.BALANCE
         pin_block = await self._collect_pin(track.pan, amount, required=required)
         if isinstance(pin_block, TxnOutcome):
             return pin_block
@@ -493,14 +523,18 @@ class TerminalEngine:
             pan=track.pan,
             entry=entry,
             pin_block=pin_block,
-            signature_required=pin_block is None,
+            signature_required=pin_block is None and txn_type != TxnType.BALANCE,
+            txn_type=txn_type,
+            balance_inquiry=txn_type == TxnType.BALANCE,
         )
 
-    async def _emv_sale(self, amount: Amount, presentation: CardPresentation) -> TxnOutcome:
+    async def _emv_sale(
+        self, amount: Amount, presentation: CardPresentation, *, txn_type: TxnType = TxnType.SALE
+    ) -> TxnOutcome:
         from poskit.terminal.emv_flow import run_emv_sale
 
         try:
-            outcome = await run_emv_sale(self, amount, presentation)
+            outcome = await run_emv_sale(self, amount, presentation, txn_type=txn_type)
         finally:
             await self.devices.card_reader.remove_card()
         if self.store.pending_uploads():
@@ -533,6 +567,14 @@ class TerminalEngine:
         """Send queued advices and uploads (script advices, signatures); True when none is left."""
         all_sent = True
         for upload in self.store.pending_uploads():
+            if upload["kind"] == "advice":
+                all_sent = await self._resend_advice(upload) and all_sent
+                continue
+            if upload["kind"] == "signature":
+                from poskit.terminal.signatures import send_signature
+
+                all_sent = await send_signature(self, upload) and all_sent
+                continue
             if upload["kind"] != "script_advice":
                 continue
             data = upload["payload"]
@@ -570,6 +612,68 @@ class TerminalEngine:
                 all_sent = False
                 self.store.finish_upload(upload["id"], "pending", ex.error or "not acknowledged")
         return all_sent
+
+    async def _resend_advice(self, upload: dict[str, Any]) -> bool:
+        """Re-send an unanswered refund or offline completion with its original trace number."""
+        data = upload["payload"]
+        pan = self.element.reveal_pan(data["pan_token"])
+        amount = Amount.of(int(data["amount"]), data["currency"])
+        request = Request(
+            TxnType(data["txn_type"]),
+            self.profile.terminal_id,
+            self.profile.merchant_no,
+            int(data["stan"]),
+            int(data["batch"]),
+            amount=amount,
+            card=CardData(entry_mode=EntryMode.MANUAL, pan=pan),
+            operator=data.get("operator"),
+            original=_original_from_json(data.get("original")),
+            repeat=True,
+            local_datetime=datetime.fromisoformat(data["local_datetime"])
+            if data.get("local_datetime")
+            else None,
+            reading_capability="6",
+            chip_condition="0",
+        )
+        ex = await self._exchange(request)
+        if ex.response is None or not ex.mac_ok:
+            self.store.finish_upload(upload["id"], "pending", ex.error or "answer failed its MAC check")
+            return False
+        response = ex.response
+        if response.approved:
+            info = lookup_bin(pan)
+            self.store.complete_transaction(
+                {
+                    "batch_no": int(data["batch"]),
+                    "stan": int(data["stan"]),
+                    "txn_type": data["txn_type"],
+                    "amount": amount.minor,
+                    "currency": amount.currency.code,
+                    "pan_token": data["pan_token"],
+                    "pan_masked": mask_pan(pan),
+                    "card_organisation": info.card_organisation,
+                    "foreign_card": info.origin(self.profile.country) == "foreign",
+                    "entry_mode": data["entry"],
+                    "response_code": response.response_code,
+                    "auth_code": response.auth_code,
+                    "rrn": response.rrn,
+                    "settlement_date": response.settlement_date,
+                    "local_datetime": self.devices.clock.now(),
+                    "operator": data.get("operator") or "01",
+                    "status": "approved",
+                    "signature_required": bool(data.get("signature_required")),
+                    "receipt": {},
+                    **(data.get("record_extra") or {}),
+                },
+                clear_reversal=None,
+            )
+        self.store.finish_upload(
+            upload["id"],
+            "done" if response.approved else "declined",
+            "" if response.approved else f"host answered {response.response_code}",
+        )
+        self.store.log_event("advice_resent", stan=data["stan"], code=response.response_code)
+        return True
 
     def _card_data(
         self,
@@ -618,8 +722,21 @@ class TerminalEngine:
         on_response: Callable[[Response], Awaitable[TxnOutcome | None]] | None = None,
         receipt_extra: dict[str, Any] | None = None,
         signature_waiver: str = "",
+        txn_type: TxnType = TxnType.SALE,
+        original: Original | None = None,
+        record_extra: dict[str, Any] | None = None,
+        after_approved: Callable[[BatchRecord], None] | None = None,
+        balance_inquiry: bool = False,
     ) -> TxnOutcome:
-        """Persist the reversal record, send the 0200, handle every way it can go wrong."""
+        """Persist the reversal record, send the request, handle every way it can go wrong.
+
+        Used by every online financial transaction (sale, pre-authorisation, balance, void,
+        refund, cancel, completion, completion void); ``after_approved`` updates related
+        batch records (e.g. the voided sale) in the same step that records the approval.
+        """
+        definition = self.dialect.definition(txn_type)
+        reversible = definition.reversible
+        label = _RECEIPT_TYPES.get(txn_type, txn_type.value.upper())
         stan = self.store.next_stan()
         batch = self.store.batch_no()
         now = self._local_now()
@@ -634,36 +751,44 @@ class TerminalEngine:
         )
         chip_condition = "2" if entry == "fallback" else "0"
         request = Request(
-            TxnType.SALE,
+            txn_type,
             self.profile.terminal_id,
             self.profile.merchant_no,
             stan,
             batch,
-            amount=amount,
+            amount=None if balance_inquiry else amount,
+            currency=amount.currency,
+            original=original,
             card=card,
             operator=self.profile.operator,
             local_datetime=now.replace(tzinfo=None),
             reading_capability="6",
             chip_condition=chip_condition,
             partial_approval=False,
+            ksn=self.element.take_ksn() if pin_block is not None else None,  # DUKPT: field 62
         )
         token, masked = self.element.protect_pan(pan)
-        reversal_id = self.store.save_reversal(
-            stan=stan,
-            batch_no=batch,
-            txn_type=TxnType.SALE.value,
-            pan_token=token,
-            pan_masked=masked,
-            amount=amount.minor,
-            currency=amount.currency.code,
-            request={
-                "entry_mode": card.entry_mode.value,
-                "card_sequence": card_sequence,
-                "operator": self.profile.operator,
-                "chip_condition": chip_condition,
-            },
-            icc_data=None,
-            reason="98",
+        reversal_id = (
+            None
+            if not reversible
+            else self.store.save_reversal(
+                stan=stan,
+                batch_no=batch,
+                txn_type=txn_type.value,
+                pan_token=token,
+                pan_masked=masked,
+                amount=amount.minor,
+                currency=amount.currency.code,
+                request={
+                    "entry_mode": card.entry_mode.value,
+                    "card_sequence": card_sequence,
+                    "operator": self.profile.operator,
+                    "chip_condition": chip_condition,
+                    "original": _original_json(original),
+                },
+                icc_data=None,
+                reason="98",
+            )
         )
         self.current_reversal_id = reversal_id
         base: dict[str, Any] = {
@@ -678,9 +803,27 @@ class TerminalEngine:
         ex = await self._exchange(request, mac=True)
         if ex.response is None:
             if not ex.sent:
-                self.store.delete_reversal(reversal_id)
+                if reversal_id is not None:
+                    self.store.delete_reversal(reversal_id)
                 await self._say(NETWORK_DOWN, "error")
                 return self._fail(NETWORK_DOWN, **base)
+            if reversal_id is None:
+                # an advice (refund, offline completion) is not reversed but re-sent until the host
+                # confirms it; a repeat carries the same trace number, so the host applies it once
+                self.store.queue_upload(
+                    "advice",
+                    batch_no=batch,
+                    stan=stan,
+                    payload=_advice_payload(
+                        request, token, amount, entry, label, signature_required, record_extra
+                    ),
+                )
+                await self._say("No answer from the host: the request will be sent again", "error")
+                return self._fail(
+                    f"no answer from the host ({ex.error}): the {label.lower()} is stored and will be "
+                    "sent again automatically; do not repeat it",
+                    **base,
+                )
             if ex.error and ex.error.startswith("unusable response"):
                 self.store.set_reversal_reason(reversal_id, "06")
             await self._say(
@@ -694,8 +837,9 @@ class TerminalEngine:
                 **base,
             )
         response = ex.response
-        self.store.set_reversal_reason(reversal_id, "06")
-        if not ex.mac_ok:
+        if reversal_id is not None:
+            self.store.set_reversal_reason(reversal_id, "06")
+        if not ex.mac_ok and reversal_id is not None:
             self.store.set_reversal_reason(reversal_id, "A0")
             self.store.update_profile(sign_on_required=True)
             self._refresh()
@@ -709,8 +853,25 @@ class TerminalEngine:
                 reversal_pending=True,
                 **base,
             )
+        if not ex.mac_ok:  # an advice whose answer failed its MAC: send it again later
+            self.store.queue_upload(
+                "advice",
+                batch_no=batch,
+                stan=stan,
+                payload=_advice_payload(
+                    request, token, amount, entry, label, signature_required, record_extra
+                ),
+            )
+            self.store.update_profile(sign_on_required=True)
+            self._refresh()
+            return self._fail(
+                "the host's answer failed its MAC check: the request will be sent again",
+                response_code=response.response_code,
+                **base,
+            )
         if not response.approved:
-            self.store.delete_reversal(reversal_id)
+            if reversal_id is not None:
+                self.store.delete_reversal(reversal_id)
             text = response_text(response.response_code)
             if response.response_code in ("A0", "99") or response.processing_requirement == 3:
                 # The host no longer trusts our working keys: sign on now so the retry works.
@@ -745,7 +906,7 @@ class TerminalEngine:
             issuer=info.issuer,
             card_masked=masked,
             entry_mode=entry,
-            txn_type="SALE",
+            txn_type=label,
             batch_no=batch,
             voucher_no=stan,
             rrn=response.rrn or "",
@@ -758,8 +919,29 @@ class TerminalEngine:
             signature_waiver=signature_waiver or ("PIN verified" if not signature_required else ""),
             support_phone=self.profile.support_phone,
             e_receipt_url=f"{self.profile.portal_url}/r/{response.rrn}" if response.rrn else "",
+            original_voucher=original.stan if original and original.stan else None,
+            original_rrn=original.rrn if original and original.rrn else None,
+            original_date=original.date if original and original.date else None,
+            remarks=(f"余额 BALANCE: {response.balance.currency.code} {response.balance.grouped()}",)
+            if balance_inquiry and response.balance is not None
+            else (),
             **(receipt_extra or {}),
         )
+        if balance_inquiry:
+            # nothing to print, keep or reverse: show the balance
+            if reversal_id is not None:
+                self.store.delete_reversal(reversal_id)
+            shown = response.balance.grouped() if response.balance else "?"
+            await self._say(f"Balance: {amount.currency.code} {shown}", "success")
+            return TxnOutcome(
+                "approved",
+                f"balance {amount.currency.code} {shown}",
+                response_code="00",
+                rrn=response.rrn,
+                receipt=receipt,
+                extra={"balance": response.balance.plain() if response.balance else None},
+                **{**base, "amount": response.balance or amount},
+            )
         try:
             await self.devices.printer.print_receipt(receipt, copy="merchant")
         except PrinterError as exc:
@@ -777,7 +959,7 @@ class TerminalEngine:
             {
                 "batch_no": batch,
                 "stan": stan,
-                "txn_type": TxnType.SALE.value,
+                "txn_type": txn_type.value,
                 "amount": amount.minor,
                 "currency": amount.currency.code,
                 "pan_token": token,
@@ -794,18 +976,23 @@ class TerminalEngine:
                 "status": "approved",
                 "signature_required": signature_required,
                 "receipt": receipt.to_json(),
+                **(record_extra or {}),
             },
             clear_reversal=reversal_id,
         )
+        if after_approved is not None:
+            after_approved(record)
         with_cardholder = True
         try:
             await self.devices.printer.print_receipt(receipt, copy="cardholder")
         except PrinterError:
             with_cardholder = False  # the merchant copy printed; the cardholder copy can be reprinted
-        await self._say("Payment successful", "success")
+        done = _DONE_TEXT.get(txn_type, "payment successful")
+        await self._say(done[0].upper() + done[1:], "success")
         return TxnOutcome(
             "approved",
-            "payment successful" + ("" if with_cardholder else " (cardholder copy not printed: reprint it)"),
+            done + ("" if with_cardholder else " (cardholder copy not printed: reprint it)"),
+            txn_type=txn_type.value,
             response_code="00",
             rrn=response.rrn,
             auth_code=response.auth_code,
@@ -814,9 +1001,229 @@ class TerminalEngine:
             **base,
         )
 
-    # -------------------------------------------------------------- queries
+    # -------------------------------------------------------------- the rest of the day
+    async def void(self, voucher: int, supervisor_password: str | None = None) -> TxnOutcome:
+        from poskit.terminal import adjustments
+
+        return await adjustments.void(self, voucher, supervisor_password)
+
+    async def refund(
+        self, amount: Amount, rrn: str, date_mmdd: str, supervisor_password: str | None = None
+    ) -> TxnOutcome:
+        from poskit.terminal import adjustments
+
+        return await adjustments.refund(self, amount, rrn, date_mmdd, supervisor_password)
+
+    async def preauth_void(
+        self, amount: Amount, auth_code: str, date_mmdd: str, supervisor_password: str | None = None
+    ) -> TxnOutcome:
+        from poskit.terminal import adjustments
+
+        return await adjustments.preauth_cancel(self, amount, auth_code, date_mmdd, supervisor_password)
+
+    async def completion(self, amount: Amount, auth_code: str, date_mmdd: str) -> TxnOutcome:
+        from poskit.terminal import adjustments
+
+        return await adjustments.completion(self, amount, auth_code, date_mmdd)
+
+    async def completion_void(self, voucher: int, supervisor_password: str | None = None) -> TxnOutcome:
+        from poskit.terminal import adjustments
+
+        return await adjustments.completion_void(self, voucher, supervisor_password)
+
+    async def settle(self) -> TxnOutcome:
+        from poskit.terminal import settlement
+
+        return await settlement.settle(self)
+
+    async def sign_off(self) -> TxnOutcome:
+        """0820 sign-off: the host retires our working keys; the next transaction signs on."""
+        p = self.profile
+        request = Request(
+            TxnType.SIGN_OFF,
+            p.terminal_id,
+            p.merchant_no,
+            self.store.next_stan(),
+            self.store.batch_no(),
+            operator=p.operator,
+            local_datetime=self._local_now().replace(tzinfo=None),
+        )
+        ex = await self._exchange(request)
+        self.element.erase_working_keys()
+        self.store.update_profile(sign_on_required=True)
+        self._refresh()
+        if ex.response is None:
+            return self._fail(f"sign-off not acknowledged ({ex.error}); keys erased locally")
+        return TxnOutcome(
+            "approved" if ex.response.approved else "declined",
+            "signed off",
+            response_code=ex.response.response_code,
+            terminal=p.terminal_id,
+            txn_type="sign_off",
+        )
+
+    async def sign_in(self, operator: str, password: str) -> TxnOutcome:
+        """Operator sign-in (操作员签到): three wrong passwords lock the operator."""
+        from poskit.terminal.operators import check_operator_password
+
+        check = check_operator_password(self.store, operator, password, now=self.devices.clock.now())
+        if not check.ok:
+            self.store.log_event("operator_sign_in_refused", operator=operator, reason=check.message)
+            return self._fail(check.message, txn_type="sign_in")
+        self.store.update_profile(operator=operator)
+        self._refresh()
+        self.store.log_event("operator_signed_in", operator=operator)
+        await self._say(f"Operator {operator} signed in", "success")
+        return TxnOutcome(
+            "approved",
+            f"operator {operator} signed in",
+            terminal=self.profile.terminal_id,
+            txn_type="sign_in",
+            extra={"operator": operator, "role": check.role},
+        )
+
+    async def sign_out(self) -> TxnOutcome:
+        """Operator sign-out: no payment until someone signs in again."""
+        previous = self.profile.operator
+        self.store.update_profile(operator=None)
+        self._refresh()
+        self.store.log_event("operator_signed_out", operator=previous)
+        await self._say("Signed out")
+        return TxnOutcome(
+            "approved",
+            f"operator {previous or '-'} signed out",
+            terminal=self.profile.terminal_id,
+            txn_type="sign_out",
+            extra={"operator": previous},
+        )
+
+    async def reprint(self, voucher: int | None = None) -> TxnOutcome:
+        """Reprint the last receipt or one by voucher number, marked REPRINT."""
+        record = self.store.last_record() if voucher is None else self.store.find_voucher(voucher)
+        if record is None or not record.receipt:
+            what = "no transaction yet" if voucher is None else f"no voucher {voucher:06d}"
+            return self._fail(f"nothing to reprint: {what}", txn_type="reprint")
+        receipt = Receipt.from_json(record.receipt).as_reprint()
+        try:
+            await self.devices.printer.print_receipt(receipt, copy="merchant")
+            await self.devices.printer.print_receipt(receipt, copy="cardholder")
+        except PrinterError as exc:
+            return self._fail(f"printer: {exc}", txn_type="reprint")
+        return TxnOutcome(
+            "approved",
+            f"voucher {record.stan:06d} reprinted",
+            terminal=self.profile.terminal_id,
+            stan=record.stan,
+            batch=record.batch_no,
+            rrn=record.rrn,
+            receipt=receipt,
+            amount=Amount.of(record.amount, record.currency),
+            masked_pan=record.pan_masked,
+            txn_type="reprint",
+        )
+
+    def query(self, voucher: int) -> BatchRecord | None:
+        """Transaction query by voucher number (the latest batch holding it)."""
+        return self.store.find_voucher(voucher)
+
+    def totals(self) -> dict[str, Any]:
+        """The open batch's totals, as settlement will send them."""
+        from poskit.terminal.settlement import batch_totals, totals_json
+
+        batch = self.store.batch_no()
+        records = [r for r in self.store.records(batch) if not r.settled]
+        return {
+            "batch": f"{batch:06d}",
+            "transactions": len(records),
+            "totals": totals_json(batch_totals(records), self.profile.currency),
+        }
+
+    def unsigned(self) -> list[BatchRecord]:
+        """Approved transactions that need a signature and have none (补签 list)."""
+        return [
+            r
+            for r in self.store.records()
+            if r.signature_required and r.signature is None and r.status in ("approved", "completed")
+        ]
+
     def last_record(self) -> BatchRecord | None:
         return self.store.last_record()
+
+
+_RECEIPT_TYPES = {
+    TxnType.SALE: "SALE",
+    TxnType.VOID: "VOID",
+    TxnType.REFUND: "REFUND",
+    TxnType.PREAUTH: "PREAUTH",
+    TxnType.PREAUTH_VOID: "PREAUTH_VOID",
+    TxnType.COMPLETION: "COMPLETION",
+    TxnType.COMPLETION_VOID: "COMPLETION_VOID",
+    TxnType.COMPLETION_ADVICE: "COMPLETION_ADVICE",
+    TxnType.BALANCE: "BALANCE",
+}
+_DONE_TEXT = {
+    TxnType.SALE: "payment successful",
+    TxnType.VOID: "void successful",
+    TxnType.REFUND: "refund successful",
+    TxnType.PREAUTH: "pre-authorisation approved",
+    TxnType.PREAUTH_VOID: "pre-authorisation cancelled",
+    TxnType.COMPLETION: "pre-authorisation completed",
+    TxnType.COMPLETION_VOID: "completion voided",
+    TxnType.COMPLETION_ADVICE: "completion recorded",
+}
+
+
+def _original_json(original: Original | None) -> dict[str, Any] | None:
+    if original is None:
+        return None
+    return {
+        "batch": original.batch,
+        "stan": original.stan,
+        "date": original.date,
+        "rrn": original.rrn,
+        "auth_code": original.auth_code,
+        "txn_type": original.txn_type.value if original.txn_type else None,
+    }
+
+
+def _original_from_json(data: dict[str, Any] | None) -> Original | None:
+    if not data:
+        return None
+    return Original(
+        batch=data.get("batch"),
+        stan=data.get("stan"),
+        date=data.get("date"),
+        rrn=data.get("rrn"),
+        auth_code=data.get("auth_code"),
+        txn_type=TxnType(data["txn_type"]) if data.get("txn_type") else None,
+    )
+
+
+def _advice_payload(
+    request: Request,
+    token: str,
+    amount: Amount,
+    entry: str,
+    label: str,
+    signature_required: bool,
+    record_extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """What is needed to re-send an unanswered advice (no track, no PIN block: card by token)."""
+    return {
+        "txn_type": request.txn_type.value,
+        "stan": request.stan,
+        "batch": request.batch,
+        "amount": amount.minor,
+        "currency": amount.currency.code,
+        "pan_token": token,
+        "entry": entry,
+        "label": label,
+        "original": _original_json(request.original),
+        "operator": request.operator,
+        "signature_required": signature_required,
+        "record_extra": record_extra or {},
+        "local_datetime": request.local_datetime.isoformat() if request.local_datetime else None,
+    }
 
 
 def describe_service_code(code: str) -> str:
