@@ -225,7 +225,8 @@ class TerminalConfig:
     def china(cls, **overrides: Any) -> TerminalConfig:
         """A UnionPay-style attended POS in China: CNY, country 156, QPS no-CVM limit 1000.00."""
         qps_limit = overrides.pop("qps_no_cvm_limit", 100_000)
-        limits = ContactlessLimits(transaction_limit=1_000_000, cvm_required_limit=qps_limit,
+        transaction_limit = overrides.pop("contactless_transaction_limit", 1_000_000)
+        limits = ContactlessLimits(transaction_limit=transaction_limit, cvm_required_limit=qps_limit,
                                    floor_limit=0)
         aids = tuple(dataclasses.replace(a, contactless_limits=limits)
                      for a in UNIONPAY_AIDS + INTERNATIONAL_AIDS)

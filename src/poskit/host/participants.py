@@ -756,3 +756,35 @@ class AttachIssuerScripts(_Base):
         action_id = int(action["id"])
         await self.s.writer.submit(lambda conn: mark_sent(conn, action_id, now=ctx.received_at))
         return _READ_ONLY
+
+
+class StoreSignature(_Base):
+    """0820 (60.3 = 800/801): the cardholder's e-signature, in one or more chunks, kept with the sale."""
+
+    name = "signature"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        from poskit.host.signatures import store_signature_chunk
+
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        upload = r.signature
+        rrn = (r.original.rrn or "").strip() if r.original else ""
+        if upload is None or not rrn:
+            ctx.decline("30", "signature upload without image or reference number")
+            return Vote.ABORTED
+        settlement_date = r.original.settlement_date if r.original else None
+        code = await self.s.writer.submit(
+            lambda conn: store_signature_chunk(
+                conn,
+                terminal_id=t.terminal_id,
+                rrn=rrn,
+                settlement_date=settlement_date,
+                chunk=upload.image,
+                continuation=upload.continuation,
+                receipt_tlv=upload.receipt_tlv,
+                now=ctx.received_at,
+            )
+        )
+        ctx.decline(code, "signature stored" if code in ("00", "94") else "signature refused")
+        return _PREPARED

@@ -38,6 +38,9 @@ def terminal_emv_config(engine: TerminalEngine) -> TerminalConfig:
     qps = p.params.get("qps_limit")
     if region == "CN" and isinstance(qps, int):
         overrides["qps_no_cvm_limit"] = qps
+    limit = p.params.get("contactless_limit")
+    if region == "CN" and isinstance(limit, int):
+        overrides["contactless_transaction_limit"] = limit
     mcc = p.merchant_no[7:11] if len(p.merchant_no) == 15 and p.merchant_no[7:11].isdigit() else "5999"
     return TerminalConfig.for_terminal(
         region, terminal_id=p.terminal_id, merchant_id=p.merchant_no, merchant_category_code=mcc, **overrides

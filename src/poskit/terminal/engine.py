@@ -942,6 +942,16 @@ class TerminalEngine:
                 extra={"balance": response.balance.plain() if response.balance else None},
                 **{**base, "amount": response.balance or amount},
             )
+        signature_png: bytes | None = None
+        if signature_required and self.devices.signature_pad is not None and response.rrn:
+            from poskit.terminal.signature.feature_code import feature_code
+
+            code = feature_code(response.settlement_date or "0000", response.rrn)
+            signature_png = await self.devices.signature_pad.capture_signature(
+                f"Cardholder: sign for {amount.currency.code} {amount.grouped()}", feature_code=code
+            )
+            if signature_png is not None:
+                receipt = receipt.with_signature(signature_png, feature_code=code)
         try:
             await self.devices.printer.print_receipt(receipt, copy="merchant")
         except PrinterError as exc:
@@ -982,6 +992,10 @@ class TerminalEngine:
         )
         if after_approved is not None:
             after_approved(record)
+        if signature_png is not None:
+            from poskit.terminal.signatures import attach_signature
+
+            await attach_signature(self, record, signature_png)
         with_cardholder = True
         try:
             await self.devices.printer.print_receipt(receipt, copy="cardholder")
@@ -1137,6 +1151,12 @@ class TerminalEngine:
             "transactions": len(records),
             "totals": totals_json(batch_totals(records), self.profile.currency),
         }
+
+    async def sign(self, voucher: int, png: bytes) -> TxnOutcome:
+        """Supply the cardholder's signature for a voucher (补签), upload it, print the signed slip."""
+        from poskit.terminal.signatures import sign
+
+        return await sign(self, voucher, png)
 
     def unsigned(self) -> list[BatchRecord]:
         """Approved transactions that need a signature and have none (补签 list)."""

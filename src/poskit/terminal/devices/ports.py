@@ -22,6 +22,7 @@ __all__ = [
     "CardPresentation",
     "CardReader",
     "Clock",
+    "SignaturePad",
     "ConnectFailed",
     "Devices",
     "Display",
@@ -128,6 +129,12 @@ class HostLink(Protocol):
     def address(self) -> str: ...
 
 
+class SignaturePad(Protocol):
+    """Captures the cardholder's signature on the device (canvas, touch screen); PNG bytes or None."""
+
+    async def capture_signature(self, prompt: str, *, feature_code: str) -> bytes | None: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -150,3 +157,4 @@ class Devices:
     link: HostLink
     clock: Clock
     power: PowerSource
+    signature_pad: SignaturePad | None = None
