@@ -159,9 +159,11 @@ def new_counter(demo_settings: Settings, live_host: LiveServices) -> Iterator[Ca
     """A fresh terminal registered at the demo cafe (isolated batch, counters and reversals)."""
     made: list[Counter] = []
 
-    def make(*, mac_algorithm: str = "cups-ecb", merchant_no: str = "898310058120001") -> Counter:
+    def make(
+        *, mac_algorithm: str = "cups-ecb", merchant_no: str = "898310058120001", dialect: str = "cups"
+    ) -> Counter:
         tid = f"E2E{next(_tids):05d}"
-        register_terminal(demo_settings, tid, merchant_no, mac_algorithm=mac_algorithm)
+        register_terminal(demo_settings, tid, merchant_no, mac_algorithm=mac_algorithm, dialect=dialect)
         counter = Counter(demo_settings, live_host.address, tid)
         made.append(counter)
         return counter

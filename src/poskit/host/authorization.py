@@ -130,6 +130,8 @@ class ReversalInput:
     issuer_day: str
     pan_masked: str | None
     repeat: bool
+    original_stan: int | None = None  # ascii87 reversals have their own trace and point at the original
+    original_batch: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -790,8 +792,9 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
         conn.execute(
             select(transactions).where(
                 transactions.c.terminal_id == t.terminal_id,
-                transactions.c.batch_no == inp.batch,
-                transactions.c.stan == inp.stan,
+                transactions.c.batch_no
+                == (inp.original_batch if inp.original_batch is not None else inp.batch),
+                transactions.c.stan == (inp.original_stan if inp.original_stan is not None else inp.stan),
                 transactions.c.mti == inp.original_mti,
                 transactions.c.txn_type == inp.original_type,
             )

@@ -537,6 +537,8 @@ class ApplyReversal(_Base):
             issuer_day=day,
             pan_masked=masked,
             repeat=r.repeat,
+            original_stan=original.stan,
+            original_batch=original.batch,
         )
         ctx.result = await self.s.writer.submit(lambda conn: apply_reversal(conn, inp))
         ctx.decline("00", ctx.result.message)
