@@ -84,13 +84,40 @@ class LiveServices:
         self.loop.close()
 
 
+def clear_card_data_in(directory: Path) -> list[str]:
+    """Files under ``directory`` holding any test-card PAN or track in clear (ASCII or packed BCD)."""
+    from poskit.cards.book import CARD_BOOK
+    from poskit.cards.magstripe import track2_for
+
+    needles: list[tuple[str, bytes]] = []
+    for card in CARD_BOOK:
+        needles.append((card.name, card.pan.encode()))
+        bcd = card.pan + ("F" if len(card.pan) % 2 else "")
+        needles.append((card.name, bytes.fromhex(bcd)))
+        needles.append((card.name, bcd.encode()))
+        needles.append((card.name, bcd.lower().encode()))
+        needles.append((card.name, str(track2_for(card)).split("=", 1)[1].encode()))  # discretionary + CVV
+    found = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}: {name}" for name, needle in needles if needle in data]
+    return found
+
+
 @pytest.fixture(scope="session")
-def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A data directory with the demo world provisioned once per test session."""
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A data directory with the demo world provisioned once per test session.
+
+    When the session ends, the whole data directory (host database, terminal stores, card
+    wallets, key files) is scanned: no test-card PAN or track may be found in clear.
+    """
     data_dir: Path = tmp_path_factory.mktemp("poskit-data")
     settings = Settings(data_dir=data_dir, host_port=0, portal_port=0)
     provision_demo(settings)
-    return settings
+    yield settings
+    leaks = clear_card_data_in(data_dir)
+    assert not leaks, f"clear card data in the data directory: {leaks}"
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +245,9 @@ class DropResponses:
 def drop_responses() -> type[DropResponses]:
     """A link that forwards to the real host and then loses the answer."""
     return DropResponses
+
+
+@pytest.fixture
+def clear_card_scan() -> Callable[[Path], list[str]]:
+    """The scanner the session uses to prove no PAN or track is stored in clear."""
+    return clear_card_data_in

@@ -248,3 +248,14 @@ def test_no_declined_transaction_is_posted_to_the_ledger(demo_settings: Any) -> 
         .where(transactions.c.status == "declined"),
     )
     assert next(iter(rows[0].values())) == 0
+
+
+def test_the_clear_card_data_scan_finds_a_planted_pan(tmp_path: Any, clear_card_scan: Any) -> None:
+    """The end-of-session scan is real: a PAN written in clear or packed BCD is found."""
+    (tmp_path / "leak.txt").write_text("customer 6217000012345670 paid")
+    (tmp_path / "leak.bin").write_bytes(bytes.fromhex("6222021001123456789F"))
+    found = clear_card_scan(tmp_path)
+    assert any("leak.txt" in f for f in found) and any("leak.bin" in f for f in found)
+    (tmp_path / "leak.txt").unlink()
+    (tmp_path / "leak.bin").unlink()
+    assert clear_card_scan(tmp_path) == []
