@@ -27,10 +27,20 @@ service_codes = st.text("0123456789", min_size=3, max_size=3)
 def test_cvv_matches_psec(cvk: bytes, pan: str, expiry: str, sc: str) -> None:
     """CVVs agree with psec, and CVV2/iCVV are the CVV with service codes 000/999."""
     cvv = generate_cvv(cvk, pan, expiry, sc)
-    assert cvv == psec.cvv.generate_cvv(cvk, pan, expiry, sc)
+    _same_as_psec(cvv, psec.cvv.generate_cvv(cvk, pan, expiry, sc))
     assert verify_cvv(cvk, pan, expiry, sc, cvv)
-    assert generate_cvv2(cvk, pan, expiry) == psec.cvv.generate_cvv(cvk, pan, expiry, "000")
-    assert generate_icvv(cvk, pan, expiry) == psec.cvv.generate_cvv(cvk, pan, expiry, "999")
+    _same_as_psec(generate_cvv2(cvk, pan, expiry), psec.cvv.generate_cvv(cvk, pan, expiry, "000"))
+    _same_as_psec(generate_icvv(cvk, pan, expiry), psec.cvv.generate_cvv(cvk, pan, expiry, "999"))
+
+
+def _same_as_psec(ours: str, theirs: str) -> None:
+    """Equal, except where the cipher text has fewer than 3 decimal digits: psec then returns what it
+    found, while the Visa method tops the value up from the A-F digits (minus 10), as poskit does."""
+    assert len(ours) == 3 and ours.isdigit()
+    if len(theirs) == 3:
+        assert ours == theirs
+    else:
+        assert ours.startswith(theirs)
 
 
 @settings(max_examples=60, deadline=None)
@@ -39,7 +49,7 @@ def test_dcvv_is_cvv_over_atc_substituted_pan(udk: bytes, pan: str, expiry: str,
     """dCVV is the CVV algorithm with the ATC in place of the first four PAN digits."""
     atc_digits = f"{atc:04d}"
     dcvv = generate_dcvv(udk, pan, expiry, "201", atc_digits)
-    assert dcvv == psec.cvv.generate_cvv(udk, atc_digits + pan[4:], expiry, "201")
+    _same_as_psec(dcvv, psec.cvv.generate_cvv(udk, atc_digits + pan[4:], expiry, "201"))
     assert verify_dcvv(udk, pan, expiry, "201", atc_digits, dcvv)
 
 

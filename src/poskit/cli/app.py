@@ -57,7 +57,7 @@ def fail(message: str, *, code: int = 2, as_json: bool = False, **extra: Any) ->
     if as_json:
         emit_json({"error": message, **extra})
     else:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

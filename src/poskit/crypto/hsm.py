@@ -836,6 +836,23 @@ class SoftHSM:
             raise InputError("session", f"{session!r}, expected 'common' or 'none'")
         return _emv.derive_session_key(mk, atc, method=session)  # type: ignore[arg-type]
 
+    def generate_script_mac(
+        self, *, imk: KeyBlock, pan: str, psn: str, atc: bytes, data: bytes, derivation: str = "A"
+    ) -> bytes:
+        """Issuer script secure-messaging MAC (8 bytes) under the card's SMI session key.
+
+        ``imk`` is the issuer master key for secure-messaging integrity (usage E2); the card
+        key is derived like the AC key (EMV Book 2 A1.4), then the common session key from the ATC.
+        """
+        op = "issuer script MAC"
+        k = self._key(imk, "imk")
+        self._require(op, k, frozenset({"E2"}), _DERIVE, frozenset({"TDES"}))
+        if len(k.material) != 16:
+            raise KeyUsageError(op, k.usage, "EMV issuer master keys must be double-length")
+        mk = _emv.icc_master_key_with(k.cipher(), pan, psn, option=_option(derivation))
+        sk = _emv.derive_session_key(mk, atc, method="common")
+        return _emv.generate_ac(sk, data)[:8]
+
     def verify_arqc(
         self,
         *,
@@ -900,7 +917,15 @@ class SoftHSM:
             return self._wrap(material, "B1", "AES", "X", "E")
         return self._wrap(_dukpt.derive_ipek(k.material, ksn), "B1", "TDES", "X", "E")
 
-    def _dukpt_key(self, op: str, bdk: KeyBlock, ksn: bytes, aes: bool, purpose: str) -> bytes:
+    def _dukpt_key(
+        self,
+        op: str,
+        bdk: KeyBlock,
+        ksn: bytes,
+        aes: bool,
+        purpose: str,
+        key_type: _dukpt_aes.KeyType = "AES128",
+    ) -> bytes:
         k = self._bdk(op, bdk, aes)
         if aes:
             usage = {
@@ -910,7 +935,7 @@ class SoftHSM:
                 "data-request": _dukpt_aes.KeyUsage.DATA_ENCRYPT,
                 "data-response": _dukpt_aes.KeyUsage.DATA_DECRYPT,
             }[purpose]
-            return _dukpt_aes.derive_working_key(k.material, ksn, usage, "AES128")
+            return _dukpt_aes.derive_working_key(k.material, ksn, usage, key_type)
         variant = {
             "pin": _dukpt.DukptVariant.PIN,
             "mac-request": _dukpt.DukptVariant.MAC_REQUEST,
@@ -934,22 +959,25 @@ class SoftHSM:
     ) -> bytes:
         """Translate a PIN block from a DUKPT PIN pad to a zone PIN key.
 
-        The source format defaults to 0 for TDES DUKPT and 4 for AES DUKPT.
+        The source format defaults to 0 for TDES DUKPT and 4 for AES DUKPT. AES DUKPT with
+        source format 0, 1 or 3 uses a 2-key TDES PIN working key (X9.24-3 key type 2TDEA),
+        as PIN pads do on networks whose PIN field holds 8-byte blocks.
         """
         op = "translate DUKPT PIN block"
         dest = self._key(dest_key, "dest_key")
         self._pin_key(op, dest, _ENCRYPT, dest_format)
-        key = self._dukpt_key(op, bdk, ksn, aes, "pin")
         fmt = (4 if aes else 0) if source_format is None else source_format
-        if aes:
-            if fmt != 4:
-                raise InputError("source_format", "AES DUKPT PIN blocks are format 4")
+        if fmt == 4:
+            if not aes:
+                raise InputError("source_format", "4, expected 0, 1 or 3 for TDES DUKPT")
+            key = self._dukpt_key(op, bdk, ksn, aes, "pin")
             pin = _decipher_iso4(BlockCipher(key, "AES"), block, pan)
         else:
             if fmt not in (0, 1, 3):
-                raise InputError("source_format", f"{fmt}, expected 0, 1 or 3 for TDES DUKPT")
+                raise InputError("source_format", f"{fmt}, expected 0, 1, 3 or 4")
             if len(block) != 8:
                 raise InputError("block", f"{len(block)} bytes, expected an 8-byte PIN block")
+            key = self._dukpt_key(op, bdk, ksn, aes, "pin", key_type="TDES2")
             clear = BlockCipher(key, "TDES").decrypt(block)
             pin = decode_pinblock(clear, pan, fmt=fmt)  # type: ignore[arg-type]
         return self._pin_out(op, pin, pan, dest, dest_format)

@@ -43,17 +43,29 @@ class DukptTransaction:
     def _tdes(self, variant: _dukpt.DukptVariant) -> bytes:
         return _dukpt.variant_key(self._key, variant)
 
-    def _aes(self, usage: _dukpt_aes.KeyUsage) -> bytes:
-        return _dukpt_aes.working_key_from_intermediate(self._key, self.ksn, usage, "AES128")
+    def _aes(self, usage: _dukpt_aes.KeyUsage, key_type: _dukpt_aes.KeyType = "AES128") -> bytes:
+        return _dukpt_aes.working_key_from_intermediate(self._key, self.ksn, usage, key_type)
 
-    def encrypt_pin(self, pin: str, pan: str) -> bytes:
-        """The PIN block: format 0 under the PIN variant (TDES), format 4 (AES)."""
-        if self.scheme == "AES":
+    def encrypt_pin(self, pin: str, pan: str, *, fmt: int | None = None) -> bytes:
+        """The PIN block: format 0 under the PIN variant (TDES), format 4 (AES).
+
+        ``fmt`` 0, 1 or 3 with AES DUKPT gives an 8-byte block under a 2-key TDES PIN working
+        key (X9.24-3 key type 2TDEA) for networks whose PIN field holds 8 bytes.
+        """
+        fmt = (4 if self.scheme == "AES" else 0) if fmt is None else fmt
+        if fmt == 4:
+            if self.scheme != "AES":
+                raise InputError("fmt", "4, expected 0, 1 or 3 for TDES DUKPT")
             key = self._aes(_dukpt_aes.KeyUsage.PIN_ENCRYPTION)
             field = encode_iso4_pin_field(pin, random=self._hsm._random)
             return _encipher_iso4(BlockCipher(key, "AES"), field, pan)
-        key = self._tdes(_dukpt.DukptVariant.PIN)
-        clear = encode_pinblock(pin, pan, fmt=0)
+        if fmt not in (0, 1, 3):
+            raise InputError("fmt", f"{fmt}, expected 0, 1, 3 or 4")
+        if self.scheme == "AES":
+            key = self._aes(_dukpt_aes.KeyUsage.PIN_ENCRYPTION, "TDES2")
+        else:
+            key = self._tdes(_dukpt.DukptVariant.PIN)
+        clear = encode_pinblock(pin, pan, fmt=fmt, random=self._hsm._random)  # type: ignore[arg-type]
         return BlockCipher(key, "TDES").encrypt(clear)
 
     def _mac(self, data: bytes, response: bool) -> bytes:

@@ -7,6 +7,12 @@ operation through a :class:`~poskit.crypto.hsm.SoftHSM` bound to that master key
 installing working keys from a sign-on (checking their check values), encrypting
 the PIN block, computing and checking MACs, encrypting track data, and protecting
 card numbers kept in the terminal store.
+
+A terminal with key scheme ``dukpt`` encrypts PIN blocks under DUKPT instead of the
+sign-on PIK: its registers are kept only as a blob sealed under the device master key
+(secure key ``dukpt``), advanced and stored *before* each transaction key is used, so a
+crash can never make the PIN pad reuse a KSN. MACs and track data keep using the
+sign-on MAK and TDK on every terminal (reversals and other MAC'd messages carry no KSN).
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ from poskit.crypto.errors import CryptoError
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.lmk import LocalMasterKey
 from poskit.crypto.pan_protect import PanProtector
-from poskit.terminal.store import TerminalStore
+from poskit.crypto.pinpad import DukptPinPad
+from poskit.terminal.store import NotProvisionedError, TerminalStore
 
 __all__ = ["KeysMissingError", "SecureElement", "WorkingKeyMaterial"]
 
 
-class KeysMissingError(RuntimeError):
-    """The terminal lacks a key it needs; it must not transact."""
+class KeysMissingError(RuntimeError, ValueError):
+    """The terminal lacks a key it needs; it must not transact.
+
+    Also a ValueError, so that command lines report it as a one-line error (exit 2).
+    """
 
     def __init__(self, which: str, advice: str) -> None:
         super().__init__(f"{which}: {advice}")
@@ -56,6 +66,7 @@ class SecureElement:
         self._store = store
         self.mac_algorithm = mac_algorithm
         self._cache: dict[str, str] = {}
+        self._last_ksn: bytes | None = None
 
     @classmethod
     def open(
@@ -68,10 +79,14 @@ class SecureElement:
             lmk = LocalMasterKey.generate()
             lmk.save(key_file)
         else:
+            try:
+                tid = store.profile().terminal_id
+            except NotProvisionedError:
+                tid = "TID"
             raise KeysMissingError(
-                "device master key missing",
-                f"{key_file} not found: the PIN pad must be re-initialised "
-                "and keys injected (`poskit keys inject`)",
+                "PIN pad master key missing",
+                f"{key_file} not found, so every key of this PIN pad is lost; the terminal "
+                f"cannot take payments until keys are injected again (`poskit keys inject --terminal {tid}`)",
             )
         return cls(SoftHSM(lmk), store, mac_algorithm=mac_algorithm)
 
@@ -92,7 +107,26 @@ class SecureElement:
         return self._key("tmk") is not None
 
     def has_working_keys(self) -> bool:
-        return self._key("pik") is not None and self._key("mak") is not None
+        """PIK and MAK loaded and, on a DUKPT terminal, a usable DUKPT key."""
+        if self._key("pik") is None or self._key("mak") is None:
+            return False
+        return self.key_scheme != "dukpt" or self.dukpt_problem() is None
+
+    @property
+    def key_scheme(self) -> str:
+        """``fixed`` (PIN under the sign-on PIK) or ``dukpt``, from the terminal profile."""
+        try:
+            return self._store.profile().key_scheme
+        except NotProvisionedError:
+            return "fixed"
+
+    def wipe(self) -> None:
+        """Erase every key block (the PIN pad was re-initialised with a new master key)."""
+        names = list(self._store.key_names())
+        if names:
+            self._store.delete_keys(*names)
+        self._cache.clear()
+        self._last_ksn = None
 
     def require_working_keys(self) -> None:
         if not self.has_master_key():
@@ -148,9 +182,81 @@ class SecureElement:
         for name in ("pik", "mak", "tdk"):
             self._cache.pop(name, None)
 
+    # DUKPT ----------------------------------------------------------------------
+    def install_dukpt_key(self, initial_key: str, ksn: bytes) -> str:
+        """Load a DUKPT initial key block (already under this PIN pad's LMK) and its KSN.
+
+        Only the sealed registers are kept, never the initial key itself; returns its
+        check value (hex).
+        """
+        kcv = self._hsm.kcv(initial_key).hex().upper()
+        pad = DukptPinPad.load(self._hsm, initial_key, ksn)
+        self._store.put_keys({"dukpt": (pad.state_blob().hex().upper(), kcv)})
+        self._cache.pop("dukpt", None)
+        return kcv
+
+    def erase_dukpt_key(self) -> None:
+        self._store.delete_keys("dukpt")
+        self._cache.pop("dukpt", None)
+
+    def has_dukpt_key(self) -> bool:
+        return self._key("dukpt") is not None
+
+    def _dukpt_pad(self) -> DukptPinPad:
+        blob = self._key("dukpt")
+        if blob is None:
+            tid = self._store.profile().terminal_id
+            raise KeysMissingError(
+                "DUKPT key missing",
+                "this DUKPT terminal has no initial key; ask the acquirer to inject one "
+                f"(`poskit keys inject --terminal {tid} --dukpt`)",
+            )
+        return DukptPinPad.from_state_blob(self._hsm, bytes.fromhex(blob))
+
+    def dukpt_problem(self) -> str | None:
+        """Why the DUKPT key cannot encrypt a PIN (missing, unreadable, exhausted), or None."""
+        try:
+            self._dukpt_pad().ksn  # noqa: B018 - reading the KSN checks exhaustion
+        except KeysMissingError as exc:
+            return str(exc)
+        except CryptoError as exc:
+            tid = self._store.profile().terminal_id
+            return (
+                f"DUKPT key unusable ({exc}); inject a new one "
+                f"(`poskit keys inject --terminal {tid} --dukpt`)"
+            )
+        return None
+
+    def dukpt_ksn(self) -> bytes | None:
+        """The KSN the next DUKPT transaction will use (public), or None without a DUKPT key."""
+        if not self.has_dukpt_key():
+            return None
+        try:
+            return self._dukpt_pad().ksn
+        except CryptoError:
+            return None
+
+    def take_ksn(self) -> bytes | None:
+        """The KSN of the DUKPT PIN block just encrypted (once), for the request's field 62."""
+        ksn, self._last_ksn = self._last_ksn, None
+        return ksn
+
+    def _encrypt_pin_dukpt(self, pin: str, pan: str) -> bytes:
+        pad = self._dukpt_pad()
+        txn = pad.next_transaction()
+        kcv = self._store.key_names().get("dukpt", "")
+        # Persist the advanced registers before the key is used: a crash must not reuse a KSN.
+        self._store.put_keys({"dukpt": (pad.state_blob().hex().upper(), kcv)})
+        self._cache.pop("dukpt", None)
+        block = txn.encrypt_pin(pin, pan, fmt=0)  # 8-byte format 0 (AES DUKPT: 2TDEA PIN key)
+        self._last_ksn = txn.ksn
+        return block
+
     # operations ---------------------------------------------------------------
     def encrypt_pin(self, pin: str, pan: str) -> bytes:
-        """ISO 9564 format 0 PIN block under the PIK (the clear PIN goes no further)."""
+        """ISO 9564 format 0 PIN block under the PIK or DUKPT (the clear PIN goes no further)."""
+        if self.key_scheme == "dukpt":
+            return self._encrypt_pin_dukpt(pin, pan)
         pik = self._key("pik")
         if pik is None:
             raise KeysMissingError("PIN key missing", "sign on to the host to load working keys")

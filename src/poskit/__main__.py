@@ -1,0 +1,5 @@
+"""``python -m poskit`` is the ``poskit`` command."""
+
+from poskit.cli import main
+
+main()
