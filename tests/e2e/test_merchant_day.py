@@ -233,3 +233,50 @@ async def test_reprint_is_marked_and_query_finds_the_voucher(new_counter: Callab
     assert engine.query(sale.stan).rrn == sale.rrn
     assert (await engine.reprint(424242)).status == "failed"
     assert engine.totals()["transactions"] == 1
+
+
+def _signature_png() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (300, 120), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(20, 80), (60, 30), (100, 90), (150, 25), (200, 85), (260, 40)], fill=0, width=5)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_unsigned_transaction_is_signed_later_and_uploaded(new_counter: Callable[..., Any],
+                                                               demo_settings: Any) -> None:
+    """No PIN: the sale needs a signature; it is listed unsigned, signed later (补签), uploaded in 0820."""
+    from poskit.store.schema_terminal_day import signatures
+    from poskit.terminal.signature import decode_t85
+
+    counter = new_counter()
+    sale = await counter.engine("daily-limit").sale(cny("18.00"))  # service code 101: signature, no PIN
+    assert sale.approved, sale.message
+    assert "CARDHOLDER SIGNATURE" in counter.printer.printed[0][1]
+    engine = counter.engine()
+    assert [r.stan for r in engine.unsigned()] == [sale.stan]
+    signed = await engine.sign(sale.stan, _signature_png())
+    assert signed.approved and signed.extra["uploaded"] is True, signed.message
+    assert engine.unsigned() == []
+    assert len(signed.extra["feature_code"]) == 16
+    [row] = _rows(demo_settings, select(signatures).where(signatures.c.rrn == sale.rrn))
+    width, height, _rows_ = decode_t85(bytes(row["image"]))
+    assert width > 50 and height > 20 and row["transaction_id"] is not None
+    again = await engine.sign(sale.stan, _signature_png())
+    assert again.status == "failed" and "already signed" in again.message
+    reprint = await engine.reprint(sale.stan)
+    assert reprint.approved and "E-SIGNATURE" in counter.printer.printed[-1][1]
+
+
+async def test_bad_signature_image_is_refused(new_counter: Callable[..., Any]) -> None:
+    """A file that is not a PNG of a signature gets a clear error, nothing stored."""
+    counter = new_counter()
+    sale = await counter.engine("daily-limit").sale(cny("3.00"))
+    outcome = await counter.engine().sign(sale.stan, b"not a png")
+    assert outcome.status == "failed" and "cannot be used" in outcome.message
+    assert [r.stan for r in counter.engine().unsigned()] == [sale.stan]

@@ -10,6 +10,7 @@ import typer
 from poskit.cli.app import DataDirOption, app, console, fail, settings_from
 from poskit.config import Settings
 from poskit.host.runtime import RunningServices, run_services
+from poskit.host.security import LmkRotationPendingError, refuse_if_rotation_pending
 from poskit.logs import configure_logging
 from poskit.tms.provisioning import DEMO_USERS, provision_demo
 
@@ -50,6 +51,10 @@ def up_command(
     """Seed the demo (first run) and run the host and the portal until Ctrl-C."""
     settings = settings_from(data_dir, host_port=host_port, portal_port=portal_port)
     configure_logging(log_format)
+    try:
+        refuse_if_rotation_pending(settings.resolved_lmk_file)
+    except LmkRotationPendingError as exc:
+        fail(str(exc))
     summary = provision_demo(settings)
     if summary.created:
         console.print(
@@ -72,6 +77,10 @@ def host_command(
     """Run only the ISO 8583 acquirer host (no portal), on an already provisioned data directory."""
     settings = settings_from(data_dir, host_port=host_port)
     configure_logging(log_format)
+    try:
+        refuse_if_rotation_pending(settings.resolved_lmk_file)
+    except LmkRotationPendingError as exc:
+        fail(str(exc))
     try:
         asyncio.run(
             run_services(settings, portal=False, on_ready=lambda s: _banner(settings, s, portal=False))

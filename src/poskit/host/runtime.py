@@ -16,6 +16,7 @@ import uvicorn
 
 from poskit.config import Settings
 from poskit.host.app import HostApp, HostServices
+from poskit.host.security import refuse_if_rotation_pending
 from poskit.host.server import HostServer
 from poskit.logs import get_logger
 from poskit.portal.app import create_app
@@ -43,6 +44,7 @@ class RunningServices:
         self.settings = settings
         self.with_portal = portal
         self.with_host = host
+        refuse_if_rotation_pending(settings.resolved_lmk_file)
         self.engine, self.hsm, self.keys = open_host_database(settings)
         self.writer = GroupCommitWriter(self.engine).start()
         self.services = HostServices(self.engine, self.writer, self.hsm, self.keys)

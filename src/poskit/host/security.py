@@ -39,6 +39,22 @@ SYSTEM_KEYS = {
 }
 
 
+class LmkRotationPendingError(RuntimeError):
+    """An LMK rotation was interrupted: key blocks may be under either LMK until it finishes."""
+
+    def __init__(self, pending: Path) -> None:
+        super().__init__(f"an LMK rotation is in progress ({pending} exists): finish it with "
+                         "`poskit keys rotate-lmk` before starting poskit")
+        self.pending = pending
+
+
+def refuse_if_rotation_pending(key_file: Path) -> None:
+    """Services must not start while an LMK rotation is half done (key tools may, to finish it)."""
+    pending = key_file.with_name(key_file.name + ".next")
+    if pending.exists():
+        raise LmkRotationPendingError(pending)
+
+
 def load_lmk(key_file: Path, *, create: bool = True) -> LocalMasterKey:
     """The LMK from ``POSKIT_LMK`` or ``key_file``; generated into the file on first use."""
     env = os.environ.get("POSKIT_LMK")

@@ -120,6 +120,7 @@ async def run_emv_sale(
         transaction_type="31" if txn_type == TxnType.BALANCE else "00",
     )
     entry = "tap" if contactless else "chip"
+    engine.last_emv = {"first": first, "trace": kernel.trace}
     base: dict[str, Any] = {"amount": amount, "entry_mode": entry, "extra": emv_summary(first)}
     if bridge.error:
         return engine._fail(bridge.error, **base)
@@ -209,6 +210,7 @@ async def run_emv_sale(
         balance_inquiry=txn_type == TxnType.BALANCE,
     )
     outcome.extra.update(emv_summary(first))
+    engine.last_emv = {**(engine.last_emv or {}), "first": first, "trace": kernel.trace}
     last = getattr(engine, "last_emv", None)
     if last and last.get("first") is first and last["second"].cryptogram:
         outcome.extra["application_cryptogram"] = last["second"].cryptogram.hex().upper()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from poskit.emv.tlv import tlv
 from poskit.iso8583.model import CardData, EntryMode, Original, Request, SignatureUpload, TxnType
 from poskit.money import Amount
 from poskit.terminal.devices.ports import PrinterError
@@ -31,20 +30,32 @@ __all__ = ["MAX_UPLOAD_TRIES", "attach_signature", "receipt_tlv", "send_signatur
 MAX_UPLOAD_TRIES = 3
 
 
+def _tag(tag: str, value: bytes) -> bytes:
+    """One e-receipt element: a 2-byte tag (FFxx, UnionPay's private range, not strict BER), a BER
+    length, the value. Strict BER forbids the second tag byte 00, so the generic TLV codec is not used."""
+    if len(value) < 0x80:
+        length = bytes([len(value)])
+    elif len(value) < 0x100:
+        length = bytes([0x81, len(value)])
+    else:
+        length = bytes([0x82]) + len(value).to_bytes(2, "big")
+    return bytes.fromhex(tag) + length + value
+
+
 def receipt_tlv(engine: TerminalEngine, record: BatchRecord) -> bytes:
     """The e-receipt TLV of field 55 (FF00 merchant name, FF01 type, FF02 operator, FF06 time, FF07 auth)."""
     receipt = Receipt.from_json(record.receipt) if record.receipt else None
     kind = receipt.txn_type if receipt else record.txn_type.upper()
     parts = [
-        tlv("FF00", engine.profile.merchant_name.encode("gbk", errors="replace")[:40]),
-        tlv("FF01", kind.encode("ascii", errors="replace")[:25]),
-        tlv("FF02", (record.operator or "01").encode("ascii")),
-        tlv(
+        _tag("FF00", engine.profile.merchant_name.encode("gbk", errors="replace")[:40]),
+        _tag("FF01", kind.encode("ascii", errors="replace")[:25]),
+        _tag("FF02", (record.operator or "01").encode("ascii")),
+        _tag(
             "FF06", bytes.fromhex(record.local_datetime.astimezone(engine.timezone).strftime("%Y%m%d%H%M%S"))
         ),
     ]
     if record.auth_code:
-        parts.append(tlv("FF07", record.auth_code.encode("ascii")))
+        parts.append(_tag("FF07", record.auth_code.encode("ascii")))
     return b"".join(parts)
 
 
