@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
-import platform
 import pkgutil
+import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult
-from sqlalchemy.pool import NullPool
 
 __all__ = ["WRITE", "is_sqlite", "make_engine", "normalise_url"]
 
@@ -42,7 +41,11 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            pool_size=pool_size,
+            max_overflow=20,
+            pool_pre_ping=False,
+            connect_args={"check_same_thread": False, "timeout": 30},
         )
         _install_sqlite_recipe(engine)
         return engine

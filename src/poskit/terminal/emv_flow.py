@@ -155,7 +155,7 @@ async def run_emv_sale(
             issuer_authentication_data=arpc,
             issuer_scripts=scripts or None,
         )
-        engine.last_emv = {"first": first, "second": second}
+        engine.last_emv = {**(engine.last_emv or {}), "first": first, "second": second}
         if second.script_results:
             engine.queue_script_advice(response, first, second.script_advice_icc_data or second.icc_data)
         if second.reversal_required or not second.approved:
@@ -211,9 +211,9 @@ async def run_emv_sale(
     )
     outcome.extra.update(emv_summary(first))
     engine.last_emv = {**(engine.last_emv or {}), "first": first, "trace": kernel.trace}
-    last = getattr(engine, "last_emv", None)
-    if last and last.get("first") is first and last["second"].cryptogram:
-        outcome.extra["application_cryptogram"] = last["second"].cryptogram.hex().upper()
+    second = engine.last_emv.get("second")
+    if second is not None and second.cryptogram:
+        outcome.extra["application_cryptogram"] = second.cryptogram.hex().upper()
     return outcome
 
 

@@ -737,7 +737,6 @@ class TerminalEngine:
         definition = self.dialect.definition(txn_type)
         reversible = definition.reversible
         label = _RECEIPT_TYPES.get(txn_type, txn_type.value.upper())
-        stan = self.store.next_stan()
         batch = self.store.batch_no()
         now = self._local_now()
         card = self._card_data(
@@ -750,6 +749,28 @@ class TerminalEngine:
             expiry=expiry,
         )
         chip_condition = "2" if entry == "fallback" else "0"
+        token, masked = self.element.protect_pan(pan)
+        reversal_id: int | None = None
+        if reversible:
+            # the trace number and the reversal record are written together, before anything is sent
+            stan, reversal_id = self.store.reserve_with_reversal(
+                batch_no=batch,
+                txn_type=txn_type.value,
+                pan_token=token,
+                pan_masked=masked,
+                amount=amount.minor,
+                currency=amount.currency.code,
+                request={
+                    "entry_mode": card.entry_mode.value,
+                    "card_sequence": card_sequence,
+                    "operator": self.profile.operator,
+                    "chip_condition": chip_condition,
+                    "original": _original_json(original),
+                },
+                icc_data=None,
+            )
+        else:
+            stan = self.store.next_stan()
         request = Request(
             txn_type,
             self.profile.terminal_id,
@@ -766,29 +787,6 @@ class TerminalEngine:
             chip_condition=chip_condition,
             partial_approval=False,
             ksn=self.element.take_ksn() if pin_block is not None else None,  # DUKPT: field 62
-        )
-        token, masked = self.element.protect_pan(pan)
-        reversal_id = (
-            None
-            if not reversible
-            else self.store.save_reversal(
-                stan=stan,
-                batch_no=batch,
-                txn_type=txn_type.value,
-                pan_token=token,
-                pan_masked=masked,
-                amount=amount.minor,
-                currency=amount.currency.code,
-                request={
-                    "entry_mode": card.entry_mode.value,
-                    "card_sequence": card_sequence,
-                    "operator": self.profile.operator,
-                    "chip_condition": chip_condition,
-                    "original": _original_json(original),
-                },
-                icc_data=None,
-                reason="98",
-            )
         )
         self.current_reversal_id = reversal_id
         base: dict[str, Any] = {
@@ -837,8 +835,6 @@ class TerminalEngine:
                 **base,
             )
         response = ex.response
-        if reversal_id is not None:
-            self.store.set_reversal_reason(reversal_id, "06")
         if not ex.mac_ok and reversal_id is not None:
             self.store.set_reversal_reason(reversal_id, "A0")
             self.store.update_profile(sign_on_required=True)
@@ -894,6 +890,8 @@ class TerminalEngine:
         if on_response is not None:
             verdict = await on_response(response)
             if verdict is not None:  # e.g. the chip declined after the host approved
+                if reversal_id is not None and self.store.pending_reversals():
+                    self.store.set_reversal_reason(reversal_id, "06")  # a response came but is unusable
                 return verdict
         info = lookup_bin(pan)
         receipt = Receipt(
@@ -955,7 +953,9 @@ class TerminalEngine:
         try:
             await self.devices.printer.print_receipt(receipt, copy="merchant")
         except PrinterError as exc:
-            # CUPS rule: an approval whose slip cannot be printed is reversed (reason 06 kept).
+            # CUPS rule: an approval whose slip cannot be printed is reversed (reason 06).
+            if reversal_id is not None:
+                self.store.set_reversal_reason(reversal_id, "06")
             await self._say(f"Printer: {exc}. The payment will be reversed.", "error")
             return self._fail(
                 f"printer failure ({exc}): the approved payment will be reversed; fix the "

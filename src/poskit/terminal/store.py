@@ -259,6 +259,28 @@ class TerminalStore:
         )
         return inserted_id(result)
 
+    def reserve_with_reversal(self, **values: Any) -> tuple[int, int]:
+        """Allocate the next trace number and persist its reversal record in ONE durable commit.
+
+        Returns ``(stan, reversal_id)``. Both must survive a crash together: a reversal always
+        names the trace number the request went out with.
+        """
+        now = self._now()
+
+        def run(conn: Connection) -> tuple[int, int]:
+            value = conn.execute(select(counters.c.value).where(counters.c.name == "stan")).scalar_one()
+            stan = 1 if value >= 999_999 else value + 1
+            conn.execute(update(counters).where(counters.c.name == "stan").values(value=stan))
+            rid = conn.execute(
+                insert(reversal_queue).values(
+                    stan=stan, reason=values.pop("reason", "98"), created_at=now, updated_at=now, **values
+                )
+            )
+            return int(stan), inserted_id(rid)
+
+        result: tuple[int, int] = self._tx(run)
+        return result
+
     def set_reversal_reason(self, reversal_id: int, reason: str) -> None:
         self._tx(
             lambda conn: conn.execute(
