@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,7 @@ from poskit.host.participants import (
     mac_algorithm,
 )
 from poskit.host.pipeline import TransactionManager
+from poskit.host.registry import TerminalRecord, load_terminal
 from poskit.host.security import HostKeys
 from poskit.iso8583.dialects import Dialect, get_dialect
 from poskit.iso8583.errors import Iso8583Error, MessageFormatError, UnknownTransactionError
@@ -54,6 +56,9 @@ from poskit.money import Amount, currency
 from poskit.store.writer import GroupCommitWriter
 
 __all__ = ["GROUPS", "HostApp", "HostServices"]
+
+#: Messages after which the host's copy of the terminal record is stale (keys, batch, status).
+_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SIGN_OFF, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
 
 #: Responses that carry issuer authentication data (91) for the card.
 _CHIP_RESPONSES = frozenset({TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE})
@@ -103,6 +108,27 @@ class HostServices:
         self.pan_protector = PanProtector(
             self.hsm, data_key=self.keys["pan_data"], hash_key=self.keys["pan_hash"]
         )
+        self._terminals: dict[str, tuple[float, TerminalRecord]] = {}
+
+    #: How long a terminal record may be reused without re-reading it (other host processes may change
+    #: it: a sign-on elsewhere rotates its keys; a MAC failure always re-reads before answering A0).
+    terminal_cache_seconds: float = 2.0
+
+    def terminal(self, terminal_id: str, *, fresh: bool = False) -> TerminalRecord | None:
+        now = time.monotonic()
+        cached = self._terminals.get(terminal_id)
+        if cached is not None and not fresh and cached[0] > now:
+            return cached[1]
+        with self.engine.connect() as conn:
+            record = load_terminal(conn, terminal_id)
+        if record is not None:
+            self._terminals[terminal_id] = (now + self.terminal_cache_seconds, record)
+        else:
+            self._terminals.pop(terminal_id, None)
+        return record
+
+    def forget_terminal(self, terminal_id: str) -> None:
+        self._terminals.pop(terminal_id, None)
 
     def auth_code(self) -> str:
         return f"{int.from_bytes(self.random(4), 'big') % 1_000_000:06d}"
@@ -184,6 +210,8 @@ class HostApp:
             ctx.decline("40", f"{request.txn_type.value} is not supported by this host")
         else:
             await self.tm.run(group, ctx)
+        if ctx.force_sign_on or request.txn_type in _CHANGES_TERMINAL:
+            self.s.forget_terminal(request.terminal_id)
         return self._reply(ctx)
 
     # responses ---------------------------------------------------------------------

@@ -42,7 +42,7 @@ from poskit.host.authorization import (
 from poskit.host.context import HostContext
 from poskit.host.issuer import PinCheck, find_card
 from poskit.host.pipeline import Vote
-from poskit.host.registry import load_terminal
+from poskit.host.registry import TerminalRecord
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
 from poskit.store.schema import system_keys, terminals
 from poskit.store.schema_keys import dukpt_devices
@@ -99,8 +99,7 @@ class LoadTerminal(_Base):
     name = "load-terminal"
 
     async def prepare(self, ctx: HostContext) -> Vote:
-        with self.s.engine.connect() as conn:
-            record = load_terminal(conn, ctx.request.terminal_id)
+        record = self.s.terminal(ctx.request.terminal_id)
         if record is None:
             ctx.decline("97", f"terminal {ctx.request.terminal_id!r} is not registered")
             return Vote.ABORTED
@@ -128,22 +127,20 @@ class VerifyMac(_Base):
         if not ctx.dialect.definition(ctx.request.txn_type).mac:
             return _READ_ONLY
         mac = ctx.dialect.extract_mac(ctx.envelope.message)
-        if t.mak is None or t.sign_on_required:
-            ctx.decline("A0", "terminal is not signed on (no working keys)")
-            ctx.force_sign_on = True
-            return Vote.ABORTED
         if mac is None:
             ctx.decline("A0", "MAC missing")
             ctx.force_sign_on = True
             return Vote.ABORTED
-        try:
-            self.s.hsm.verify_mac(
-                ctx.dialect.mac_input(ctx.envelope.message),
-                mac,
-                key=t.mak,
-                algorithm=mac_algorithm(t.mac_algorithm),
-            )
-        except (MacVerificationError, CryptoError):
+        if not self._mac_ok(t, ctx, mac):
+            # the cached record may predate a sign-on handled elsewhere: re-read once before refusing
+            fresh = self.s.terminal(t.terminal_id, fresh=True)
+            if fresh is not None and fresh != t:
+                ctx.terminal = t = fresh
+        if t.mak is None or t.sign_on_required:
+            ctx.decline("A0", "terminal is not signed on (no working keys)")
+            ctx.force_sign_on = True
+            return Vote.ABORTED
+        if not self._mac_ok(t, ctx, mac):
             ctx.decline("A0", "MAC verification failed")
             ctx.force_sign_on = True
             await self.s.writer.submit(
@@ -154,6 +151,20 @@ class VerifyMac(_Base):
             return Vote.ABORTED
         ctx.mac_verified = True
         return _READ_ONLY
+
+    def _mac_ok(self, t: TerminalRecord, ctx: HostContext, mac: bytes) -> bool:
+        if t.mak is None or t.sign_on_required:
+            return False
+        try:
+            self.s.hsm.verify_mac(
+                ctx.dialect.mac_input(ctx.envelope.message),
+                mac,
+                key=t.mak,
+                algorithm=mac_algorithm(t.mac_algorithm),
+            )
+        except (MacVerificationError, CryptoError):
+            return False
+        return True
 
 
 class ReadCard(_Base):

@@ -43,8 +43,10 @@ class LmkRotationPendingError(RuntimeError):
     """An LMK rotation was interrupted: key blocks may be under either LMK until it finishes."""
 
     def __init__(self, pending: Path) -> None:
-        super().__init__(f"an LMK rotation is in progress ({pending} exists): finish it with "
-                         "`poskit keys rotate-lmk` before starting poskit")
+        super().__init__(
+            f"an LMK rotation is in progress ({pending} exists): finish it with "
+            "`poskit keys rotate-lmk` before starting poskit"
+        )
         self.pending = pending
 
 
