@@ -19,10 +19,28 @@ from poskit.cards.pan import luhn_valid, mask_pan
 
 __all__ = ["configure_logging", "get_logger", "mask_card_data", "scrub_text"]
 
-_SENSITIVE_KEYS = frozenset({
-    "pan", "track", "track2", "track_2", "track3", "cvv", "cvv2", "cvc", "pin", "pin_block",
-    "pinblock", "key", "clear_key", "lmk", "password", "field_35", "field_36", "field_52",
-})
+_SENSITIVE_KEYS = frozenset(
+    {
+        "pan",
+        "track",
+        "track2",
+        "track_2",
+        "track3",
+        "cvv",
+        "cvv2",
+        "cvc",
+        "pin",
+        "pin_block",
+        "pinblock",
+        "key",
+        "clear_key",
+        "lmk",
+        "password",
+        "field_35",
+        "field_36",
+        "field_52",
+    }
+)
 _PAN_LIKE = re.compile(r"(?<!\d)(\d{13,19})(?!\d)")
 _TRACK_LIKE = re.compile(r"(?<![0-9A-F])(\d{13,19})[=D](\d{4,})", re.IGNORECASE)
 
@@ -30,16 +48,14 @@ _TRACK_LIKE = re.compile(r"(?<![0-9A-F])(\d{13,19})[=D](\d{4,})", re.IGNORECASE)
 def scrub_text(text: str) -> str:
     """Mask track-2-like data and Luhn-valid PAN-like digit runs inside free text."""
     text = _TRACK_LIKE.sub(lambda m: mask_pan(m.group(1)) + "=<wiped>", text)
-    return _PAN_LIKE.sub(lambda m: mask_pan(m.group(1)) if luhn_valid(m.group(1)) else m.group(1),
-                         text)
+    return _PAN_LIKE.sub(lambda m: mask_pan(m.group(1)) if luhn_valid(m.group(1)) else m.group(1), text)
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, dict):
-        return {k: ("<wiped>" if str(k).lower() in _SENSITIVE_KEYS else _scrub(v))
-                for k, v in value.items()}
+        return {k: ("<wiped>" if str(k).lower() in _SENSITIVE_KEYS else _scrub(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_scrub(v) for v in value)
     return value
@@ -55,11 +71,11 @@ def mask_card_data(_logger: Any, _method: str, event: MutableMapping[str, Any]) 
     return event
 
 
-def configure_logging(fmt: str = "console", level: int = logging.INFO,
-                      stream: Any = None) -> None:
+def configure_logging(fmt: str = "console", level: int = logging.INFO, stream: Any = None) -> None:
     """Configure structlog once per process: JSON lines or a console renderer."""
-    renderer: Any = (structlog.processors.JSONRenderer() if fmt == "json"
-                     else structlog.dev.ConsoleRenderer(colors=False))
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

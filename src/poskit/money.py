@@ -78,8 +78,7 @@ def _from_iso(item: iso4217.Currency) -> Currency:
     if item.number is None:
         raise CurrencyError(item.code)
     exponent = item.exponent if item.exponent is not None else 0
-    return Currency(code=item.code, numeric=f"{item.number:03d}", exponent=exponent,
-                    name=item.currency_name)
+    return Currency(code=item.code, numeric=f"{item.number:03d}", exponent=exponent, name=item.currency_name)
 
 
 _AMOUNT_RE = re.compile(r"^\s*(\d{1,15})(?:\.(\d*))?\s*$")
@@ -179,7 +178,7 @@ class Amount:
         raw = [self.minor * w for w in weights]
         parts = [r // total for r in raw]
         remainder = self.minor - sum(parts)
-        order = sorted(range(len(weights)), key=lambda i: (raw[i] % total), reverse=True)
+        order = sorted(range(len(weights)), key=lambda i: raw[i] % total, reverse=True)
         for i in order[:remainder]:
             parts[i] += 1
         return [Amount(p, self.currency) for p in parts]

@@ -31,7 +31,9 @@ CARDS = {"magstripe-debit": "654321", "daily-limit": None, "unionpay-credit": "1
 class FaultyLink:
     """Forwards to the real host but, as the seeded dice say, fails like a real network."""
 
-    def __init__(self, inner: Any, rng: random.Random, *, p_refuse: float, p_lose: float, p_cut: float) -> None:
+    def __init__(
+        self, inner: Any, rng: random.Random, *, p_refuse: float, p_lose: float, p_cut: float
+    ) -> None:
         self.inner, self.rng = inner, rng
         self.p_refuse, self.p_lose, self.p_cut = p_refuse, p_lose, p_cut
         self.events: list[str] = []
@@ -73,7 +75,8 @@ def _expected_balance(counter: Any, card: str, opening: int) -> int:
 
 
 async def test_random_day_with_faults_keeps_terminal_host_and_issuer_in_step(
-        new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]) -> None:
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
     """40 seeded operations with injected refusals, lost answers and power cuts; then settle and check."""
     rng = random.Random(20261124)
     counter = new_counter()
@@ -88,16 +91,25 @@ async def test_random_day_with_faults_keeps_terminal_host_and_issuer_in_step(
             if action < 0.7:
                 await engine.sale(Amount.of(rng.randint(100, 20_000), "CNY"))
             elif action < 0.85:
-                approved = [r for r in counter.store.records(counter.store.batch_no())
-                            if r.txn_type == "sale" and r.status == "approved"]
+                approved = [
+                    r
+                    for r in counter.store.records(counter.store.batch_no())
+                    if r.txn_type == "sale" and r.status == "approved"
+                ]
                 if approved:
                     await engine.void(rng.choice(approved).stan, "123456")
             else:
-                sales = [r for r in counter.store.records() if r.txn_type == "sale" and r.status == "approved"]
+                sales = [
+                    r for r in counter.store.records() if r.txn_type == "sale" and r.status == "approved"
+                ]
                 if sales:
                     target = rng.choice(sales)
-                    await engine.refund(Amount.of(max(1, target.amount // 3), "CNY"), target.rrn or "",
-                                        target.local_datetime.strftime("%m%d"), "123456")
+                    await engine.refund(
+                        Amount.of(max(1, target.amount // 3), "CNY"),
+                        target.rrn or "",
+                        target.local_datetime.strftime("%m%d"),
+                        "123456",
+                    )
         except asyncio.CancelledError:
             pass  # power cut: the next engine starts from what the store kept
     assert {"refused", "lost", "power cut"} <= set(link.events)
@@ -110,9 +122,9 @@ async def test_random_day_with_faults_keeps_terminal_host_and_issuer_in_step(
         assert issuer_balance(card) == _expected_balance(counter, card, opening[card]), card
 
 
-async def test_killed_terminal_process_reverses_on_restart(demo_settings: Any, live_host: Any,
-                                                           new_counter: Callable[..., Any],
-                                                           issuer_balance: Callable[[str], int]) -> None:
+async def test_killed_terminal_process_reverses_on_restart(
+    demo_settings: Any, live_host: Any, new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
     """`poskit pay` SIGKILLed while waiting for the answer: the next run reverses first, nothing lost."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
@@ -144,9 +156,23 @@ async def test_killed_terminal_process_reverses_on_restart(demo_settings: Any, l
     port = proxy.sockets[0].getsockname()[1]
     before = issuer_balance("magstripe-debit")
     env = {**os.environ, "POSKIT_DATA_DIR": str(demo_settings.data_dir)}
-    command = [sys.executable, "-m", "poskit", "pay", "44.00", "--card", "magstripe-debit",
-               "--pin", "654321", "--terminal", counter.terminal_id, "--host", f"127.0.0.1:{port}", "--json"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    command = [
+        sys.executable,
+        "-m",
+        "poskit",
+        "pay",
+        "44.00",
+        "--card",
+        "magstripe-debit",
+        "--pin",
+        "654321",
+        "--terminal",
+        counter.terminal_id,
+        "--host",
+        f"127.0.0.1:{port}",
+        "--json",
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         await asyncio.wait_for(host_seen.wait(), 30)
         process.send_signal(signal.SIGKILL)
@@ -157,10 +183,31 @@ async def test_killed_terminal_process_reverses_on_restart(demo_settings: Any, l
         await proxy.wait_closed()
         await asyncio.gather(*handlers, return_exceptions=True)
         await asyncio.sleep(0.05)  # let the closed transports finish
-    assert issuer_balance("magstripe-debit") == before - 4400  # approved at the host, never seen by the terminal
-    rerun = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "poskit", "pay", "1.00", "--card", "magstripe-debit", "--pin", "654321",
-         "--terminal", counter.terminal_id, "--host", live_host.address, "--json"],
-        env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert (
+        issuer_balance("magstripe-debit") == before - 4400
+    )  # approved at the host, never seen by the terminal
+    rerun = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "poskit",
+            "pay",
+            "1.00",
+            "--card",
+            "magstripe-debit",
+            "--pin",
+            "654321",
+            "--terminal",
+            counter.terminal_id,
+            "--host",
+            live_host.address,
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert issuer_balance("magstripe-debit") == before - 100

@@ -192,3 +192,18 @@ async def test_issuer_script_unblocks_the_pin_and_is_reported(
 
 def teardown_module() -> None:
     reset_virtual_cards()
+
+
+async def test_dead_chip_falls_back_to_swipe_after_three_tries(new_counter: Callable[..., Any]) -> None:
+    """Three chip read failures, then the swipe is accepted and sent as a fallback (22=80x, 60.5=2)."""
+    from poskit.cards.book import card_by_name
+    from poskit.terminal.devices.scripted import TestCardReader
+
+    counter = new_counter()
+    engine = counter.engine("unionpay-debit", entry="chip", pins=("123456",))
+    engine.devices.card_reader = TestCardReader(card_by_name("unionpay-debit"), "chip", chip_failures=3)
+    outcome = await engine.sale(cny("19.00"))
+    assert outcome.approved, outcome.message
+    assert outcome.entry_mode == "fallback"
+    assert any("insert the card again" in t for t in counter.display.texts())
+    assert any("fallback" in t for t in counter.display.texts())

@@ -248,8 +248,9 @@ def _signature_png() -> bytes:
     return out.getvalue()
 
 
-async def test_unsigned_transaction_is_signed_later_and_uploaded(new_counter: Callable[..., Any],
-                                                               demo_settings: Any) -> None:
+async def test_unsigned_transaction_is_signed_later_and_uploaded(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
     """No PIN: the sale needs a signature; it is listed unsigned, signed later (补签), uploaded in 0820."""
     from poskit.store.schema_terminal_day import signatures
     from poskit.terminal.signature import decode_t85

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 from rich.table import Table
+from sqlalchemy import Engine
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
 from poskit.portal.accounts import UnknownUserError, WeakPasswordError, list_users, set_password

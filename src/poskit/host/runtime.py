@@ -20,6 +20,7 @@ from poskit.host.security import refuse_if_rotation_pending
 from poskit.host.server import HostServer
 from poskit.logs import get_logger
 from poskit.portal.app import create_app
+from poskit.portal.pos import close_pos, configure_pos
 from poskit.portal.security import load_session_secret
 from poskit.store.writer import GroupCommitWriter
 from poskit.tms.provisioning import open_host_database
@@ -51,6 +52,7 @@ class RunningServices:
         self.app = HostApp(self.services)
         self.host = HostServer(self.app, bind=settings.host_bind, port=settings.host_port)
         self.portal: PortalServer | None = None
+        self.portal_app: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
@@ -64,6 +66,8 @@ class RunningServices:
                 session_secret=secret,
                 secure_cookies=self.settings.portal_bind not in ("127.0.0.1", "localhost"),
             )
+            configure_pos(portal_app, settings=self.settings, host_address=self.host.address)
+            self.portal_app = portal_app
             config = uvicorn.Config(
                 portal_app,
                 host=self.settings.portal_bind,
@@ -82,9 +86,15 @@ class RunningServices:
                 self._tasks[-1].result()  # surfaces "address already in use" and friends
 
     async def stop(self) -> None:
+        """Stop taking work, let transactions in flight finish, then close everything."""
         if self.portal is not None:
+            await close_pos(self.portal_app)  # open POS pages finish what they sent
             self.portal.should_exit = True
         await self.host.stop()
+        portal_task = self._tasks[-1] if self.portal is not None and self._tasks else None
+        if portal_task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(portal_task), 5)  # uvicorn closes its socket itself
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

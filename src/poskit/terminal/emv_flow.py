@@ -128,6 +128,8 @@ async def run_emv_sale(
         await engine._say(first.message or "Please insert or swipe the card", "prompt")
         return engine._fail(f"{first.message or 'please insert or swipe the card'}", **base)
     if first.outcome in ("try_another_interface", "card_error"):
+        if first.fallback_allowed:
+            base["extra"] = {**base["extra"], "chip_read_failed": True}
         advice = (
             "chip could not be read: swipe the card (fallback)"
             if first.fallback_allowed

@@ -47,6 +47,8 @@ __all__ = ["NETWORK_DOWN", "Check", "SelfTestReport", "TerminalEngine", "TxnOutc
 _log = get_logger("poskit.terminal")
 
 NETWORK_DOWN = "network not connected: check the cable or SIM, then retry"
+#: Chip read attempts before a chip card may be swiped (fallback).
+CHIP_TRIES = 3
 
 _ENTRY_MODES = {
     "swipe": EntryMode.SWIPE,
@@ -455,14 +457,31 @@ class TerminalEngine:
             f"Amount {amount.currency.code} {amount.grouped()} — confirm?"
         ):
             return self._fail("cancelled by the operator", amount=amount)
-        presentation = await self._read_card(amount)
-        if isinstance(presentation, TxnOutcome):
-            return presentation
-        if presentation.kind in ("chip", "tap"):
-            return await self._emv_sale(amount, presentation, txn_type=txn_type)
-        return await self._magstripe_sale(amount, presentation, txn_type=txn_type)
+        chip_failures = 0
+        while True:
+            presentation = await self._read_card(amount, fallback_allowed=chip_failures >= CHIP_TRIES)
+            if isinstance(presentation, TxnOutcome):
+                return presentation
+            if presentation.kind not in ("chip", "tap"):
+                return await self._magstripe_sale(amount, presentation, txn_type=txn_type)
+            outcome = await self._emv_sale(amount, presentation, txn_type=txn_type)
+            if not outcome.extra.get("chip_read_failed") or presentation.kind == "tap":
+                return outcome
+            chip_failures += 1
+            self.store.log_event("chip_read_failed", attempt=chip_failures)
+            if chip_failures < CHIP_TRIES:
+                await self._say(
+                    f"Chip read failed ({chip_failures}/{CHIP_TRIES}): insert the card again", "prompt"
+                )
+            else:
+                await self._say("The chip cannot be read: swipe the card instead (fallback)", "prompt")
+                switch = getattr(self.devices.card_reader, "switch", None)
+                if getattr(self.devices.card_reader, "follow_advice", False) and switch is not None:
+                    switch("swipe")
 
-    async def _read_card(self, amount: Amount) -> CardPresentation | TxnOutcome:
+    async def _read_card(
+        self, amount: Amount, *, fallback_allowed: bool = False
+    ) -> CardPresentation | TxnOutcome:
         reader = self.devices.card_reader
         allowed: tuple[EntryKind, ...] = ("swipe", "chip", "tap", "manual")
         prompt = f"{amount.currency.code} {amount.grouped()}: swipe, insert or tap the card"
@@ -472,8 +491,12 @@ class TerminalEngine:
                 return self._fail("no card presented (or the card cannot be read that way)", amount=amount)
             if presentation.kind == "swipe" and presentation.track2 is not None:
                 service = presentation.track2.service
-                if service.chip_card and not reader.chip_reader_working and not presentation.fallback:
-                    # the chip cannot be read here: a swipe of a chip card is a fallback (22=80x, 60.5=2)
+                if (
+                    service.chip_card
+                    and (fallback_allowed or not reader.chip_reader_working)
+                    and not presentation.fallback
+                ):
+                    # the chip cannot be read: a swipe of a chip card is a fallback (22=80x, 60.5=2)
                     return dataclasses.replace(presentation, fallback=True)
                 if service.chip_card and reader.chip_reader_working and not presentation.fallback:
                     await self._say("Chip card: please insert the card, do not swipe", "prompt")

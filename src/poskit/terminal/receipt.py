@@ -8,6 +8,7 @@ appears on a receipt.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import unicodedata
 from typing import Any
@@ -71,6 +72,9 @@ class Receipt:
     support_phone: str = ""
     e_receipt_url: str = ""
     remarks: tuple[str, ...] = ()
+    # the captured e-signature as a base64 PNG (bilevel), so the model stays JSON; "" when none
+    signature_image: str = dataclasses.field(default="", repr=False)
+    feature_code: str = ""  # 特征码 from settlement date + RRN (reference §1.12)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,6 +89,18 @@ class Receipt:
 
     def as_reprint(self) -> Receipt:
         return dataclasses.replace(self, reprint=True)
+
+    def signature_png(self) -> bytes | None:
+        """The e-signature image (PNG bytes), or None when the slip has none."""
+        return base64.b64decode(self.signature_image) if self.signature_image else None
+
+    def with_signature(self, png: bytes, *, feature_code: str | None = None) -> Receipt:
+        """This receipt carrying the cardholder's e-signature image."""
+        return dataclasses.replace(
+            self,
+            signature_image=base64.b64encode(png).decode("ascii"),
+            feature_code=self.feature_code if feature_code is None else feature_code,
+        )
 
 
 def _width(text: str) -> int:
@@ -148,7 +164,11 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
     lines.append("备注 REFERENCE:")
     lines += [f"  {r}" for r in remarks] or ["  -"]
     lines.append(rule)
-    if copy != "cardholder" and receipt.signature_required:
+    if receipt.signature_required and receipt.signature_image:
+        lines.append("持卡人签名 CARDHOLDER SIGNATURE: [电子签名 E-SIGNATURE]")
+        if receipt.feature_code:
+            lines.append(f"特征码 FEATURE CODE: {receipt.feature_code}")
+    elif copy != "cardholder" and receipt.signature_required:
         lines += [
             "持卡人签名 CARDHOLDER SIGNATURE:",
             "",

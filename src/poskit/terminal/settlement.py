@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from poskit.iso8583.model import BatchItem, BatchUpload, Reconciliation, Request, Totals, TxnType
 from poskit.money import Amount
+from poskit.terminal.devices.ports import PrinterError
 from poskit.terminal.store import BatchRecord
 
 if TYPE_CHECKING:
@@ -66,21 +67,21 @@ def settlement_report(
         return Amount.of(v, cur).grouped()
 
     lines = [
-        "结算单 SETTLEMENT REPORT",
         f"商户 MERCHANT: {engine.profile.merchant_name}",
         f"商户编号 MERCHANT NO.: {engine.profile.merchant_no}",
-        f"终端 TERMINAL: {engine.profile.terminal_id}  操作员 OP: {engine.profile.operator or '-'}",
+        f"终端 TERMINAL: {engine.profile.terminal_id}",
+        f"操作员 OPERATOR: {engine.profile.operator or '-'}",
         f"批次号 BATCH: {batch:06d}",
         f"时间 DATE/TIME: {engine._local_now():%Y-%m-%d %H:%M:%S}",
         "-" * 32,
-        "内卡 DOMESTIC        笔数 COUNT   金额 AMOUNT",
-        f"借记 DEBIT           {totals.debit_count:>5}   {money(totals.debit_amount):>12}",
-        f"贷记 CREDIT          {totals.credit_count:>5}   {money(totals.credit_amount):>12}",
-        "外卡 FOREIGN",
-        f"借记 DEBIT           {totals.foreign_debit_count:>5}   {money(totals.foreign_debit_amount):>12}",
-        f"贷记 CREDIT          {totals.foreign_credit_count:>5}   {money(totals.foreign_credit_amount):>12}",
+        "内卡 DOMESTIC  COUNT       AMOUNT",
+        f"借记 DEBIT   {totals.debit_count:>5} {money(totals.debit_amount):>12}",
+        f"贷记 CREDIT  {totals.credit_count:>5} {money(totals.credit_amount):>12}",
+        "外卡 FOREIGN   COUNT       AMOUNT",
+        f"借记 DEBIT   {totals.foreign_debit_count:>5} {money(totals.foreign_debit_amount):>12}",
+        f"贷记 CREDIT  {totals.foreign_credit_count:>5} {money(totals.foreign_credit_amount):>12}",
         "-" * 32,
-        "对账平 BALANCED" if balanced else "对账不平 NOT BALANCED: details uploaded to the host",
+        "对账平 BALANCED" if balanced else "对账不平 NOT BALANCED",
     ]
     if host is not None and not balanced:
         lines += [
@@ -150,9 +151,10 @@ async def settle(engine: TerminalEngine) -> TxnOutcome:
         if uploaded < 0:
             return engine._fail("the batch upload did not complete; settle again to resend it", batch=batch)
     lines = settlement_report(engine, batch, totals, response.totals, balanced)
-    report = getattr(engine.devices.printer, "print_report", None)
-    if report is not None:
-        await report("SETTLEMENT", lines)
+    try:
+        await engine.devices.printer.print_report("结算单 SETTLEMENT", lines)
+    except PrinterError as exc:
+        store.log_event("settlement_report_not_printed", batch=batch, reason=str(exc)[:100])
     for r in records:
         store.update_record(r.id, settled=True)
     store.set_batch_no(batch + 1 if batch < 999_999 else 1)

@@ -22,7 +22,6 @@ __all__ = [
     "CardPresentation",
     "CardReader",
     "Clock",
-    "SignaturePad",
     "ConnectFailed",
     "Devices",
     "Display",
@@ -34,6 +33,7 @@ __all__ = [
     "PowerSource",
     "Printer",
     "PrinterError",
+    "SignaturePad",
 ]
 
 EntryKind = Literal["swipe", "chip", "tap", "manual"]
@@ -113,6 +113,9 @@ class PinEntry(Protocol):
 class Printer(Protocol):
     async def print_receipt(self, receipt: Receipt, *, copy: str) -> None:
         """Print one copy (merchant / cardholder / bank); raises PrinterError."""
+
+    async def print_report(self, title: str, lines: list[str]) -> None:
+        """Print a report (the settlement report); raises PrinterError."""
 
 
 class HostLink(Protocol):

@@ -80,6 +80,7 @@ class TestCardReader:
         wallet: Path | None = None,
     ) -> None:
         self.card = card
+        self.follow_advice = chip_failures > 0  # a cardholder who swipes when the chip will not read
         self.wallet = wallet  # where the chip's counters persist between processes (a card in a wallet)
         self._chip: Any = None
         self.entry = entry
@@ -114,9 +115,13 @@ class TestCardReader:
         from poskit.cards.icc import VirtualCardTransport
 
         self._chip = self._load_chip(card)
-        return CardPresentation(
-            self.entry, icc=VirtualCardTransport(self._chip, contactless=self.entry == "tap")
+        dead = self.chip_failures > 0 and self.entry == "chip"
+        if dead:
+            self.chip_failures -= 1  # a dirty or damaged chip: this insert does not answer
+        transport = VirtualCardTransport(
+            self._chip, contactless=self.entry == "tap", fail_power_on=1 if dead else 0
         )
+        return CardPresentation(self.entry, icc=transport)
 
     def _state_file(self, card: TestCard) -> Path | None:
         return self.wallet / f"{card.name}.json" if self.wallet is not None else None
@@ -172,6 +177,11 @@ class MemoryPrinter:
         if not self.paper:
             raise PrinterError("paper out: load a new roll, then reprint")
         self.printed.append((copy, render_text(receipt, copy=copy, width=self.width)))
+
+    async def print_report(self, title: str, lines: list[str]) -> None:
+        if not self.paper:
+            raise PrinterError("paper out: load a new roll, then print the report again")
+        self.printed.append((title, "\n".join(lines) + "\n"))
 
 
 class SystemClock:
