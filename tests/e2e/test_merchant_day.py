@@ -15,6 +15,14 @@ from poskit.store.schema_terminal_day import batch_upload_items, host_batches
 
 pytestmark = pytest.mark.usefixtures("live_host")
 
+
+@pytest.fixture(params=["cups", "ascii87"])
+def dialect_counter(request: pytest.FixtureRequest, new_counter: Callable[..., Any]) -> Callable[[], Any]:
+    """A fresh terminal on each wire dialect (ascii87 terminals MAC with X9.19)."""
+    mac = "x919" if request.param == "ascii87" else "cups-ecb"
+    return lambda: new_counter(dialect=request.param, mac_algorithm=mac)
+
+
 SUPERVISOR = "123456"
 
 
@@ -38,10 +46,10 @@ async def _sale(counter: Any, amount: str, card: str = "magstripe-debit", pin: s
 
 
 async def test_void_restores_the_card_and_negates_the_ledger(
-    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any
+    dialect_counter: Callable[[], Any], issuer_balance: Callable[[str], int], demo_settings: Any
 ) -> None:
     """A void of the current batch gives the money back and marks the sale voided on both sides."""
-    counter = new_counter()
+    counter = dialect_counter()
     before = issuer_balance("magstripe-debit")
     sale = await _sale(counter, "88.00")
     void = await counter.engine().void(sale.stan, SUPERVISOR)
@@ -78,10 +86,10 @@ async def test_void_of_an_unknown_voucher_is_refused(new_counter: Callable[..., 
 
 
 async def test_refund_is_capped_at_the_original(
-    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+    dialect_counter: Callable[[], Any], issuer_balance: Callable[[str], int]
 ) -> None:
     """Partial refunds add up to the original at most; the one that would exceed it is declined 64."""
-    counter = new_counter()
+    counter = dialect_counter()
     sale = await _sale(counter, "100.00")
     before = issuer_balance("magstripe-debit")
     date = counter.store.find_voucher(sale.stan).local_datetime.strftime("%m%d")
@@ -104,10 +112,10 @@ async def test_refund_of_an_unknown_reference_is_declined_25(new_counter: Callab
 
 
 async def test_preauth_then_completion_charges_the_final_amount(
-    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int], demo_settings: Any
+    dialect_counter: Callable[[], Any], issuer_balance: Callable[[str], int], demo_settings: Any
 ) -> None:
     """Pre-auth holds 300.00; completion for 280.00 charges 280.00 and releases the hold."""
-    counter = new_counter()
+    counter = dialect_counter()
     before = issuer_balance("magstripe-debit")
     preauth = await counter.engine("magstripe-debit", pins=("654321",)).preauth(cny("300.00"))
     assert preauth.approved, preauth.message
@@ -134,10 +142,10 @@ async def test_preauth_then_completion_charges_the_final_amount(
 
 
 async def test_balance_inquiry_shows_the_balance(
-    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+    dialect_counter: Callable[[], Any], issuer_balance: Callable[[str], int]
 ) -> None:
     """Balance inquiry with PIN returns the issuer's available balance."""
-    counter = new_counter()
+    counter = dialect_counter()
     outcome = await counter.engine("magstripe-debit", pins=("654321",)).balance()
     assert outcome.approved, outcome.message
     assert outcome.extra["balance"] == Amount.of(issuer_balance("magstripe-debit"), "CNY").plain()
@@ -159,10 +167,10 @@ async def test_reversed_void_brings_the_sale_back(
 
 
 async def test_settlement_balanced_closes_the_batch(
-    new_counter: Callable[..., Any], demo_settings: Any
+    dialect_counter: Callable[[], Any], demo_settings: Any
 ) -> None:
     """Sales, a void and a refund; settlement balances, the batch closes and the next one opens."""
-    counter = new_counter()
+    counter = dialect_counter()
     a = await _sale(counter, "10.00")
     b = await _sale(counter, "20.00")
     await counter.engine().void(b.stan, SUPERVISOR)
@@ -249,13 +257,13 @@ def _signature_png() -> bytes:
 
 
 async def test_unsigned_transaction_is_signed_later_and_uploaded(
-    new_counter: Callable[..., Any], demo_settings: Any
+    dialect_counter: Callable[[], Any], demo_settings: Any
 ) -> None:
     """No PIN: the sale needs a signature; it is listed unsigned, signed later (补签), uploaded in 0820."""
     from poskit.store.schema_terminal_day import signatures
     from poskit.terminal.signature import decode_t85
 
-    counter = new_counter()
+    counter = dialect_counter()
     sale = await counter.engine("daily-limit").sale(cny("18.00"))  # service code 101: signature, no PIN
     assert sale.approved, sale.message
     assert "CARDHOLDER SIGNATURE" in counter.printer.printed[0][1]
@@ -266,7 +274,7 @@ async def test_unsigned_transaction_is_signed_later_and_uploaded(
     assert engine.unsigned() == []
     assert len(signed.extra["feature_code"]) == 16
     [row] = _rows(demo_settings, select(signatures).where(signatures.c.rrn == sale.rrn))
-    width, height, _rows_ = decode_t85(bytes(row["image"]))
+    width, height, _bitmap = decode_t85(bytes(row["image"]))
     assert width > 50 and height > 20 and row["transaction_id"] is not None
     again = await engine.sign(sale.stan, _signature_png())
     assert again.status == "failed" and "already signed" in again.message
@@ -281,3 +289,62 @@ async def test_bad_signature_image_is_refused(new_counter: Callable[..., Any]) -
     outcome = await counter.engine().sign(sale.stan, b"not a png")
     assert outcome.status == "failed" and "cannot be used" in outcome.message
     assert [r.stan for r in counter.engine().unsigned()] == [sale.stan]
+
+
+async def test_late_original_after_its_reversal_is_refused(
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
+    """The reversal overtakes its sale (recorded as an orphan); the late sale is then refused, no debit."""
+    from datetime import datetime
+
+    from poskit.cards.book import card_by_name
+    from poskit.cards.magstripe import track2_for
+    from poskit.iso8583.dialects import get_dialect
+    from poskit.iso8583.model import CardData, EntryMode, Original, Request, TxnType
+
+    counter = new_counter()
+    assert (await counter.engine().sign_on()).approved
+    card = card_by_name("magstripe-debit")
+    dialect = get_dialect("cups")
+    stan, batch = counter.store.next_stan(), counter.store.batch_no()
+    amount = cny("12.00")
+
+    async def send(request: Request) -> Any:
+        raw = dialect.seal(dialect.encode_request(request), mac=counter.element.generate_mac)
+        payload = await counter.link.exchange(dialect.frame(raw), timeout=10)
+        envelope = dialect.unframe(payload)
+        return dialect.decode_response(dialect.decode(envelope.message), envelope=envelope)
+
+    reversal = Request(
+        TxnType.REVERSAL,
+        counter.terminal_id,
+        "898310058120001",
+        stan,
+        batch,
+        amount=amount,
+        card=CardData(entry_mode=EntryMode.SWIPE, pan=card.pan),
+        reversal_reason="98",
+        original=Original(batch=batch, stan=stan, txn_type=TxnType.SALE),
+        local_datetime=datetime.now().replace(microsecond=0),
+    )
+    assert (await send(reversal)).response_code == "00"
+    before = issuer_balance("magstripe-debit")
+    sale = Request(
+        TxnType.SALE,
+        counter.terminal_id,
+        "898310058120001",
+        stan,
+        batch,
+        amount=amount,
+        card=CardData(
+            entry_mode=EntryMode.SWIPE,
+            track2=track2_for(card).to_field35(),
+            pin_block=counter.element.encrypt_pin(card.pin, card.pan),
+            pin_max_length=6,
+        ),
+        operator="01",
+        local_datetime=datetime.now().replace(microsecond=0),
+    )
+    late = await send(sale)
+    assert late.response_code == "12"
+    assert issuer_balance("magstripe-debit") == before

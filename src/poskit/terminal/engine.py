@@ -351,6 +351,10 @@ class TerminalEngine:
                 f"reached ({NETWORK_DOWN}); no new payment until it is reversed",
                 reversal_pending=True,
             )
+        if self.store.pending_uploads():
+            # advices, script results and signatures left by a power cut or a dropped line go first;
+            # they are retried later if the host still cannot take them (they never block a payment)
+            await self.send_pending_uploads()
         return None
 
     # -------------------------------------------------------------- reversals
