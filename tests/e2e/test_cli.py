@@ -1,0 +1,74 @@
+"""The command-line contract scripts rely on: JSON keys and exit codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from poskit.cli import commands  # noqa: F401  (registers the sub-commands)
+from poskit.cli.app import app
+
+pytestmark = pytest.mark.usefixtures("live_host")
+
+runner = CliRunner()
+
+
+def _cli(settings: Any, *args: str) -> tuple[int, Any]:
+    result = runner.invoke(app, [*args, "--data-dir", str(settings.data_dir), "--json"])
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("{", "["))]
+    return result.exit_code, json.loads(lines[-1]) if lines else None
+
+
+def test_cards_json_lists_the_book_with_balances(demo_settings: Any) -> None:
+    """`poskit cards --json`: every card with name, pan, scheme, funding, interfaces, pin, balance ..."""
+    code, cards = _cli(demo_settings, "cards")
+    assert code == 0 and len(cards) >= 10
+    keys = {"name", "pan", "scheme", "funding", "interfaces", "pin", "balance", "currency", "status", "expiry"}
+    assert all(keys <= set(c) for c in cards)
+    low = next(c for c in cards if c["name"] == "low-balance")
+    assert low["balance"] == "10.00" and low["currency"] == "CNY"
+
+
+def test_pay_json_and_exit_codes(demo_settings: Any, live_host: Any, new_counter: Any) -> None:
+    """Approved: exit 0 with the documented keys; declined: 1; host unreachable: 2 with the reason."""
+    tid = new_counter().terminal_id
+    code, ok = _cli(demo_settings, "pay", "12.50", "--card", "magstripe-debit", "--pin", "654321",
+                    "--terminal", tid, "--host", live_host.address)
+    assert code == 0, ok
+    assert {"approved", "response_code", "message", "terminal", "stan", "rrn", "auth_code", "amount", "currency",
+            "masked_pan", "receipt"} <= set(ok)
+    assert ok["approved"] is True and ok["amount"] == "12.50" and ok["masked_pan"] == "621700******5670"
+    assert "6217000012345670" not in ok["receipt"]
+    code, declined = _cli(demo_settings, "pay", "20.00", "--card", "low-balance", "--pin", "123456",
+                          "--terminal", tid, "--host", live_host.address)
+    assert code == 1 and declined["response_code"] == "51"
+    code, down = _cli(demo_settings, "pay", "5.00", "--card", "magstripe-debit", "--pin", "654321",
+                      "--terminal", tid, "--host", "127.0.0.1:1")
+    assert code == 2 and down["message"].startswith("network not connected")
+
+
+def test_pay_rejects_bad_arguments_clearly(demo_settings: Any) -> None:
+    """Unknown card, bad amount, bad entry mode: one-line errors, exit 2, nothing sent."""
+    code, out = _cli(demo_settings, "pay", "12.50", "--card", "no-such-card")
+    assert code == 2 and "no test card named" in out["error"]
+    code, out = _cli(demo_settings, "pay", "12.505", "--card", "magstripe-debit", "--host", "127.0.0.1:1")
+    assert code == 2 and "decimal places" in out["error"]
+    code, out = _cli(demo_settings, "pay", "1", "--card", "magstripe-debit", "--entry", "wave")
+    assert code == 2 and "--entry" in out["error"]
+    code, out = _cli(demo_settings, "pay", "1", "--card", "magstripe-debit", "--terminal", "NOPE0000")
+    assert code == 2 and "no terminal" in out["error"]
+
+
+def test_users_list_and_set_password(demo_settings: Any) -> None:
+    """`poskit users list --json` shows username/role/merchant; set-password checks strength."""
+    code, users = _cli(demo_settings, "users", "list")
+    assert code == 0
+    cafe = next(u for u in users if u["username"] == "cafe")
+    assert cafe["role"] == "merchant_owner" and cafe["merchant"]
+    code, weak = _cli(demo_settings, "users", "set-password", "cafe", "--password", "short")
+    assert code == 1 and "password rejected" in weak["error"]
+    code, done = _cli(demo_settings, "users", "set-password", "cafe", "--password", "poskit-cafe-1")
+    assert code == 0 and done["password_set"] is True
