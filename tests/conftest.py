@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from poskit.cards.book import card_by_name
+from poskit.config import Settings
+from poskit.crypto.hsm import SoftHSM
+from poskit.crypto.pan_protect import PanProtector
+from poskit.host.runtime import RunningServices
+from poskit.host.security import load_host_keys, load_lmk
 from poskit.store.db import make_engine, normalise_url
 from poskit.store.migrate import upgrade
+from poskit.store.schema import issuer_accounts, issuer_cards
+from poskit.terminal.devices.network import TcpHostLink
+from poskit.terminal.devices.ports import (
+    Devices,
+    NoResponse,
+)
+from poskit.terminal.devices.scripted import (
+    FixedPower,
+    MemoryPrinter,
+    ScriptedDisplay,
+    ScriptedKeypad,
+    ScriptedPinEntry,
+    SystemClock,
+    TestCardReader,
+)
+from poskit.terminal.engine import TerminalEngine
+from poskit.terminal.secure_element import SecureElement
+from poskit.terminal.store import TerminalStore
+from poskit.tms.provisioning import provision_demo, register_terminal, terminal_paths
 
 POSTGRES_URL = os.environ.get("POSKIT_TEST_POSTGRES_URL")
 
@@ -58,3 +88,219 @@ def sqlite_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+# --- the running system: provisioned data directory, live host, scripted terminals ----------
+
+
+class LiveServices:
+    """The host (and optionally the portal) running in a background thread's event loop."""
+
+    def __init__(self, settings: Settings, *, portal: bool) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.services: RunningServices | None = None
+        self._portal = portal
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.services = RunningServices(self.settings, portal=self._portal)
+            self.loop.run_until_complete(self.services.start())
+        except BaseException as exc:  # surfaced to the test
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    def start(self) -> LiveServices:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def address(self) -> str:
+        assert self.services is not None
+        return self.services.host.address
+
+    def stop(self) -> None:
+        if self.services is not None:
+            asyncio.run_coroutine_threadsafe(self.services.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+def clear_card_data_in(directory: Path) -> list[str]:
+    """Files under ``directory`` holding any test-card PAN or track in clear (ASCII or packed BCD)."""
+    from poskit.cards.book import CARD_BOOK
+    from poskit.cards.magstripe import track2_for
+
+    needles: list[tuple[str, bytes]] = []
+    for card in CARD_BOOK:
+        needles.append((card.name, card.pan.encode()))
+        bcd = card.pan + ("F" if len(card.pan) % 2 else "")
+        needles.append((card.name, bytes.fromhex(bcd)))
+        needles.append((card.name, bcd.encode()))
+        needles.append((card.name, bcd.lower().encode()))
+        needles.append((card.name, str(track2_for(card)).split("=", 1)[1].encode()))  # discretionary + CVV
+    found = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.name}: {name}" for name, needle in needles if needle in data]
+    return found
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A data directory with the demo world provisioned once per test session.
+
+    When the session ends, the whole data directory (host database, terminal stores, card
+    wallets, key files) is scanned: no test-card PAN or track may be found in clear.
+    """
+    data_dir: Path = tmp_path_factory.mktemp("poskit-data")
+    settings = Settings(data_dir=data_dir, host_port=0, portal_port=0)
+    provision_demo(settings)
+    yield settings
+    leaks = clear_card_data_in(data_dir)
+    assert not leaks, f"clear card data in the data directory: {leaks}"
+
+
+@pytest.fixture(scope="session")
+def live_host(demo_settings: Settings) -> Iterator[LiveServices]:
+    """The real host on an ephemeral TCP port for the whole session."""
+    live = LiveServices(demo_settings, portal=False).start()
+    yield live
+    live.stop()
+
+
+# --- terminals and card-holder scripts ------------------------------------------------------
+_tids = itertools.count(1)
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+class Counter:
+    """One terminal at the counter, scripted: which card, how, which PINs."""
+
+    def __init__(self, settings: Settings, address: str, terminal_id: str) -> None:
+        self.settings = settings
+        self.terminal_id = terminal_id
+        store_file, key_file = terminal_paths(settings, terminal_id)
+        self.store = TerminalStore.open(store_file)
+        self.element = SecureElement.open(
+            key_file, self.store, mac_algorithm=self.store.profile().mac_algorithm
+        )
+        self.link = TcpHostLink(address)
+        self.display = ScriptedDisplay()
+        self.printer = MemoryPrinter()
+        self.reader = TestCardReader(None)
+        self.pins = ScriptedPinEntry()
+
+    def engine(
+        self,
+        card: str | None = None,
+        *,
+        entry: str = "swipe",
+        pins: tuple[str, ...] = (),
+        link: Any = None,
+        chip_reader_ok: bool = True,
+    ) -> TerminalEngine:
+        self.reader = TestCardReader(
+            card_by_name(card) if card else None,
+            entry,  # type: ignore[arg-type]
+            chip_reader_ok=chip_reader_ok,
+        )
+        self.pins = ScriptedPinEntry(list(pins))
+        devices = Devices(
+            display=self.display,
+            keypad=ScriptedKeypad(),
+            card_reader=self.reader,  # type: ignore[arg-type]
+            pin_entry=self.pins,
+            printer=self.printer,
+            link=link or self.link,
+            clock=SystemClock(),
+            power=FixedPower(),
+        )
+        return TerminalEngine(self.store, self.element, devices, sleep=_no_sleep)
+
+
+@pytest.fixture
+def new_counter(demo_settings: Settings, live_host: LiveServices) -> Iterator[Callable[..., Counter]]:
+    """A fresh terminal registered at the demo cafe (isolated batch, counters and reversals)."""
+    made: list[Counter] = []
+
+    def make(
+        *, mac_algorithm: str = "cups-ecb", merchant_no: str = "898310058120001", dialect: str = "cups"
+    ) -> Counter:
+        tid = f"E2E{next(_tids):05d}"
+        register_terminal(demo_settings, tid, merchant_no, mac_algorithm=mac_algorithm, dialect=dialect)
+        counter = Counter(demo_settings, live_host.address, tid)
+        made.append(counter)
+        return counter
+
+    yield make
+    for counter in made:
+        counter.store.close()
+
+
+@pytest.fixture(scope="session")
+def issuer_balance(demo_settings: Settings) -> Callable[[str], int]:
+    """The issuer simulator's available balance of a test card, in minor units."""
+    lmk = load_lmk(demo_settings.resolved_lmk_file, create=False)
+    engine = make_engine(demo_settings.resolved_database_url)
+    with engine.connect() as conn:
+        keys = load_host_keys(conn)
+    protector = PanProtector(SoftHSM(lmk), data_key=keys["pan_data"], hash_key=keys["pan_hash"])
+
+    def balance(card_name: str) -> int:
+        digest = protector.fingerprint(card_by_name(card_name).pan)
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(issuer_accounts.c.balance)
+                    .select_from(issuer_cards.join(issuer_accounts))
+                    .where(issuer_cards.c.pan_hash == digest)
+                ).scalar_one()
+            )
+
+    return balance
+
+
+class DropResponses:
+    """Forwards to the real host, then loses the answer (a cut cable after the host approved)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def address(self) -> str:
+        return str(self.inner.address)
+
+    async def probe(self, *, timeout: float) -> bool:
+        return bool(await self.inner.probe(timeout=timeout))
+
+    async def exchange(self, frame: bytes, *, timeout: float) -> bytes:
+        await self.inner.exchange(frame, timeout=timeout)
+        raise NoResponse("no response within the timeout")
+
+
+@pytest.fixture
+def drop_responses() -> type[DropResponses]:
+    """A link that forwards to the real host and then loses the answer."""
+    return DropResponses
+
+
+@pytest.fixture
+def clear_card_scan() -> Callable[[Path], list[str]]:
+    """The scanner the session uses to prove no PAN or track is stored in clear."""
+    return clear_card_data_in

@@ -71,6 +71,16 @@ def mask_card_data(_logger: Any, _method: str, event: MutableMapping[str, Any]) 
     return event
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (test runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(fmt: str = "console", level: int = logging.INFO, stream: Any = None) -> None:
     """Configure structlog once per process: JSON lines or a console renderer."""
     renderer: Any = (
@@ -85,7 +95,7 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO, stream: A
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or _CurrentStderr()),
         cache_logger_on_first_use=False,
     )
 

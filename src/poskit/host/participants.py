@@ -562,6 +562,10 @@ class IssueWorkingKeys(_Base):
     name = "issue-working-keys"
 
     async def prepare(self, ctx: HostContext) -> Vote:
+        # keys may have been injected or re-wrapped since the record was cached: always read it fresh
+        fresh = self.s.terminal(ctx.request.terminal_id, fresh=True)
+        if fresh is not None:
+            ctx.terminal = fresh
         t = ctx.terminal
         assert t is not None
         if t.tmk is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,18 +18,6 @@ from poskit.terminal.devices.scripted import FixedPower
 from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.printing.devices import PdfFilePrinter
 from poskit.terminal.ui.app import PosApp
-
-# The end-to-end fixtures (provisioned data directory, live host, fresh terminals) are shared,
-# not copied: load tests/e2e/conftest.py and re-export its fixtures here.
-_spec = importlib.util.spec_from_file_location(
-    "poskit_tests_e2e_fixtures", Path(__file__).parents[2] / "e2e" / "conftest.py"
-)
-assert _spec is not None and _spec.loader is not None
-_e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
-demo_settings = _e2e.demo_settings
-live_host = _e2e.live_host
-new_counter = _e2e.new_counter
 
 UNUSED_PORT_ADDRESS = "127.0.0.1:9"  # discard port: nothing listens there on a test machine
 

@@ -313,7 +313,7 @@ async def test_settlement_shows_and_prints_the_report(
         result = await wait_for(pilot, ResultScreen)
         assert result.view.status == "approved", result.view.message
         assert ("balanced", "True") in result.view.details
-        assert "SETTLEMENT REPORT" in text_of(result, "#report")
+        assert "BALANCED" in text_of(result, "#report")
         assert [p.name for p in (tmp_path / "receipts").glob("report-*.pdf")]
 
 
