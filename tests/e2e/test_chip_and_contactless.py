@@ -207,3 +207,18 @@ async def test_dead_chip_falls_back_to_swipe_after_three_tries(new_counter: Call
     assert outcome.entry_mode == "fallback"
     assert any("insert the card again" in t for t in counter.display.texts())
     assert any("fallback" in t for t in counter.display.texts())
+
+
+async def test_chip_data_is_kept_for_the_portal_without_sensitive_tags(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
+    """The host keeps the chip's non-sensitive tags (TVR, ARQC, AID...) with the transaction; never 57 or 5A."""
+    from poskit.store.schema import transactions
+
+    counter = new_counter()
+    outcome = await counter.engine("unionpay-debit", entry="chip", pins=("123456",)).sale(cny("7.00"))
+    assert outcome.approved, outcome.message
+    [row] = _rows(demo_settings, select(transactions.c.response).where(transactions.c.rrn == outcome.rrn))
+    emv = row["response"]["emv"]
+    assert {"9F26", "95", "9F36"} <= set(emv)
+    assert "57" not in emv and "5A" not in emv

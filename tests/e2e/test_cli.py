@@ -26,7 +26,18 @@ def test_cards_json_lists_the_book_with_balances(demo_settings: Any) -> None:
     """`poskit cards --json`: every card with name, pan, scheme, funding, interfaces, pin, balance ..."""
     code, cards = _cli(demo_settings, "cards")
     assert code == 0 and len(cards) >= 10
-    keys = {"name", "pan", "scheme", "funding", "interfaces", "pin", "balance", "currency", "status", "expiry"}
+    keys = {
+        "name",
+        "pan",
+        "scheme",
+        "funding",
+        "interfaces",
+        "pin",
+        "balance",
+        "currency",
+        "status",
+        "expiry",
+    }
     assert all(keys <= set(c) for c in cards)
     low = next(c for c in cards if c["name"] == "low-balance")
     assert low["balance"] == "10.00" and low["currency"] == "CNY"
@@ -35,18 +46,62 @@ def test_cards_json_lists_the_book_with_balances(demo_settings: Any) -> None:
 def test_pay_json_and_exit_codes(demo_settings: Any, live_host: Any, new_counter: Any) -> None:
     """Approved: exit 0 with the documented keys; declined: 1; host unreachable: 2 with the reason."""
     tid = new_counter().terminal_id
-    code, ok = _cli(demo_settings, "pay", "12.50", "--card", "magstripe-debit", "--pin", "654321",
-                    "--terminal", tid, "--host", live_host.address)
+    code, ok = _cli(
+        demo_settings,
+        "pay",
+        "12.50",
+        "--card",
+        "magstripe-debit",
+        "--pin",
+        "654321",
+        "--terminal",
+        tid,
+        "--host",
+        live_host.address,
+    )
     assert code == 0, ok
-    assert {"approved", "response_code", "message", "terminal", "stan", "rrn", "auth_code", "amount", "currency",
-            "masked_pan", "receipt"} <= set(ok)
+    assert {
+        "approved",
+        "response_code",
+        "message",
+        "terminal",
+        "stan",
+        "rrn",
+        "auth_code",
+        "amount",
+        "currency",
+        "masked_pan",
+        "receipt",
+    } <= set(ok)
     assert ok["approved"] is True and ok["amount"] == "12.50" and ok["masked_pan"] == "621700******5670"
     assert "6217000012345670" not in ok["receipt"]
-    code, declined = _cli(demo_settings, "pay", "20.00", "--card", "low-balance", "--pin", "123456",
-                          "--terminal", tid, "--host", live_host.address)
+    code, declined = _cli(
+        demo_settings,
+        "pay",
+        "20.00",
+        "--card",
+        "low-balance",
+        "--pin",
+        "123456",
+        "--terminal",
+        tid,
+        "--host",
+        live_host.address,
+    )
     assert code == 1 and declined["response_code"] == "51"
-    code, down = _cli(demo_settings, "pay", "5.00", "--card", "magstripe-debit", "--pin", "654321",
-                      "--terminal", tid, "--host", "127.0.0.1:1")
+    code, down = _cli(
+        demo_settings,
+        "pay",
+        "5.00",
+        "--card",
+        "magstripe-debit",
+        "--pin",
+        "654321",
+        "--terminal",
+        tid,
+        "--host",
+        "127.0.0.1:1",
+    )
     assert code == 2 and down["message"].startswith("network not connected")
 
 

@@ -110,9 +110,18 @@ class TxnInput:
     orig_date: str | None = None  # MMDD
     orig_rrn: str | None = None
     orig_auth_code: str | None = None
+    emv: dict[str, str] | None = None  # chip data for the portal: non-sensitive field 55 tags as hex
 
 
 SaleInput = TxnInput
+
+
+def _stored(result: AuthResult, inp: TxnInput) -> dict[str, Any]:
+    """The response as stored with the transaction: the answer, plus the chip data when there is some."""
+    data = result.to_json()
+    if inp.emv:
+        data["emv"] = inp.emv
+    return data
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -159,6 +168,7 @@ class AuthResult:
     @classmethod
     def from_row(cls, row: Any) -> AuthResult:
         data = dict(row["response"])
+        data.pop("emv", None)  # the chip data shown in the portal is not part of the answer
         return cls(**data, transaction_id=row["id"], replayed=True)
 
 
@@ -228,7 +238,9 @@ def record_decline(conn: Connection, inp: TxnInput, response_code: str, message:
     """Record a declined request so a repeat of it gets the same answer."""
     result = AuthResult(response_code, message, currency=inp.currency)
     txn_id = _insert_txn(conn, inp, result, "declined", None)
-    conn.execute(update(transactions).where(transactions.c.id == txn_id).values(response=result.to_json()))
+    conn.execute(
+        update(transactions).where(transactions.c.id == txn_id).values(response=_stored(result, inp))
+    )
     return dataclasses.replace(result, transaction_id=txn_id)
 
 
@@ -255,16 +267,16 @@ def _approve(
     rrn = f"{inp.julian}{txn_id % 100_000_000:08d}"
     result = dataclasses.replace(provisional, rrn=rrn, transaction_id=txn_id)
     conn.execute(
-        update(transactions).where(transactions.c.id == txn_id).values(rrn=rrn, response=result.to_json())
+        update(transactions).where(transactions.c.id == txn_id).values(rrn=rrn, response=_stored(result, inp))
     )
     return txn_id, result
 
 
-def _finish(conn: Connection, txn_id: int, result: AuthResult) -> AuthResult:
+def _finish(conn: Connection, txn_id: int, result: AuthResult, inp: TxnInput) -> AuthResult:
     conn.execute(
         update(transactions)
         .where(transactions.c.id == txn_id)
-        .values(fee=result.fee, response=result.to_json())
+        .values(fee=result.fee, response=_stored(result, inp))
     )
     return result
 
@@ -439,6 +451,7 @@ def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
         dataclasses.replace(
             result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
         ),
+        inp,
     )
 
 
@@ -778,6 +791,7 @@ def complete_preauth(conn: Connection, inp: TxnInput, *, advice: bool = False) -
         dataclasses.replace(
             result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
         ),
+        inp,
     )
 
 

@@ -24,6 +24,7 @@ from poskit.emv.attack_checks import run_attack_checks
 from poskit.emv.cryptogram import CryptogramInputError, arqc_input
 from poskit.emv.field55 import Field55Error
 from poskit.emv.issuer import parse_field55
+from poskit.emv.tags import is_sensitive
 from poskit.emv.tlv import TlvError
 from poskit.host.authorization import (
     AuthResult,
@@ -490,6 +491,9 @@ class Authorize(_Base):
             julian=julian,
             auth_code=self.s.auth_code(),
             atc=ctx.atc,
+            emv={tag: value.hex().upper() for tag, value in ctx.icc.items() if not is_sensitive(tag)}
+            if ctx.icc
+            else None,
             orig_batch=original.batch if original else None,
             orig_stan=original.stan if original else None,
             orig_date=original.date if original else None,
