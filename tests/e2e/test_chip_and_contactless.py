@@ -212,7 +212,7 @@ async def test_dead_chip_falls_back_to_swipe_after_three_tries(new_counter: Call
 async def test_chip_data_is_kept_for_the_portal_without_sensitive_tags(
     new_counter: Callable[..., Any], demo_settings: Any
 ) -> None:
-    """The host keeps the chip's non-sensitive tags (TVR, ARQC, AID...) with the transaction; never 57 or 5A."""
+    """The host keeps the chip's non-sensitive tags (TVR, ARQC, AID...) for the portal; never 57 or 5A."""
     from poskit.store.schema import transactions
 
     counter = new_counter()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -29,11 +29,16 @@ __all__ = [
     "UnknownUserError",
     "WeakPasswordError",
     "authenticate",
+    "change_password",
     "create_user",
+    "ensure_strong_password",
     "get_user",
+    "get_user_by_id",
     "hash_password",
     "list_users",
+    "set_locale",
     "set_password",
+    "unlock_user",
     "verify_password",
 ]
 
@@ -66,6 +71,8 @@ class PortalUser:
     locale: str
     locked_until: datetime | None
     failed_logins: int
+    timezone: str = "Asia/Shanghai"  # the acquirer's zone: where the business day is cut off
+    last_login_at: datetime | None = None
 
     @property
     def is_acquirer(self) -> bool:
@@ -90,7 +97,8 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _check_strength(password: str) -> None:
+def ensure_strong_password(password: str) -> None:
+    """Raise :class:`WeakPasswordError` for a password too weak to accept."""
     if len(password) < 8:
         raise WeakPasswordError("use at least 8 characters")
     if password.isdigit() or password.isalpha():
@@ -98,8 +106,15 @@ def _check_strength(password: str) -> None:
 
 
 def _user_query() -> Select[Any]:
-    return select(portal_users, merchants.c.merchant_no, merchants.c.name.label("merchant_name")).select_from(
-        portal_users.outerjoin(merchants, portal_users.c.merchant_id == merchants.c.id)
+    return select(
+        portal_users,
+        merchants.c.merchant_no,
+        merchants.c.name.label("merchant_name"),
+        acquirers.c.timezone.label("acquirer_timezone"),
+    ).select_from(
+        portal_users.outerjoin(merchants, portal_users.c.merchant_id == merchants.c.id).outerjoin(
+            acquirers, portal_users.c.acquirer_id == acquirers.c.id
+        )
     )
 
 
@@ -115,11 +130,18 @@ def _to_user(row: Mapping[str, Any]) -> PortalUser:
         locale=row["locale"],
         locked_until=row["locked_until"],
         failed_logins=row["failed_logins"],
+        timezone=row["acquirer_timezone"] or "Asia/Shanghai",
+        last_login_at=row["last_login_at"],
     )
 
 
 def get_user(conn: Connection, username: str) -> PortalUser | None:
     row = conn.execute(_user_query().where(portal_users.c.username == username)).mappings().first()
+    return _to_user(dict(row)) if row else None
+
+
+def get_user_by_id(conn: Connection, user_id: int) -> PortalUser | None:
+    row = conn.execute(_user_query().where(portal_users.c.id == user_id)).mappings().first()
     return _to_user(dict(row)) if row else None
 
 
@@ -145,7 +167,7 @@ def create_user(
     if role.startswith("merchant_") and merchant_id is None:
         raise ValueError("merchant roles need a merchant")
     if check_strength:
-        _check_strength(password)
+        ensure_strong_password(password)
     if acquirer_id is None and merchant_id is not None:
         acquirer_id = conn.execute(
             select(merchants.c.acquirer_id).where(merchants.c.id == merchant_id)
@@ -168,7 +190,7 @@ def create_user(
 
 def set_password(conn: Connection, username: str, password: str) -> None:
     """Set a new password and lift any lockout (an administrator action)."""
-    _check_strength(password)
+    ensure_strong_password(password)
     result = conn.execute(
         update(portal_users)
         .where(portal_users.c.username == username)
@@ -176,6 +198,31 @@ def set_password(conn: Connection, username: str, password: str) -> None:
     )
     if result.rowcount == 0:
         raise UnknownUserError(username)
+
+
+def change_password(conn: Connection, user_id: int, current: str, new: str) -> bool:
+    """The user's own password change: False when ``current`` is wrong (nothing changes)."""
+    row = conn.execute(select(portal_users.c.password_hash).where(portal_users.c.id == user_id)).first()
+    if row is None or not verify_password(row.password_hash, current):
+        return False
+    ensure_strong_password(new)
+    conn.execute(
+        update(portal_users).where(portal_users.c.id == user_id).values(password_hash=hash_password(new))
+    )
+    return True
+
+
+def set_locale(conn: Connection, user_id: int, locale: str) -> None:
+    """Remember the user's portal language."""
+    conn.execute(update(portal_users).where(portal_users.c.id == user_id).values(locale=locale))
+
+
+def unlock_user(conn: Connection, user_id: int) -> bool:
+    """Lift a lockout and reset the failure count (an administrator action)."""
+    result = conn.execute(
+        update(portal_users).where(portal_users.c.id == user_id).values(failed_logins=0, locked_until=None)
+    )
+    return bool(result.rowcount)
 
 
 def authenticate(conn: Connection, username: str, password: str, *, now: datetime) -> LoginResult:

@@ -1,40 +1,190 @@
-"""The merchant portal: FastAPI + Jinja2, server-rendered.
+"""The merchant portal: FastAPI + Jinja2 pages (htmx for interaction) and the JSON API.
 
-``create_app`` builds the ASGI application over a database engine. Pages only ever
-show masked card numbers (first 6 / last 4); merchants see only their own data.
+``create_app`` builds the ASGI application over a host database engine. Pages only
+ever show masked card numbers; a merchant user sees only their own merchant's data
+and gets 404 for anything else; acquirer staff see the merchants of their acquirer.
+The JSON API lives under ``/api/v1`` (OpenAPI at ``/openapi.json``, docs at ``/docs``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from poskit.money import Amount
-from poskit.portal.accounts import PortalUser, authenticate, get_user
-from poskit.portal.security import check_csrf, csrf_token
-from poskit.store.db import WRITE
-from poskit.store.schema import terminals, transactions
+from poskit.portal import api
+from poskit.portal.routes import (
+    account,
+    acquirer,
+    dashboard,
+    disputes,
+    finance,
+    merchant,
+    support,
+    terminals,
+    transactions,
+)
+from poskit.portal.web import PortalState, locale_for, render, session_user
 
-__all__ = ["create_app"]
+__all__ = ["API_DESCRIPTION", "PORTAL_VERSION", "create_app"]
 
 _HERE = Path(__file__).parent
+PORTAL_VERSION = "1.0.0"
+API_DESCRIPTION = (
+    "The poskit merchant portal's data for scripts. Authenticate with a bearer token created "
+    "on the portal's Account page (`Authorization: Bearer pk_...`). A token acts as its user: "
+    "same role, same merchant. Records of other merchants do not exist for it (404). Amounts "
+    "are integers in minor units (fen for CNY) with an ISO 4217 currency code; times are UTC."
+)
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+_CSP_DOCS = _CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+_JSON_PREFIXES = ("/api/", "/pos", "/openapi.json", "/static/", "/healthz")
+_PAGE_ROUTERS = (account, dashboard, transactions, finance, disputes, merchant, terminals, support, acquirer)
+
+
+class SecurityHeaders:
+    """Defensive response headers; a strict CSP on the portal's own pages (not on /pos)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if not path.startswith("/pos"):
+                    csp = _CSP_DOCS if path.startswith("/docs") else _CSP
+                    extra.append((b"content-security-policy", csp.encode()))
+                if path.startswith("/api/"):
+                    extra.append((b"cache-control", b"no-store"))
+                headers += [(k, v) for k, v in extra if k not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _details(value: Any, depth: int = 0) -> str:
+    """A JSON details object as ``key: value; key: value`` (nested objects in parentheses)."""
+    if isinstance(value, dict):
+        inner = "; ".join(f"{k}: {_details(v, depth + 1)}" for k, v in value.items())
+        return f"({inner})" if depth else inner
+    if isinstance(value, list | tuple):
+        return ", ".join(_details(v, depth + 1) for v in value)
+    return str(value)
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=_HERE / "templates")
+    templates.env.autoescape = True
+    templates.env.globals["version"] = PORTAL_VERSION
+    templates.env.filters["details"] = _details
+    return templates
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(_JSON_PREFIXES) or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        location = headers.get("Location")
+        if location and 300 <= exc.status_code < 400:
+            if request.headers.get("hx-request") == "true":
+                return Response(status_code=204, headers={"HX-Redirect": location})
+            return RedirectResponse(location, status_code=exc.status_code)
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
+        if not hasattr(request.state, "user"):
+            user = session_user(request)
+            request.state.user = user
+            request.state.locale = locale_for(request, user)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+        )
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if _wants_json(request):
+            return JSONResponse({"detail": _jsonable(exc.errors())}, status_code=422)
+        return await http_error(
+            request, StarletteHTTPException(422, "the request has invalid or missing fields")
+        )
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for module in (*_PAGE_ROUTERS, api):
+        for route in module.router.routes:
+            if isinstance(route, APIRoute) and route.path_regex.match(path):
+                methods |= set(route.methods or ())
+    return sorted(methods)
+
+
+def _jsonable(errors: Any) -> Any:
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors, custom_encoder={Exception: str})
 
 
 def create_app(
-    engine: Engine, *, session_secret: str, secure_cookies: bool = True, now: Any = None
+    engine: Engine,
+    *,
+    session_secret: str,
+    secure_cookies: bool = True,
+    now: Callable[[], datetime] | None = None,
 ) -> FastAPI:
-    """The portal application over ``engine``."""
-    clock = now or (lambda: datetime.now(UTC))
-    app = FastAPI(title="poskit portal", version="0.1.0", docs_url="/docs", redoc_url=None)
+    """The portal application over ``engine`` (``now``: injectable clock returning aware UTC)."""
+    clock: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+    app = FastAPI(
+        title="poskit portal API",
+        version=PORTAL_VERSION,
+        description=API_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret,
@@ -43,98 +193,27 @@ def create_app(
         same_site="lax",
         https_only=secure_cookies,
     )
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    templates = Jinja2Templates(directory=_HERE / "templates")
-    templates.env.globals["csrf_token"] = csrf_token
     app.state.engine = engine
+    app.state.portal = PortalState(engine=engine, clock=clock, templates=_templates())
+    _install_error_pages(app)
 
-    def current_user(request: Request) -> PortalUser:
-        username = request.session.get("user")
-        if username:
-            with engine.connect() as conn:
-                user = get_user(conn, str(username))
-            if user is not None:
-                return user
-            request.session.clear()
-        raise HTTPException(status_code=303, headers={"Location": "/login?next=" + quote(request.url.path)})
+    for module in _PAGE_ROUTERS:
+        app.include_router(module.router)
+    app.include_router(api.router)
+    from poskit.portal.pos import router as pos_router  # the browser POS (enabled by configure_pos)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/transactions", status_code=303)
+    app.include_router(pos_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request, next: str = "/transactions") -> Response:
-        return templates.TemplateResponse(request, "login.html", {"next": next, "error": None})
-
-    @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(
-        request: Request,
-        username: str = Form(...),
-        password: str = Form(...),
-        csrf: str = Form(""),
-        next: str = Form("/transactions"),
-    ) -> Response:
-        check_csrf(request, csrf)
-        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            result = authenticate(conn, username.strip(), password, now=clock())
-        if result.user is None:
-            error = (
-                "Too many wrong passwords: the account is locked until "
-                f"{result.locked_until:%Y-%m-%d %H:%M} UTC."
-                if result.reason == "locked" and result.locked_until
-                else "Wrong user name or password."
-            )
-            return templates.TemplateResponse(
-                request, "login.html", {"next": next, "error": error}, status_code=401
-            )
-        request.session.clear()
-        request.session["user"] = result.user.username
-        target = next if next.startswith("/") and not next.startswith("//") else "/transactions"
-        return RedirectResponse(target, status_code=303)
-
-    @app.post("/logout", include_in_schema=False)
-    def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:
-        check_csrf(request, csrf)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
-
-    @app.get("/transactions", response_class=HTMLResponse, include_in_schema=False)
-    def transactions_page(request: Request, user: PortalUser = Depends(current_user)) -> Response:
-        rows = _transactions_for(engine, user)
-        return templates.TemplateResponse(request, "transactions.html", {"user": user, "rows": rows})
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        portal: PortalState = app.state.portal
+        page: HTMLResponse = portal.templates.TemplateResponse(request, "docs.html", {"title": app.title})
+        return page
 
     return app
-
-
-def _transactions_for(engine: Engine, user: PortalUser, limit: int = 200) -> list[dict[str, Any]]:
-    query = (
-        select(transactions)
-        .where(transactions.c.mti.in_(("0200", "0100", "0220")))
-        .order_by(transactions.c.id.desc())
-        .limit(limit)
-    )
-    if not user.is_acquirer:
-        query = query.where(transactions.c.merchant_id == user.merchant_id)
-    with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-        tids = {r.terminal_id for r in conn.execute(select(terminals.c.terminal_id))}
-    out = []
-    for r in rows:
-        out.append(
-            {
-                "time": r["received_at"],
-                "terminal": r["terminal_id"] if r["terminal_id"] in tids else "?",
-                "card": r["pan_masked"] or "",
-                "type": r["txn_type"],
-                "amount": Amount.of(r["amount"], r["currency"]),
-                "result": r["status"],
-                "response_code": r["response_code"],
-                "rrn": r["rrn"] or "",
-                "fee": Amount.of(r["fee"], r["currency"]),
-            }
-        )
-    return out

@@ -1,9 +1,10 @@
-"""Portal sessions and CSRF protection.
+"""The session cookie's secret and CSRF protection.
 
-Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous) marked
-HttpOnly and SameSite=Lax, Secure unless explicitly served over plain HTTP on a
-non-loopback address. Every state-changing form carries a per-session CSRF token
-that must match (synchroniser-token pattern).
+The cookie is signed (Starlette's SessionMiddleware, itsdangerous), HttpOnly and
+SameSite=Lax, and Secure whenever the portal is served beyond the loopback address.
+It carries a random session id whose validity the server decides
+(:mod:`poskit.portal.sessions`) and a per-session CSRF token: every state-changing
+request must send it back (synchroniser-token pattern, :func:`poskit.portal.web.csrf_guard`).
 """
 
 from __future__ import annotations

@@ -47,7 +47,9 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["portal_users.id"], name=op.f("fk_api_tokens_user_id_portal_users")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["portal_users.id"], name=op.f("fk_api_tokens_user_id_portal_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
@@ -103,7 +105,9 @@ def upgrade() -> None:
             ["opened_by"], ["portal_users.id"], name=op.f("fk_support_tickets_opened_by_portal_users")
         ),
         sa.ForeignKeyConstraint(
-            ["transaction_id"], ["transactions.id"], name=op.f("fk_support_tickets_transaction_id_transactions")
+            ["transaction_id"],
+            ["transactions.id"],
+            name=op.f("fk_support_tickets_transaction_id_transactions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_support_tickets")),
     )

@@ -1,0 +1,105 @@
+"""The receipt (签购单) of a transaction, rebuilt from the host's record.
+
+The host does not know everything the terminal printed (operator, chip
+cryptogram); those fields are left out rather than guessed. The copy is marked as
+a duplicate, as a reprint is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from poskit.cards.bins import lookup_bin
+from poskit.money import Amount
+from poskit.terminal.receipt import Receipt, render_text
+
+__all__ = ["receipt_for", "receipt_text"]
+
+_TXN_TYPES = {
+    "sale": "SALE",
+    "void": "VOID",
+    "refund": "REFUND",
+    "preauth": "PREAUTH",
+    "preauth_void": "PREAUTH_VOID",
+    "completion": "COMPLETION",
+    "completion_void": "COMPLETION_VOID",
+    "completion_advice": "COMPLETION_ADVICE",
+    "balance": "BALANCE",
+}
+
+
+#: host entry modes (field 22) -> the receipt's entry letters
+_ENTRY = {
+    "swipe": "swipe",
+    "chip": "chip",
+    "contactless_chip": "tap",
+    "contactless_msd": "tap",
+    "manual": "manual",
+    "fallback": "fallback",
+}
+
+
+def _organisation(pan_masked: str | None) -> str:
+    if not pan_masked or len(pan_masked) < 6 or not pan_masked[:6].isdigit():
+        return ""
+    try:
+        info = lookup_bin(pan_masked[:6])
+    except (LookupError, ValueError):
+        return ""
+    return str(getattr(info, "card_organisation", "") or "")
+
+
+def receipt_for(
+    txn: Mapping[str, Any],
+    *,
+    merchant: Mapping[str, Any],
+    acquirer_name: str,
+    support_phone: str,
+    tz: ZoneInfo,
+    original: Mapping[str, Any] | None = None,
+    signed: bool = False,
+    signature_required: bool = False,
+) -> Receipt:
+    local = txn["received_at"].astimezone(tz)
+    waiver = ""
+    if not signature_required:
+        waiver = "PIN verified" if txn.get("pin_entered") else "small amount, no signature"
+    remarks = ["电子签购单副本 PORTAL COPY"]
+    if signature_required and not signed:
+        remarks.append("未签名 NOT SIGNED - 补签 pending")
+    data: dict[str, Any] = {
+        "merchant_name": merchant["name"],
+        "merchant_name_en": merchant.get("name_en") or "",
+        "merchant_no": merchant["merchant_no"],
+        "terminal_id": txn["terminal_id"],
+        "operator": "-",
+        "acquirer": acquirer_name,
+        "issuer": (txn.get("card_scheme") or "").upper() or "-",
+        "card_masked": txn.get("pan_masked") or "-",
+        "entry_mode": _ENTRY.get(txn.get("entry_mode") or "", "swipe"),
+        "txn_type": _TXN_TYPES.get(txn["txn_type"], txn["txn_type"].upper()),
+        "batch_no": int(txn["batch_no"]),
+        "voucher_no": int(txn["stan"]),
+        "rrn": txn.get("rrn") or "",
+        "auth_code": txn.get("auth_code") or "",
+        "date_time": local.strftime("%Y-%m-%d %H:%M:%S"),
+        "amount": Amount.of(txn["amount"], txn["currency"]).grouped(),
+        "currency": txn["currency"],
+        "card_organisation": _organisation(txn.get("pan_masked")),
+        "signature_required": signature_required,
+        "signature_waiver": waiver,
+        "reprint": True,
+        "support_phone": support_phone,
+        "remarks": tuple(remarks),
+    }
+    if original is not None:
+        data["original_voucher"] = int(original["stan"])
+        data["original_rrn"] = original.get("rrn") or None
+        data["original_date"] = original["received_at"].astimezone(tz).strftime("%m%d")
+    return Receipt.from_json(data)
+
+
+def receipt_text(receipt: Receipt) -> str:
+    return render_text(receipt, copy="merchant")

@@ -1,0 +1,307 @@
+"""Disputes (乱扣费追回) and chargebacks: open on a fee or a transaction, follow the timeline, the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from poskit.ledger.disputes import (
+    DisputeError,
+    accept_chargeback,
+    add_note,
+    fulfil_retrieval,
+    open_dispute,
+    represent,
+    resolve,
+    review,
+)
+from poskit.money import Amount, AmountError
+from poskit.portal.accounts import PortalUser
+from poskit.portal.audit import audit
+from poskit.portal.data.disputes import (
+    MERCHANT_OPEN,
+    finding_for,
+    get_fee_line,
+    get_visible_dispute,
+    visible_disputes,
+)
+from poskit.portal.data.transactions import fee_breakdown
+from poskit.portal.permissions import Permission, require
+from poskit.portal.scope import get_transaction
+from poskit.portal.web import (
+    MAX_ID,
+    RecordId,
+    RecordQuery,
+    csrf_guard,
+    flash,
+    page_user,
+    portal_state,
+    render,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_guard)])
+
+_STATUSES = (
+    "open",
+    "under_review",
+    "upheld",
+    "rejected",
+    "retrieval_request",
+    "retrieval_fulfilled",
+    "chargeback",
+    "represented",
+    "won",
+    "lost",
+)
+
+
+@router.get("/disputes")
+def disputes_page(
+    request: Request, status: str | None = None, user: PortalUser = Depends(page_user)
+) -> Response:
+    with portal_state(request).read() as conn:
+        rows = visible_disputes(conn, user, status=status if status in _STATUSES else None)
+    return render(
+        request, "disputes.html", {"disputes": rows, "status": status, "statuses": _STATUSES, "queue": False}
+    )
+
+
+@router.get("/review/disputes")
+def review_disputes_page(request: Request, user: PortalUser = Depends(page_user)) -> Response:
+    require(user, Permission.REVIEW)
+    with portal_state(request).read() as conn:
+        rows = visible_disputes(conn, user, open_only=True)
+    return render(
+        request,
+        "disputes.html",
+        {
+            "disputes": sorted(rows, key=lambda d: (d.due_at is None, d.due_at)),
+            "status": None,
+            "statuses": _STATUSES,
+            "queue": True,
+        },
+    )
+
+
+@router.get("/disputes/new")
+def new_dispute_page(
+    request: Request,
+    transaction: RecordQuery = None,
+    fee_line: RecordQuery = None,
+    finding: str | None = None,
+    user: PortalUser = Depends(page_user),
+) -> Response:
+    values: dict[str, Any] = {"txn": None, "fee": None, "finding": None, "fees": []}
+    with portal_state(request).read() as conn:
+        if fee_line is not None:
+            values["fee"] = line = get_fee_line(conn, user, fee_line)
+            if finding:
+                values["finding"] = finding_for(conn, int(line["merchant_id"]), finding)
+        elif transaction is not None:
+            values["txn"] = get_transaction(conn, user, transaction)
+            values["fees"] = fee_breakdown(conn, transaction)
+        else:
+            return RedirectResponse("/transactions", status_code=303)
+    require(user, Permission.OPEN_DISPUTE)
+    return render(request, "dispute_new.html", values)
+
+
+@router.post("/disputes")
+def dispute_open(
+    request: Request,
+    reason: str = Form(..., max_length=200),
+    transaction: int | None = Form(None, ge=1, le=MAX_ID),
+    fee_line: int | None = Form(None, ge=1, le=MAX_ID),
+    finding: str = Form("", max_length=120),
+    amount: str = Form("", max_length=20),
+    user: PortalUser = Depends(page_user),
+) -> Response:
+    portal = portal_state(request)
+    loc = request.state.locale
+    now = portal.clock()
+    back = f"/disputes/new?{'fee_line=' + str(fee_line) if fee_line else 'transaction=' + str(transaction)}"
+    try:
+        with portal.write() as conn:
+            if fee_line is not None:
+                line = get_fee_line(conn, user, fee_line)
+                merchant_id, currency = int(line["merchant_id"]), str(line["currency"])
+            elif transaction is not None:
+                txn = get_transaction(conn, user, transaction)
+                merchant_id, currency = int(txn["merchant_id"]), str(txn["currency"])
+            else:
+                raise DisputeError("name a fee line or a transaction")
+            require(user, Permission.OPEN_DISPUTE)
+            claimed = Amount.parse(amount, currency).minor if amount.strip() else None
+            found = finding_for(conn, merchant_id, finding) if finding and fee_line is not None else None
+            if found is not None and found.fee_line_id != fee_line:
+                found = None
+            dispute = open_dispute(
+                conn,
+                merchant_id=merchant_id,
+                reason=reason,
+                opened_by=user.username,
+                fee_line_id=fee_line,
+                transaction_id=None if fee_line is not None else transaction,
+                amount=claimed if claimed is not None else (found.owed if found else None),
+                finding_key=found.key if found else None,
+                evidence={"finding": {"kind": found.kind, "key": found.key}} if found else None,
+                now=now,
+            )
+            audit(
+                conn,
+                actor=user.username,
+                action="dispute.opened",
+                subject=f"dispute:{dispute.id}",
+                at=now,
+                kind=dispute.kind,
+                amount=dispute.amount,
+                currency=dispute.currency,
+            )
+    except (DisputeError, AmountError) as exc:
+        flash(
+            request,
+            "error",
+            loc.gettext("Dispute not opened: {reason}").format(reason=getattr(exc, "reason", str(exc))),
+        )
+        return RedirectResponse(back, status_code=303)
+    flash(
+        request,
+        "ok",
+        loc.gettext("Dispute #{id} opened. The acquirer answers within {days} days.").format(
+            id=dispute.id, days=7
+        ),
+    )
+    return RedirectResponse(f"/disputes/{dispute.id}", status_code=303)
+
+
+@router.get("/disputes/{dispute_id}")
+def dispute_page(request: Request, dispute_id: RecordId, user: PortalUser = Depends(page_user)) -> Response:
+    with portal_state(request).read() as conn:
+        dispute = get_visible_dispute(conn, user, dispute_id)
+    return render(request, "dispute.html", {"d": dispute, "merchant_open": MERCHANT_OPEN})
+
+
+def _act(
+    request: Request, user: PortalUser, dispute_id: RecordId, action: str, fn: Any, *, staff: bool
+) -> Response:
+    """Run one dispute action: 404 unless visible, then the role check, then the ledger call."""
+    portal = portal_state(request)
+    loc = request.state.locale
+    now = portal.clock()
+    try:
+        with portal.write() as conn:
+            get_visible_dispute(conn, user, dispute_id)
+            if staff:
+                require(user, Permission.REVIEW)
+            fn(conn, now)
+            audit(
+                conn, actor=user.username, action=f"dispute.{action}", subject=f"dispute:{dispute_id}", at=now
+            )
+    except (DisputeError, AmountError) as exc:
+        flash(
+            request,
+            "error",
+            loc.gettext("Not done: {reason}").format(reason=getattr(exc, "reason", str(exc))),
+        )
+    return RedirectResponse(f"/disputes/{dispute_id}", status_code=303)
+
+
+@router.post("/disputes/{dispute_id}/note")
+def dispute_note(
+    request: Request,
+    dispute_id: RecordId,
+    note: str = Form(..., min_length=1, max_length=500),
+    user: PortalUser = Depends(page_user),
+) -> Response:
+    return _act(
+        request,
+        user,
+        dispute_id,
+        "note",
+        lambda conn, now: add_note(conn, dispute_id, actor=user.username, note=note, now=now),
+        staff=False,
+    )
+
+
+@router.post("/disputes/{dispute_id}/review")
+def dispute_review(
+    request: Request,
+    dispute_id: RecordId,
+    note: str = Form("", max_length=500),
+    user: PortalUser = Depends(page_user),
+) -> Response:
+    return _act(
+        request,
+        user,
+        dispute_id,
+        "under_review",
+        lambda conn, now: review(conn, dispute_id, reviewer=user.username, note=note, now=now),
+        staff=True,
+    )
+
+
+@router.post("/disputes/{dispute_id}/resolve")
+def dispute_resolve(
+    request: Request,
+    dispute_id: RecordId,
+    decision: str = Form(..., pattern="^(uphold|reject)$"),
+    amount: str = Form("", max_length=20),
+    note: str = Form("", max_length=500),
+    user: PortalUser = Depends(page_user),
+) -> Response:
+    def run(conn: Any, now: Any) -> None:
+        d = get_visible_dispute(conn, user, dispute_id)
+        refund = Amount.parse(amount, d.currency).minor if amount.strip() else None
+        resolve(
+            conn,
+            dispute_id,
+            reviewer=user.username,
+            upheld=decision == "uphold",
+            amount=refund,
+            note=note,
+            now=now,
+        )
+
+    return _act(request, user, dispute_id, "upheld" if decision == "uphold" else "rejected", run, staff=True)
+
+
+@router.post("/disputes/{dispute_id}/fulfil")
+def dispute_fulfil(request: Request, dispute_id: RecordId, user: PortalUser = Depends(page_user)) -> Response:
+    return _act(
+        request,
+        user,
+        dispute_id,
+        "retrieval_fulfilled",
+        lambda conn, now: fulfil_retrieval(conn, dispute_id, actor=user.username, now=now),
+        staff=True,
+    )
+
+
+@router.post("/disputes/{dispute_id}/represent")
+def dispute_represent(
+    request: Request,
+    dispute_id: RecordId,
+    note: str = Form("", max_length=500),
+    user: PortalUser = Depends(page_user),
+) -> Response:
+    return _act(
+        request,
+        user,
+        dispute_id,
+        "represented",
+        lambda conn, now: represent(conn, dispute_id, actor=user.username, note=note, now=now),
+        staff=True,
+    )
+
+
+@router.post("/disputes/{dispute_id}/accept")
+def dispute_accept(request: Request, dispute_id: RecordId, user: PortalUser = Depends(page_user)) -> Response:
+    def run(conn: Any, now: Any) -> None:
+        require(user, Permission.OPEN_DISPUTE)
+        accept_chargeback(conn, dispute_id, actor=user.username, now=now)
+
+    return _act(request, user, dispute_id, "chargeback_accepted", run, staff=False)
