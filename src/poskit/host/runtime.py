@@ -23,7 +23,7 @@ from poskit.portal.app import create_app
 from poskit.portal.pos import close_pos, configure_pos
 from poskit.portal.security import load_session_secret
 from poskit.store.writer import GroupCommitWriter
-from poskit.tms.provisioning import open_host_database
+from poskit.tms.provisioning import open_host_database, sync_operators
 
 __all__ = ["PortalServer", "RunningServices", "run_services"]
 
@@ -67,6 +67,9 @@ class RunningServices:
                 secure_cookies=self.settings.portal_bind not in ("127.0.0.1", "localhost"),
             )
             configure_pos(portal_app, settings=self.settings, host_address=self.host.address)
+            portal_app.state.operators_changed = lambda merchant_id: sync_operators(
+                self.settings, self.engine, merchant_id=merchant_id
+            )
             self.portal_app = portal_app
             config = uvicorn.Config(
                 portal_app,

@@ -117,6 +117,7 @@ def operator_add(
             loc.gettext("Operator not added: {reason}").format(reason=loc.gettext(exc.reason)),
         )
         return RedirectResponse(safe_next(next, "/terminals"), status_code=303)
+    _push_to_terminals(request, merchant_id)
     flash(
         request,
         "ok",
@@ -154,6 +155,7 @@ def operator_status(
     except OperatorError as exc:
         flash(request, "error", loc.gettext(exc.reason))
         return RedirectResponse(safe_next(next, "/terminals"), status_code=303)
+    _push_to_terminals(request, operator.get("merchant_id"))
     flash(
         request,
         "ok",
@@ -195,5 +197,13 @@ def operator_password(
             loc.gettext("Password not changed: {reason}").format(reason=loc.gettext(exc.reason)),
         )
         return RedirectResponse(safe_next(next, "/terminals"), status_code=303)
+    _push_to_terminals(request, operator.get("merchant_id"))
     flash(request, "ok", loc.gettext("New password set for operator {code}.").format(code=operator["code"]))
     return RedirectResponse(safe_next(next, "/terminals"), status_code=303)
+
+
+def _push_to_terminals(request: Request, merchant_id: int | None) -> None:
+    """Parameter update of the merchant's terminals (where the running services can reach them)."""
+    push = getattr(request.app.state, "operators_changed", None)
+    if push is not None and merchant_id is not None:
+        push(int(merchant_id))
