@@ -390,6 +390,38 @@ def _replay_or_late(conn: Connection, inp: TxnInput) -> AuthResult | None:
     return None
 
 
+def _price_and_post(
+    conn: Connection, inp: TxnInput, txn_id: int, result: AuthResult, *, kind: str
+) -> AuthResult:
+    """Price the charge under the merchant's contract in force, post its journal and fee line, store it."""
+    t = inp.terminal
+    quote = price_transaction(
+        conn,
+        merchant_id=t.merchant_id,
+        amount=inp.amount,
+        currency=inp.currency,
+        funding=inp.card.funding,
+        origin=inp.card.origin,
+        at=inp.received_at,
+    )
+    post_sale(
+        conn,
+        txn_id=txn_id,
+        merchant_id=t.merchant_id,
+        merchant_no=t.merchant_no,
+        amount=inp.amount,
+        currency=inp.currency,
+        quote=quote,
+        at=inp.received_at,
+        description=_description(inp, result.rrn),
+        kind=kind,
+    )
+    priced = dataclasses.replace(
+        result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
+    )
+    return _finish(conn, txn_id, priced, inp)
+
+
 def _description(inp: TxnInput, rrn: str | None) -> str:
     return f"{inp.txn_type} {rrn} terminal {inp.terminal.terminal_id} voucher {inp.stan:06d}"
 
@@ -424,35 +456,7 @@ def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
         conn, inp, status="approved", account_id=decision.account_id, balance=decision.balance
     )
     _effects(conn, txn_id, account_id=decision.account_id, balance_delta=-inp.amount)
-    t = inp.terminal
-    quote = price_transaction(
-        conn,
-        merchant_id=t.merchant_id,
-        amount=inp.amount,
-        currency=inp.currency,
-        funding=inp.card.funding,
-        origin=inp.card.origin,
-        at=inp.received_at,
-    )
-    post_sale(
-        conn,
-        txn_id=txn_id,
-        merchant_id=t.merchant_id,
-        merchant_no=t.merchant_no,
-        amount=inp.amount,
-        currency=inp.currency,
-        quote=quote,
-        at=inp.received_at,
-        description=_description(inp, result.rrn),
-    )
-    return _finish(
-        conn,
-        txn_id,
-        dataclasses.replace(
-            result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
-        ),
-        inp,
-    )
+    return _price_and_post(conn, inp, txn_id, result, kind="sale")
 
 
 def authorize_preauth(conn: Connection, inp: TxnInput) -> AuthResult:
@@ -763,36 +767,7 @@ def complete_preauth(conn: Connection, inp: TxnInput, *, advice: bool = False) -
         reason="completion",
         by_transaction_id=txn_id,
     )
-    t = inp.terminal
-    quote = price_transaction(
-        conn,
-        merchant_id=t.merchant_id,
-        amount=inp.amount,
-        currency=inp.currency,
-        funding=inp.card.funding,
-        origin=inp.card.origin,
-        at=inp.received_at,
-    )
-    post_sale(
-        conn,
-        txn_id=txn_id,
-        merchant_id=t.merchant_id,
-        merchant_no=t.merchant_no,
-        amount=inp.amount,
-        currency=inp.currency,
-        quote=quote,
-        at=inp.received_at,
-        description=_description(inp, result.rrn),
-        kind="completion_advice" if advice else "completion",
-    )
-    return _finish(
-        conn,
-        txn_id,
-        dataclasses.replace(
-            result, fee=quote.fee.minor if quote else 0, fee_formula=quote.formula if quote else None
-        ),
-        inp,
-    )
+    return _price_and_post(conn, inp, txn_id, result, kind="completion_advice" if advice else "completion")
 
 
 # ----------------------------------------------------------------------------- reversal

@@ -181,6 +181,46 @@ def _find_preauth(engine: TerminalEngine, auth_code: str) -> BatchRecord | None:
     )
 
 
+async def _on_preauth(
+    engine: TerminalEngine,
+    txn_type: TxnType,
+    amount: Amount,
+    auth_code: str,
+    date_mmdd: str,
+    *,
+    new_status: str,
+    signature_required: bool,
+) -> TxnOutcome:
+    """Cancel or complete the pre-authorisation with this authorisation code."""
+    blocked = await _ready(engine)
+    if blocked is not None:
+        return blocked
+    record = _find_preauth(engine, auth_code)
+    card = await _card(engine, record, amount)
+    if not isinstance(card, tuple):
+        return card
+    pan, track, entry = card
+    store = engine.store
+    return await engine._authorise(
+        amount,
+        track=track,
+        pan=pan,
+        entry=entry,
+        pin_block=None,
+        signature_required=signature_required,
+        txn_type=txn_type,
+        original=Original(
+            batch=record.batch_no if record else None,
+            stan=record.stan if record else None,
+            date=date_mmdd,
+            auth_code=auth_code,
+            txn_type=TxnType.PREAUTH,
+        ),
+        record_extra={"original_stan": record.stan if record else None},
+        after_approved=(lambda _new: store.update_record(record.id, status=new_status)) if record else None,
+    )
+
+
 async def preauth_cancel(
     engine: TerminalEngine, amount: Amount, auth_code: str, date_mmdd: str, supervisor_password: str | None
 ) -> TxnOutcome:
@@ -188,63 +228,27 @@ async def preauth_cancel(
     refused = await supervisor_check(engine, supervisor_password)
     if refused is not None:
         return refused
-    blocked = await _ready(engine)
-    if blocked is not None:
-        return blocked
-    record = _find_preauth(engine, auth_code)
-    card = await _card(engine, record, amount)
-    if not isinstance(card, tuple):
-        return card
-    pan, track, entry = card
-    store = engine.store
-    return await engine._authorise(
+    return await _on_preauth(
+        engine,
+        TxnType.PREAUTH_VOID,
         amount,
-        track=track,
-        pan=pan,
-        entry=entry,
-        pin_block=None,
+        auth_code,
+        date_mmdd,
+        new_status="cancelled",
         signature_required=False,
-        txn_type=TxnType.PREAUTH_VOID,
-        original=Original(
-            batch=record.batch_no if record else None,
-            stan=record.stan if record else None,
-            date=date_mmdd,
-            auth_code=auth_code,
-            txn_type=TxnType.PREAUTH,
-        ),
-        record_extra={"original_stan": record.stan if record else None},
-        after_approved=(lambda _new: store.update_record(record.id, status="cancelled")) if record else None,
     )
 
 
 async def completion(engine: TerminalEngine, amount: Amount, auth_code: str, date_mmdd: str) -> TxnOutcome:
     """Complete a pre-authorisation for the final amount (at most the held amount + 15%)."""
-    blocked = await _ready(engine)
-    if blocked is not None:
-        return blocked
-    record = _find_preauth(engine, auth_code)
-    card = await _card(engine, record, amount)
-    if not isinstance(card, tuple):
-        return card
-    pan, track, entry = card
-    store = engine.store
-    return await engine._authorise(
+    return await _on_preauth(
+        engine,
+        TxnType.COMPLETION,
         amount,
-        track=track,
-        pan=pan,
-        entry=entry,
-        pin_block=None,
+        auth_code,
+        date_mmdd,
+        new_status="completed",
         signature_required=True,
-        txn_type=TxnType.COMPLETION,
-        original=Original(
-            batch=record.batch_no if record else None,
-            stan=record.stan if record else None,
-            date=date_mmdd,
-            auth_code=auth_code,
-            txn_type=TxnType.PREAUTH,
-        ),
-        record_extra={"original_stan": record.stan if record else None},
-        after_approved=(lambda _new: store.update_record(record.id, status="completed")) if record else None,
     )
 
 
