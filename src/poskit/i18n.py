@@ -14,7 +14,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
-__all__ = ["LOCALES", "normalise_locale", "translator", "ngettext_translator", "catalog_path"]
+__all__ = ["LOCALES", "catalog_path", "ngettext_translator", "normalise_locale", "translator"]
 
 LOCALES = ("en", "zh_CN")
 _DIR = Path(__file__).parent / "locale"

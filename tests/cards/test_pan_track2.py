@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poskit.cards.book import CARD_BOOK, UnknownCardError, card_by_name
 from poskit.cards.bins import lookup_bin
+from poskit.cards.book import CARD_BOOK, UnknownCardError, card_by_name
 from poskit.cards.magstripe import track2_for
 from poskit.cards.pan import PanError, luhn_check_digit, luhn_valid, mask_pan, validate_pan
 from poskit.cards.track2 import ServiceCode, Track2, Track2Error

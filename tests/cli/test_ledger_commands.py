@@ -17,16 +17,16 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ledger"))
 
-from ledger_world import CAFE, NOODLE, NOW, World  # noqa: E402
+from ledger_world import CAFE, NOODLE, NOW, World
 
-from poskit.cli import commands  # noqa: E402,F401  (registers every command)
-from poskit.cli.app import app  # noqa: E402
-from poskit.ledger.events import FeeCharge, post_fee_charges  # noqa: E402
-from poskit.ledger.fees import quote_fee, schedule_in_force  # noqa: E402
-from poskit.money import Amount  # noqa: E402
-from poskit.store.db import make_engine  # noqa: E402
-from poskit.store.migrate import upgrade  # noqa: E402
-from poskit.store.schema import ledger_entries  # noqa: E402
+from poskit.cli import commands  # noqa: F401  (registers every command)
+from poskit.cli.app import app
+from poskit.ledger.events import FeeCharge, post_fee_charges
+from poskit.ledger.fees import quote_fee, schedule_in_force
+from poskit.money import Amount
+from poskit.store.db import make_engine
+from poskit.store.migrate import upgrade
+from poskit.store.schema import ledger_entries
 
 runner = CliRunner()
 NEXT_MORNING = (NOW + timedelta(days=1)).isoformat()
@@ -62,7 +62,7 @@ def run_json(data_dir: Path, *args: str, code: int = 0) -> Any:
 
 
 def test_settle_day_twice_changes_nothing(data: tuple[Path, World]) -> None:
-    """settle-day pays T+1 and writes the payout file; the second run reports it done and rewrites the same file."""
+    """settle-day pays T+1 and writes the payout file; a second run reports it done, same file."""
     data_dir, world = data
     world.sale(123450)
     world.sale(8800, merchant=NOODLE)
@@ -114,9 +114,19 @@ def test_fee_audit_opens_disputes_that_staff_uphold(data: tuple[Path, World]) ->
     data_dir, world = data
     txn = world.sale(100000)
     with world.begin() as conn:
-        quote = quote_fee(schedule_in_force(conn, world.cafe, NOW), "domestic_credit", Amount.of(100000, "CNY"))
-        post_fee_charges(conn, key="buggy", merchant_id=world.cafe, merchant_no=CAFE, currency="CNY",
-                         charges=[FeeCharge(quote, txn.id)], at=NOW, description="fee")
+        quote = quote_fee(
+            schedule_in_force(conn, world.cafe, NOW), "domestic_credit", Amount.of(100000, "CNY")
+        )
+        post_fee_charges(
+            conn,
+            key="buggy",
+            merchant_id=world.cafe,
+            merchant_no=CAFE,
+            currency="CNY",
+            charges=[FeeCharge(quote, txn.id)],
+            at=NOW,
+            description="fee",
+        )
     audit = run_json(data_dir, "fees", "audit", "--merchant", CAFE, code=1)
     assert [f["kind"] for f in audit["findings"]] == ["charged_twice"] and audit["owed"] == {"CNY": "6.00"}
     opened = run_json(data_dir, "fees", "audit", "--open-disputes", "--now", NOW.isoformat(), code=1)
@@ -126,7 +136,10 @@ def test_fee_audit_opens_disputes_that_staff_uphold(data: tuple[Path, World]) ->
     run_json(data_dir, "disputes", "review", str(dispute_id), "--by", "reviewer")
     done = run_json(data_dir, "disputes", "resolve", str(dispute_id), "--by", "reviewer", "--uphold")
     assert done["status"] == "upheld" and [e["action"] for e in done["timeline"]] == [
-        "opened", "under_review", "upheld"]
+        "opened",
+        "under_review",
+        "upheld",
+    ]
     after = run_json(data_dir, "fees", "audit")
     assert after["findings"][0]["owed"] == 0 and after["owed"] == {"CNY": "0.00"}
     text = run(data_dir, "disputes", "show", str(dispute_id))
@@ -139,8 +152,19 @@ def test_merchant_dispute_and_chargeback_commands(data: tuple[Path, World]) -> N
     """disputes open on a transaction, and an issuer chargeback represented with PIN evidence and won."""
     data_dir, world = data
     txn = world.sale(100000, pin=True)
-    opened = run_json(data_dir, "disputes", "open", "--merchant", CAFE, "--rrn", txn.rrn, "--amount", "12.50",
-                      "--reason", "settled short")
+    opened = run_json(
+        data_dir,
+        "disputes",
+        "open",
+        "--merchant",
+        CAFE,
+        "--rrn",
+        txn.rrn,
+        "--amount",
+        "12.50",
+        "--reason",
+        "settled short",
+    )
     assert (opened["kind"], opened["amount"]) == ("transaction", 1250)
     cb = run_json(data_dir, "disputes", "chargeback", "--rrn", txn.rrn, "--reason-code", "4837")
     assert cb["status"] == "chargeback"
@@ -156,14 +180,29 @@ def test_settlement_d0_statement_recon_and_payouts(data: tuple[Path, World]) -> 
     """D0 on request, then the statement as CSV and PDF, the reconciliation report and the payout list."""
     data_dir, world = data
     world.sale(100000)
-    d0 = run_json(data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=1)).isoformat())
+    d0 = run_json(
+        data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=1)).isoformat()
+    )
     assert (d0["kind"], d0["amount"], d0["fee"]) == ("d0", 99400 - 200, 200)
-    nothing = run(data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=2)).isoformat())
+    nothing = run(
+        data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=2)).isoformat()
+    )
     assert nothing.exit_code == 1 and "nothing to pay" in nothing.output
     run_json(data_dir, "settle-day", "--date", "2026-11-24", "--now", NEXT_MORNING)
     csv_path, pdf_path = data_dir / "s.csv", data_dir / "s.pdf"
-    st = run_json(data_dir, "settlement", "statement", "--merchant", CAFE, "--from", "2026-11-24",
-                  "--csv", str(csv_path), "--pdf", str(pdf_path))
+    st = run_json(
+        data_dir,
+        "settlement",
+        "statement",
+        "--merchant",
+        CAFE,
+        "--from",
+        "2026-11-24",
+        "--csv",
+        str(csv_path),
+        "--pdf",
+        str(pdf_path),
+    )
     assert st["totals"]["sale_gross"] == "1000.00" and st["closing"] == "0.00"
     assert "fixed 2.00 per transaction" in csv_path.read_text(encoding="utf-8")
     assert pdf_path.read_bytes().startswith(b"%PDF-")
@@ -176,20 +215,53 @@ def test_settlement_d0_statement_recon_and_payouts(data: tuple[Path, World]) -> 
 def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
     """A change is requested, refused to its requester, approved by staff; flags are listed and cleared."""
     data_dir, world = data
-    change = run_json(data_dir, "merchants", "change", "--merchant", CAFE, "--field", "address",
-                      "--value", "上海市静安区南京西路99号", "--effective", "2026-12-01", "--by", "cafe",
-                      "--now", NOW.isoformat())
+    change = run_json(
+        data_dir,
+        "merchants",
+        "change",
+        "--merchant",
+        CAFE,
+        "--field",
+        "address",
+        "--value",
+        "上海市静安区南京西路99号",
+        "--effective",
+        "2026-12-01",
+        "--by",
+        "cafe",
+        "--now",
+        NOW.isoformat(),
+    )
     assert change["status"] == "pending"
     own = run(data_dir, "merchants", "review", str(change["id"]), "--by", "cafe", "--approve")
     assert own.exit_code == 1 and "own change" in own.output
-    approved = run_json(data_dir, "merchants", "review", str(change["id"]), "--by", "reviewer", "--approve",
-                        "--now", NOW.isoformat())
+    approved = run_json(
+        data_dir,
+        "merchants",
+        "review",
+        str(change["id"]),
+        "--by",
+        "reviewer",
+        "--approve",
+        "--now",
+        NOW.isoformat(),
+    )
     assert approved["status"] == "approved"
-    assert [c["status"] for c in run_json(data_dir, "merchants", "changes", "--merchant", CAFE)] == ["approved"]
+    assert [c["status"] for c in run_json(data_dir, "merchants", "changes", "--merchant", CAFE)] == [
+        "approved"
+    ]
     world.sale(1000, mcc="5411")
     run_json(data_dir, "settle-day", "--date", "2026-11-24", "--now", NEXT_MORNING)
     [flag] = run_json(data_dir, "merchants", "flags")
     assert flag["kind"] == "mcc_mismatch"
-    cleared = run_json(data_dir, "merchants", "clear-flag", str(flag["id"]), "--by", "reviewer",
-                       "--note", "terminal misconfigured, fixed")
+    cleared = run_json(
+        data_dir,
+        "merchants",
+        "clear-flag",
+        str(flag["id"]),
+        "--by",
+        "reviewer",
+        "--note",
+        "terminal misconfigured, fixed",
+    )
     assert cleared["status"] == "cleared" and run_json(data_dir, "merchants", "flags") == []

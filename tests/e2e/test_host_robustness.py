@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -123,3 +124,74 @@ async def test_malformed_message_gets_format_error_30(
     reply = dialect.decode(envelope.message)
     assert reply.fields[39] == "30"
     assert reply.mti == "0210"
+
+
+async def test_terminal_used_for_another_merchant_is_refused_and_flagged(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
+    """一机一户: a request under another merchant number (another MCC) is declined 03 and flagged."""
+    from sqlalchemy import select
+
+    from poskit.store.db import make_engine
+    from poskit.store.schema_ledger import flags
+
+    counter = new_counter()
+    assert (await counter.engine().sign_on()).approved
+    request = _sale_request(counter, counter.store.next_stan(), "5.00")
+    jumped = dataclasses.replace(request, merchant_id="898310053110009")  # the same shop under MCC 5311
+    response, _ = await _send(counter, jumped)
+    assert response.response_code == "03"
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            kinds = {
+                r.kind
+                for r in conn.execute(select(flags.c.kind).where(flags.c.terminal_id == counter.terminal_id))
+            }
+    finally:
+        engine.dispose()
+    assert {"terminal_merchant_mismatch", "mcc_mismatch"} & kinds
+
+
+async def test_status_upload_records_the_terminal_and_flags_a_moved_one(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
+    """Sign-on sends the terminal's status; a position far from its registered site raises a flag."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from poskit.ledger.monitoring import register_terminal_site
+    from poskit.store.db import WRITE, make_engine
+    from poskit.store.schema import terminals
+    from poskit.store.schema_ledger import flags
+
+    counter = new_counter()
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            register_terminal_site(
+                conn,
+                terminal_id=counter.terminal_id,
+                latitude=31.2304,
+                longitude=121.4737,
+                radius_m=500,
+                now=datetime.now(UTC),
+            )
+        profile = counter.store.profile()
+        counter.store.update_profile(params={**profile.params, "gps": "39.9042,116.4074"})  # now in Beijing
+        assert (await counter.engine().sign_on()).approved
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(terminals.c.battery_percent, terminals.c.software_version).where(
+                    terminals.c.terminal_id == counter.terminal_id
+                )
+            ).one()
+            kinds = {
+                r.kind
+                for r in conn.execute(select(flags.c.kind).where(flags.c.terminal_id == counter.terminal_id))
+            }
+    finally:
+        engine.dispose()
+    assert row.battery_percent == 87 and row.software_version
+    assert "terminal_location" in kinds

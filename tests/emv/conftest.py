@@ -68,8 +68,7 @@ class Rig:
 class Mitm:
     """A device in the middle: forwards APDUs and lets a test rewrite the card's answers."""
 
-    def __init__(self, inner: IccTransport,
-                 rewrite: Callable[[bytes, bytes], bytes | None]) -> None:
+    def __init__(self, inner: IccTransport, rewrite: Callable[[bytes, bytes], bytes | None]) -> None:
         self.inner = inner
         self.rewrite = rewrite
 
@@ -104,19 +103,31 @@ def pin_pad() -> type[ScriptedPinPad]:
 def rig() -> Callable[..., Rig]:
     """Factory: ``rig("visa-credit", pins=("1234",), interface="contact", config=...)``."""
 
-    def make(card: str | VirtualCard, *, pins: Sequence[str | None] = (), online: bool = True,
-             interface: str = "contact", config: TerminalConfig | None = None,
-             choose: Callable[[Sequence[Candidate]], int] | None = None,
-             wrap: Callable[[IccTransport], IccTransport] | None = None,
-             state: CardState | None = None, seed: int = 1) -> Rig:
+    def make(
+        card: str | VirtualCard,
+        *,
+        pins: Sequence[str | None] = (),
+        online: bool = True,
+        interface: str = "contact",
+        config: TerminalConfig | None = None,
+        choose: Callable[[Sequence[Candidate]], int] | None = None,
+        wrap: Callable[[IccTransport], IccTransport] | None = None,
+        state: CardState | None = None,
+        seed: int = 1,
+    ) -> Rig:
         random = counter_random(seed)
-        chip = card if isinstance(card, VirtualCard) else virtual_card(card, random=random,
-                                                                         state=state)
+        chip = card if isinstance(card, VirtualCard) else virtual_card(card, random=random, state=state)
         reader = VirtualCardTransport(chip, interface=interface)  # type: ignore[arg-type]
         pad = ScriptedPinPad(*pins, online=online)
         transport: IccTransport = wrap(reader) if wrap else reader
-        kernel = EmvKernel(config or TerminalConfig.china(), transport, random=random,
-                           now=lambda: NOW, choose_application=choose, pin_entry=pad)
+        kernel = EmvKernel(
+            config or TerminalConfig.china(),
+            transport,
+            random=random,
+            now=lambda: NOW,
+            choose_application=choose,
+            pin_entry=pad,
+        )
         return Rig(kernel, reader, chip, pad)
 
     return make
@@ -126,18 +137,32 @@ def rig() -> Callable[..., Rig]:
 def host() -> Callable[..., dict[str, Any]]:
     """Factory: verify the ARQC of a first phase like an issuer and build the response."""
 
-    def respond(first: FirstPhase, response_code: str = "00", *, scripts: bytes | None = None,
-                tamper_arpc: bool = False) -> dict[str, Any]:
+    def respond(
+        first: FirstPhase,
+        response_code: str = "00",
+        *,
+        scripts: bytes | None = None,
+        tamper_arpc: bool = False,
+    ) -> dict[str, Any]:
         icc = parse_icc_data(first.icc_data)
         assert first.pan is not None
         check = issuer.verify_arqc(imk_ac=TEST_IMK_AC, pan=first.pan, psn=first.psn, icc=icc)
         assert check.ok, check.reason
-        data = issuer.issuer_authentication_data(imk_ac=TEST_IMK_AC, pan=first.pan,
-                                                 psn=first.psn, atc=icc["9F36"],
-                                                 arqc=icc["9F26"], response_code=response_code)
+        data = issuer.issuer_authentication_data(
+            imk_ac=TEST_IMK_AC,
+            pan=first.pan,
+            psn=first.psn,
+            atc=icc["9F36"],
+            arqc=icc["9F26"],
+            response_code=response_code,
+        )
         if tamper_arpc:
             data = bytes([data[0] ^ 0x01]) + data[1:]
-        return {"host_reached": True, "response_code": response_code,
-                "issuer_authentication_data": data, "issuer_scripts": scripts}
+        return {
+            "host_reached": True,
+            "response_code": response_code,
+            "issuer_authentication_data": data,
+            "issuer_scripts": scripts,
+        }
 
     return respond

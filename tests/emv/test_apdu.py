@@ -16,8 +16,7 @@ from poskit.emv.apdu import SW, Apdu, ApduError, ResponseApdu, describe_sw
         ("00A40400", Apdu(0x00, 0xA4, 0x04, 0x00)),  # case 1
         ("0084000000", Apdu(0x00, 0x84, 0x00, 0x00, le=0)),  # case 2
         ("0020008008241234FFFFFFFFFF", Apdu(0, 0x20, 0, 0x80, bytes.fromhex("241234FFFFFFFFFF"))),
-        ("00A404000E315041592E5359532E444446303100",
-         Apdu(0, 0xA4, 4, 0, b"1PAY.SYS.DDF01", le=0)),  # case 4
+        ("00A404000E315041592E5359532E444446303100", Apdu(0, 0xA4, 4, 0, b"1PAY.SYS.DDF01", le=0)),  # case 4
     ],
 )
 def test_parse_cases(raw: str, expected: Apdu) -> None:
@@ -54,8 +53,10 @@ def test_response_and_status_words() -> None:
 
 def test_builders_use_emv_class_and_instruction() -> None:
     """Each builder produces the header Book 3 §6.5 defines."""
-    assert apdu.select(b"\xa0\x00\x00\x03\x33", next_occurrence=True).to_bytes().hex() == \
-        "00a4040205a00000033300"
+    assert (
+        apdu.select(b"\xa0\x00\x00\x03\x33", next_occurrence=True).to_bytes().hex()
+        == "00a4040205a00000033300"
+    )
     assert apdu.get_processing_options(b"").to_bytes().hex() == "80a8000002830000"
     assert apdu.read_record(2, 1).to_bytes().hex() == "00b2011400"
     assert apdu.get_data("9F36").to_bytes().hex() == "80ca9f3600"
@@ -79,8 +80,12 @@ def test_repr_hides_data() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(0, 255), st.integers(0, 255), st.binary(max_size=255),
-       st.one_of(st.none(), st.integers(0, 255)))
+@given(
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.binary(max_size=255),
+    st.one_of(st.none(), st.integers(0, 255)),
+)
 def test_round_trip(ins: int, p1: int, data: bytes, le: int | None) -> None:
     """Any short command survives to_bytes/parse."""
     cmd = Apdu(0x80, ins, p1, 0x00, data, le)

@@ -25,15 +25,23 @@ def _codes(findings: list[Any]) -> set[str]:
     return {f.code for f in findings}
 
 
-def _checks(first: Any, *, interface: str = "contact", online_pin: bool | None = None,
-            profile: str | None = None) -> set[str]:
+def _checks(
+    first: Any, *, interface: str = "contact", online_pin: bool | None = None, profile: str | None = None
+) -> set[str]:
     icc = parse_icc_data(first.icc_data)
     aip = None
     if profile:
         app = profile_by_name(profile).application(first.aid)
         aip = app.personalised_aip(interface)  # type: ignore[arg-type]
-    return _codes(run_attack_checks(pan=first.pan, icc=icc, personalised_aip=aip,
-                                    cvm_required_limit=QPS_LIMIT, online_pin_present=online_pin))
+    return _codes(
+        run_attack_checks(
+            pan=first.pan,
+            icc=icc,
+            personalised_aip=aip,
+            cvm_required_limit=QPS_LIMIT,
+            online_pin_present=online_pin,
+        )
+    )
 
 
 def test_genuine_cards_raise_nothing(rig: Callable[..., Rig]) -> None:
@@ -43,8 +51,7 @@ def test_genuine_cards_raise_nothing(rig: Callable[..., Rig]) -> None:
     first = rig("visa-credit", pins=("1234",)).start(1_000)
     assert _checks(first, profile="visa-credit") == set()
     tap = rig("unionpay-debit", interface="contactless").start(200_000, contactless=True)
-    assert _checks(tap, interface="contactless", online_pin=True,
-                   profile="unionpay-debit") == set()
+    assert _checks(tap, interface="contactless", online_pin=True, profile="unionpay-debit") == set()
     phone = rig("quickpass-phone", interface="contactless").start(200_000, contactless=True)
     assert _checks(phone, interface="contactless", profile="quickpass-phone") == set()
 
@@ -57,8 +64,7 @@ def test_ctq_rewritten_to_device_cvm(rig: Callable[..., Rig]) -> None:
     icc = parse_icc_data(first.icc_data)
     assert issuer.verify_arqc(imk_ac=TEST_IMK_AC, pan=first.pan, psn=first.psn, icc=icc).ok
     assert "cdcvm_not_confirmed" in _codes(check_cvm_consistency(icc))
-    assert "cvm_missing_above_limit" in _codes(
-        check_unauthenticated_data(icc, cvm_required_limit=QPS_LIMIT))
+    assert "cvm_missing_above_limit" in _codes(check_unauthenticated_data(icc, cvm_required_limit=QPS_LIMIT))
 
 
 def test_card_brand_mixup(rig: Callable[..., Rig]) -> None:
@@ -90,8 +96,7 @@ def test_aip_downgrade(rig: Callable[..., Rig]) -> None:
 def test_online_pin_claim_without_pin_block() -> None:
     """9F34 saying online PIN without a PIN block in the request is flagged."""
     icc = {"9F34": bytes.fromhex("420300")}
-    assert _codes(check_unauthenticated_data(icc, online_pin_present=False)) == {
-        "online_pin_missing"}
+    assert _codes(check_unauthenticated_data(icc, online_pin_present=False)) == {"online_pin_missing"}
 
 
 def test_unknown_or_missing_data_is_not_a_finding() -> None:
@@ -103,5 +108,4 @@ def test_unknown_or_missing_data_is_not_a_finding() -> None:
 
 def test_terminal_accepts_the_attack_aid_list() -> None:
     """The Visa AID in the China terminal list is what the mix-up card relies on."""
-    assert any(isinstance(a, AidConfig) and a.aid == "A0000000031010"
-               for a in TerminalConfig.china().aids)
+    assert any(isinstance(a, AidConfig) and a.aid == "A0000000031010" for a in TerminalConfig.china().aids)

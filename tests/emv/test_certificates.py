@@ -25,8 +25,13 @@ STATIC = b"static data to be authenticated" + bytes.fromhex("7C00")
 
 
 def _issuer_cert() -> tuple[bytes, bytes]:
-    return sign_issuer_certificate(ca_key(), issuer_identifier="476173", expiry="1249",
-                                   serial=b"\x00\x00\x01", issuer=issuer_key().public)
+    return sign_issuer_certificate(
+        ca_key(),
+        issuer_identifier="476173",
+        expiry="1249",
+        serial=b"\x00\x00\x01",
+        issuer=issuer_key().public,
+    )
 
 
 def test_raw_rsa_round_trip() -> None:
@@ -57,28 +62,35 @@ def test_tampered_issuer_certificate_fails() -> None:
     with pytest.raises(OdaError):
         recover_issuer_certificate(cert[:-1], remainder, b"\x03", ca_key().public)
     with pytest.raises(OdaError, match="issuer certificate"):
-        recover_issuer_certificate(cert[: issuer_key().public.length], remainder, b"\x03",
-                                   issuer_key().public)
+        recover_issuer_certificate(
+            cert[: issuer_key().public.length], remainder, b"\x03", issuer_key().public
+        )
 
 
 def test_icc_certificate_covers_static_data() -> None:
     """The ICC certificate binds the PAN and the static data to be authenticated."""
-    cert, remainder = sign_icc_certificate(issuer_key(), pan="4761739001010010", expiry="1230",
-                                           serial=b"\x00\x00\x01", icc=icc_key().public,
-                                           static_data=STATIC)
-    recovered = recover_icc_certificate(cert, remainder, icc_key().public.exponent_bytes,
-                                        issuer_key().public, STATIC)
+    cert, remainder = sign_icc_certificate(
+        issuer_key(),
+        pan="4761739001010010",
+        expiry="1230",
+        serial=b"\x00\x00\x01",
+        icc=icc_key().public,
+        static_data=STATIC,
+    )
+    recovered = recover_icc_certificate(
+        cert, remainder, icc_key().public.exponent_bytes, issuer_key().public, STATIC
+    )
     assert recovered.pan == "4761739001010010"
     assert recovered.public_key == icc_key().public
     with pytest.raises(OdaError, match="hash"):
-        recover_icc_certificate(cert, remainder, icc_key().public.exponent_bytes,
-                                issuer_key().public, STATIC + b"x")
+        recover_icc_certificate(
+            cert, remainder, icc_key().public.exponent_bytes, issuer_key().public, STATIC + b"x"
+        )
 
 
 def test_signed_static_data() -> None:
     """SSAD verifies over the same static data and returns the data authentication code."""
-    ssad = sign_static_data(issuer_key(), data_authentication_code=b"\xda\xc1",
-                            static_data=STATIC)
+    ssad = sign_static_data(issuer_key(), data_authentication_code=b"\xda\xc1", static_data=STATIC)
     assert recover_static_data(ssad, issuer_key().public, STATIC) == b"\xda\xc1"
     with pytest.raises(OdaError):
         recover_static_data(ssad, issuer_key().public, STATIC[:-1] + b"\x01")
@@ -87,8 +99,7 @@ def test_signed_static_data() -> None:
 def test_dynamic_signature_and_cda_data() -> None:
     """SDAD covers the terminal's data; CDA dynamic data splits into its four fields."""
     dynamic = cda_dynamic_data(bytes(8), 0x80, bytes(range(8)), bytes(20))
-    sdad = sign_dynamic_data(icc_key(), icc_dynamic_data=dynamic,
-                             terminal_dynamic_data=b"\x11\x22\x33\x44")
+    sdad = sign_dynamic_data(icc_key(), icc_dynamic_data=dynamic, terminal_dynamic_data=b"\x11\x22\x33\x44")
     assert recover_dynamic_data(sdad, icc_key().public, b"\x11\x22\x33\x44") == dynamic
     assert split_cda_dynamic_data(dynamic) == (bytes(8), 0x80, bytes(range(8)), bytes(20))
     with pytest.raises(OdaError):

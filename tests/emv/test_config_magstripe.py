@@ -15,8 +15,9 @@ def test_china_factory() -> None:
     assert config.aids[0].aid == "A000000333010101"
     assert all(a.contactless_limits.cvm_required_limit == 100_000 for a in config.aids)
     assert config.supports_online_pin and config.supports_cda
-    assert TerminalConfig.china(qps_no_cvm_limit=30_000).aids[0].contactless_limits \
-        .cvm_required_limit == 30_000
+    assert (
+        TerminalConfig.china(qps_no_cvm_limit=30_000).aids[0].contactless_limits.cvm_required_limit == 30_000
+    )
 
 
 def test_nigeria_and_for_terminal() -> None:
@@ -45,8 +46,10 @@ def test_validation_and_aid_lookup() -> None:
     config = TerminalConfig(aids=(AidConfig("A000000333", "UnionPay"),))
     match = config.aid("A000000333010102")
     assert match is not None and match.aid == "A000000333"
-    assert TerminalConfig(aids=(AidConfig("A000000333", "UP", partial_selection=False),)) \
-        .aid("A000000333010102") is None
+    assert (
+        TerminalConfig(aids=(AidConfig("A000000333", "UP", partial_selection=False),)).aid("A000000333010102")
+        is None
+    )
 
 
 def test_must_insert() -> None:

@@ -21,8 +21,9 @@ def _tap(rig: Callable[..., Rig], card: str, minor: int, **kwargs: Any) -> tuple
     return r, r.start(minor, contactless=True)
 
 
-def test_small_amount_no_pin_no_signature(rig: Callable[..., Rig],
-                                          host: Callable[..., dict[str, Any]]) -> None:
+def test_small_amount_no_pin_no_signature(
+    rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]
+) -> None:
     """Up to the QPS limit a tap is approved online without PIN or signature."""
     r, first = _tap(rig, "unionpay-debit", 100_000)  # exactly 1000.00: still free
     assert first.outcome == "online" and first.entry_mode == "contactless"
@@ -97,8 +98,7 @@ def test_reader_without_cvm_asks_for_insert(rig: Callable[..., Rig]) -> None:
 
 def test_contactless_disabled(rig: Callable[..., Rig]) -> None:
     """A terminal with contactless switched off says so before activating the card."""
-    _, first = _tap(rig, "unionpay-debit", 100, config=TerminalConfig.china(
-        contactless_enabled=False))
+    _, first = _tap(rig, "unionpay-debit", 100, config=TerminalConfig.china(contactless_enabled=False))
     assert first.outcome == "try_another_interface"
 
 

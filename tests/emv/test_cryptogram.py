@@ -40,8 +40,8 @@ def test_layout() -> None:
     """The input is the ten tags in order followed by the four CVR bytes of the IAD."""
     data = arqc_input(TAGS)
     assert data.hex().upper() == (
-        "000000012345" "000000000000" "0156" "0000048000" "0156" "250501" "00" "11223344"
-        "7C00" "0001" "03A01002")
+        "00000001234500000000000001560000048000015625050100112233447C00000103A01002"
+    )
     assert len(data) == 37
 
 

@@ -22,15 +22,25 @@ ALL_CVMS = bytes.fromhex("E0F8C8")  # plaintext/online/signature/enciphered/no C
 NO_PIN_PAD = bytes.fromhex("E028C8")  # signature and no CVM only
 
 
-def _ctx(amount: int = 10_000, *, caps: bytes = ALL_CVMS, kind: str = "00",
-         app_currency: str | None = "0156", terminal_type: str = "22") -> CvmContext:
-    return CvmContext(amount=amount, transaction_type=kind, transaction_currency="0156",
-                      application_currency=app_currency, terminal_type=terminal_type,
-                      capabilities=caps)
+def _ctx(
+    amount: int = 10_000,
+    *,
+    caps: bytes = ALL_CVMS,
+    kind: str = "00",
+    app_currency: str | None = "0156",
+    terminal_type: str = "22",
+) -> CvmContext:
+    return CvmContext(
+        amount=amount,
+        transaction_type=kind,
+        transaction_currency="0156",
+        application_currency=app_currency,
+        terminal_type=terminal_type,
+        capabilities=caps,
+    )
 
 
-def _performer(outcomes: dict[int, CvmOutcome]) -> tuple[Callable[[CvmRule], CvmOutcome],
-                                                          list[int]]:
+def _performer(outcomes: dict[int, CvmOutcome]) -> tuple[Callable[[CvmRule], CvmOutcome], list[int]]:
     calls: list[int] = []
 
     def perform(rule: CvmRule) -> CvmOutcome:

@@ -27,9 +27,13 @@ from poskit.money import Amount
 Rig = Any
 
 #: An expired chip card (the book's expired card may be magstripe only).
-EXPIRED_CHIP = dataclasses.replace(any_card("unionpay-debit"), name="expired-chip",
-                                   pan="6228480011002200332", expiry="2401",
-                                   emv_profile="expired-card")
+EXPIRED_CHIP = dataclasses.replace(
+    any_card("unionpay-debit"),
+    name="expired-chip",
+    pan="6228480011002200332",
+    expiry="2401",
+    emv_profile="expired-card",
+)
 
 
 def _tvr(data: bytes) -> set[str]:
@@ -42,17 +46,16 @@ def _tsi(data: bytes) -> set[str]:
     return {bit.name for bit in TsiBit if bit in tsi}
 
 
-def _tampered(name: str, record: tuple[int, int], tag: str,
-              change: Callable[[bytes], bytes]) -> VirtualCard:
+def _tampered(name: str, record: tuple[int, int], tag: str, change: Callable[[bytes], bytes]) -> VirtualCard:
     """The card ``name`` with one data object of one record changed after personalisation."""
     image = personalise(any_card(name))
     app = image.applications[0]
     template = decode(app.records[record])[0]
     children = [Tlv(c.tag, change(c.value)) if c.tag == tag else c for c in template.children]
-    new_app = dataclasses.replace(app, records={**app.records,
-                                                record: encode([Tlv.template("70", children)])})
-    return VirtualCard(dataclasses.replace(image, applications=(new_app,)),
-                       random=lambda n: bytes(range(n)))
+    new_app = dataclasses.replace(
+        app, records={**app.records, record: encode([Tlv.template("70", children)])}
+    )
+    return VirtualCard(dataclasses.replace(image, applications=(new_app,)), random=lambda n: bytes(range(n)))
 
 
 def _flip(value: bytes) -> bytes:
@@ -60,6 +63,7 @@ def _flip(value: bytes) -> bytes:
 
 
 # full flows -------------------------------------------------------------------------------
+
 
 def test_online_pin_flow_with_arqc_recomputed_and_arpc_accepted(rig: Callable[..., Rig]) -> None:
     """UnionPay debit: DDA, online PIN, ARQC recomputed from the test IMK, ARPC accepted, TC."""
@@ -71,8 +75,12 @@ def test_online_pin_flow_with_arqc_recomputed_and_arpc_accepted(rig: Callable[..
     assert first.pan == "6222021001123456789" and first.psn == "01" and first.expiry == "3012"
     assert first.track2_equivalent is not None and first.track2_equivalent.service_code == "220"
     assert _tvr(first.tvr) == {"ONLINE_PIN_ENTERED", "FLOOR_LIMIT_EXCEEDED"}
-    assert _tsi(first.tsi) == {"ODA_PERFORMED", "CVM_PERFORMED", "CARD_RISK_MANAGEMENT",
-                               "TERMINAL_RISK_MANAGEMENT"}
+    assert _tsi(first.tsi) == {
+        "ODA_PERFORMED",
+        "CVM_PERFORMED",
+        "CARD_RISK_MANAGEMENT",
+        "TERMINAL_RISK_MANAGEMENT",
+    }
     icc = parse_icc_data(first.icc_data)
     assert list(icc)[:5] == ["9F26", "9F27", "9F10", "9F37", "9F36"]
     assert icc["9F34"] == bytes.fromhex("420300") and icc["95"] == first.tvr
@@ -80,11 +88,19 @@ def test_online_pin_flow_with_arqc_recomputed_and_arpc_accepted(rig: Callable[..
     mk = derive_icc_master_key(TEST_IMK_AC, first.pan, first.psn)
     sk = derive_session_key(mk, icc["9F36"])
     assert generate_ac(sk, arqc_input(icc)) == icc["9F26"] == first.cryptogram
-    second = r.kernel.complete(host_reached=True, response_code="00",
-                               issuer_authentication_data=issuer.issuer_authentication_data(
-                                   imk_ac=TEST_IMK_AC, pan=first.pan, psn=first.psn,
-                                   atc=icc["9F36"], arqc=icc["9F26"], response_code="00"),
-                               issuer_scripts=None)
+    second = r.kernel.complete(
+        host_reached=True,
+        response_code="00",
+        issuer_authentication_data=issuer.issuer_authentication_data(
+            imk_ac=TEST_IMK_AC,
+            pan=first.pan,
+            psn=first.psn,
+            atc=icc["9F36"],
+            arqc=icc["9F26"],
+            response_code="00",
+        ),
+        issuer_scripts=None,
+    )
     assert second.approved and second.cryptogram_type == "TC"
     assert second.issuer_authentication == "passed" and not second.reversal_required
     final = parse_icc_data(second.icc_data)
@@ -94,8 +110,9 @@ def test_online_pin_flow_with_arqc_recomputed_and_arpc_accepted(rig: Callable[..
     assert state.last_online_atc == state.atc == 1
 
 
-def test_offline_enciphered_pin_with_sda(rig: Callable[..., Rig],
-                                         host: Callable[..., dict[str, Any]]) -> None:
+def test_offline_enciphered_pin_with_sda(
+    rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]
+) -> None:
     """Visa: SDA, enciphered offline PIN verified by the card, which reports it in its CVR."""
     r = rig("visa-credit", pins=("1234",))
     first = r.start(50_000)
@@ -110,7 +127,8 @@ def test_offline_enciphered_pin_with_sda(rig: Callable[..., Rig],
 
 
 def test_offline_plaintext_pin_with_cda_and_arpc_in_cdol2(
-        rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]) -> None:
+    rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]
+) -> None:
     """Mastercard: CDA on both GENERATE ACs, plaintext PIN, ARPC checked inside GEN AC 2."""
     r = rig("mastercard-credit", pins=("4321",))
     first = r.start(20_000)
@@ -132,6 +150,7 @@ def test_verve_in_nigeria(rig: Callable[..., Rig], host: Callable[..., dict[str,
 
 
 # cardholder verification ----------------------------------------------------------------
+
 
 def test_wrong_offline_pin_then_right(rig: Callable[..., Rig]) -> None:
     """63C2 makes the terminal prompt again with the tries left."""
@@ -179,6 +198,7 @@ def test_all_cvms_fail(rig: Callable[..., Rig]) -> None:
 
 # application selection ------------------------------------------------------------------
 
+
 def test_priority_and_cardholder_choice(rig: Callable[..., Rig]) -> None:
     """Two applications: the highest priority is chosen, unless the cardholder picks."""
     assert rig("unionpay-credit").start(1_000).aid == "A000000333010102"
@@ -195,11 +215,9 @@ def test_priority_and_cardholder_choice(rig: Callable[..., Rig]) -> None:
 
 def test_list_of_aids_with_partial_selection(rig: Callable[..., Rig]) -> None:
     """Without PSE the terminal SELECTs its AIDs; a partial AID finds both applications."""
-    config = TerminalConfig.china(use_pse=False,
-                                  aids=(AidConfig("A000000333", "UnionPay"),))
+    config = TerminalConfig.china(use_pse=False, aids=(AidConfig("A000000333", "UnionPay"),))
     offered: list[int] = []
-    first = rig("unionpay-credit", config=config,
-                choose=lambda c: offered.append(len(c)) or 0).start(1_000)
+    first = rig("unionpay-credit", config=config, choose=lambda c: offered.append(len(c)) or 0).start(1_000)
     assert offered == [2] and first.outcome == "online"
     r = rig("unionpay-debit", config=config)
     r.start(1_000)
@@ -208,8 +226,7 @@ def test_list_of_aids_with_partial_selection(rig: Callable[..., Rig]) -> None:
     assert "00A4040005A00000033300" in commands and "00A4040205A00000033300" in commands
 
 
-def test_gpo_refused_returns_to_selection(rig: Callable[..., Rig],
-                                          mitm: Any) -> None:
+def test_gpo_refused_returns_to_selection(rig: Callable[..., Rig], mitm: Any) -> None:
     """6985 to GET PROCESSING OPTIONS removes that application and selects the next one."""
     state = {"refused": False}
 
@@ -232,6 +249,7 @@ def test_blocked_application_is_not_selected(rig: Callable[..., Rig]) -> None:
 
 # offline data authentication --------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("card", "record", "tag", "failed_bit"),
     [
@@ -241,9 +259,9 @@ def test_blocked_application_is_not_selected(rig: Callable[..., Rig]) -> None:
         ("mastercard-credit", (3, 1), "90", "CDA_FAILED"),
     ],
 )
-def test_tampered_certificates_fail_oda(rig: Callable[..., Rig], card: str,
-                                        record: tuple[int, int], tag: str,
-                                        failed_bit: str) -> None:
+def test_tampered_certificates_fail_oda(
+    rig: Callable[..., Rig], card: str, record: tuple[int, int], tag: str, failed_bit: str
+) -> None:
     """A flipped byte in a certificate or signature sets the right TVR failure bit."""
     pins = {"visa-credit": ("1234",), "mastercard-credit": ("4321",)}.get(card, ())
     first = rig(_tampered(card, record, tag, _flip), pins=pins).start(1_000)
@@ -277,8 +295,7 @@ def test_wrong_ca_index_on_card(rig: Callable[..., Rig]) -> None:
 
 def test_terminal_without_oda(rig: Callable[..., Rig]) -> None:
     """A terminal supporting no ODA method sets 'ODA not performed'."""
-    first = rig("unionpay-debit",
-                config=TerminalConfig.china(terminal_capabilities="E0F800")).start(1_000)
+    first = rig("unionpay-debit", config=TerminalConfig.china(terminal_capabilities="E0F800")).start(1_000)
     assert first.oda == "none" and "ODA_NOT_PERFORMED" in _tvr(first.tvr)
 
 
@@ -289,8 +306,7 @@ def test_cda_signature_tampered_declines(rig: Callable[..., Rig], mitm: Any) -> 
         if apdu[1] != 0xAE or response[-2:] != b"\x90\x00":
             return None
         template = decode(response[:-2])[0]
-        children = [Tlv(c.tag, _flip(c.value)) if c.tag == "9F4B" else c
-                    for c in template.children]
+        children = [Tlv(c.tag, _flip(c.value)) if c.tag == "9F4B" else c for c in template.children]
         return encode([Tlv.template("77", children)]) + b"\x90\x00"
 
     r = rig("mastercard-credit", pins=("4321",), wrap=lambda t: mitm(t, break_sdad))
@@ -307,46 +323,49 @@ def test_cdol_asking_for_tc_hash_uses_default_tdol(rig: Callable[..., Rig]) -> N
     template = decode(app.records[(2, 1)])[0]
     children = [Tlv("8C", cdol1) if c.tag == "8C" else c for c in template.children]
     new_app = dataclasses.replace(
-        app, data={**app.data, "8C": cdol1},
-        records={**app.records, (2, 1): encode([Tlv.template("70", children)])})
+        app,
+        data={**app.data, "8C": cdol1},
+        records={**app.records, (2, 1): encode([Tlv.template("70", children)])},
+    )
     card = VirtualCard(dataclasses.replace(image, applications=(new_app,)))
-    aids = tuple(dataclasses.replace(a, default_tdol="9F02065F2A02")
-                 for a in TerminalConfig.china().aids)
+    aids = tuple(dataclasses.replace(a, default_tdol="9F02065F2A02") for a in TerminalConfig.china().aids)
     r = rig(card, config=TerminalConfig.china(aids=aids))
     first = r.start(1_000)
     assert "DEFAULT_TDOL_USED" in _tvr(first.tvr) and first.outcome == "online"
     gen_ac = next(e for e in r.kernel.trace if e.name == "GENERATE AC")
-    expected = tc_hash_value(bytes.fromhex("9F02065F2A02"), {
-        "9F02": bytes.fromhex("000000001000"), "5F2A": bytes.fromhex("0156")})
+    expected = tc_hash_value(
+        bytes.fromhex("9F02065F2A02"), {"9F02": bytes.fromhex("000000001000"), "5F2A": bytes.fromhex("0156")}
+    )
     assert gen_ac.command.endswith(expected.hex().upper() + "00")
 
 
 # terminal action analysis -------------------------------------------------------------------
 
+
 def test_offline_approval(rig: Callable[..., Rig]) -> None:
     """Below the floor limit with a card that knows this terminal: TC, approved offline (Y1)."""
     aids = tuple(dataclasses.replace(a, floor_limit=100_000) for a in TerminalConfig.china().aids)
     state = CardState({"A0000000031010": ApplicationState(atc=3, last_online_atc=3)})
-    first = rig("visa-credit", pins=("1234",), config=TerminalConfig.china(aids=aids),
-                state=state).start(5_000)
+    first = rig("visa-credit", pins=("1234",), config=TerminalConfig.china(aids=aids), state=state).start(
+        5_000
+    )
     assert first.outcome == "approved_offline" and first.cryptogram_type == "TC"
     assert parse_icc_data(first.icc_data)["8A"] == b"Y1"
-    assert issuer.verify_arqc(imk_ac=TEST_IMK_AC, pan=first.pan or "", psn=first.psn,
-                              icc=parse_icc_data(first.icc_data)).ok
+    assert issuer.verify_arqc(
+        imk_ac=TEST_IMK_AC, pan=first.pan or "", psn=first.psn, icc=parse_icc_data(first.icc_data)
+    ).ok
 
 
 def test_card_goes_online_when_new(rig: Callable[..., Rig]) -> None:
     """The same offline request on a new card: the card answers ARQC (card risk management)."""
     aids = tuple(dataclasses.replace(a, floor_limit=100_000) for a in TerminalConfig.china().aids)
-    first = rig("visa-credit", pins=("1234",),
-                config=TerminalConfig.china(aids=aids)).start(5_000)
+    first = rig("visa-credit", pins=("1234",), config=TerminalConfig.china(aids=aids)).start(5_000)
     assert "NEW_CARD" in _tvr(first.tvr) and first.outcome == "online"
 
 
 def test_terminal_denial(rig: Callable[..., Rig]) -> None:
     """An expired card with 'expired' in the TAC-denial is declined offline (Z1)."""
-    aids = tuple(dataclasses.replace(a, tac_denial="0040000000")
-                 for a in TerminalConfig.china().aids)
+    aids = tuple(dataclasses.replace(a, tac_denial="0040000000") for a in TerminalConfig.china().aids)
     first = rig(virtual_card(EXPIRED_CHIP), config=TerminalConfig.china(aids=aids)).start(1_000)
     assert "EXPIRED" in _tvr(first.tvr)
     assert first.outcome == "declined_offline" and first.cryptogram_type == "AAC"
@@ -361,8 +380,10 @@ def test_expired_card_goes_online_by_default(rig: Callable[..., Rig]) -> None:
 
 # completion -------------------------------------------------------------------------------
 
-def test_card_declines_after_host_approval(rig: Callable[..., Rig],
-                                           host: Callable[..., dict[str, Any]]) -> None:
+
+def test_card_declines_after_host_approval(
+    rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]
+) -> None:
     """A wrong ARPC: EXTERNAL AUTHENTICATE fails, the card returns AAC, reversal required."""
     r = rig("unionpay-debit")
     first = r.start(1_000)
@@ -374,8 +395,9 @@ def test_card_declines_after_host_approval(rig: Callable[..., Rig],
     assert r.card.state.applications["A000000333010101"].issuer_auth_failed_last
 
 
-def test_card_requiring_issuer_authentication(rig: Callable[..., Rig],
-                                              host: Callable[..., dict[str, Any]]) -> None:
+def test_card_requiring_issuer_authentication(
+    rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]
+) -> None:
     """An M/Chip style card declines at GEN AC 2 when the ARPC in CDOL2 is wrong."""
     r = rig("mastercard-credit", pins=("4321",))
     second = r.kernel.complete(**host(r.start(1_000), tamper_arpc=True))
@@ -395,14 +417,14 @@ def test_host_unreachable(rig: Callable[..., Rig]) -> None:
     """Unable to go online: default action analysis declines (floor limit in TAC-default)."""
     r = rig("unionpay-debit")
     r.start(1_000)
-    second = r.kernel.complete(host_reached=False, response_code=None,
-                               issuer_authentication_data=None, issuer_scripts=None)
+    second = r.kernel.complete(
+        host_reached=False, response_code=None, issuer_authentication_data=None, issuer_scripts=None
+    )
     assert not second.approved and second.authorisation_response_code == "Z3"
     assert not second.reversal_required
 
 
-def test_card_removed_before_completion(rig: Callable[..., Rig],
-                                        host: Callable[..., dict[str, Any]]) -> None:
+def test_card_removed_before_completion(rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]) -> None:
     """The card pulled out after the host approved: reversal required."""
     r = rig("unionpay-debit")
     first = r.start(1_000)
@@ -413,17 +435,24 @@ def test_card_removed_before_completion(rig: Callable[..., Rig],
 
 # issuer scripts ---------------------------------------------------------------------------
 
-def test_pin_unblock_script_reported_in_df31(rig: Callable[..., Rig],
-                                             host: Callable[..., dict[str, Any]]) -> None:
+
+def test_pin_unblock_script_reported_in_df31(
+    rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]
+) -> None:
     """A blocked PIN is unblocked by a 72 script; DF31 reports success for the 0620 advice."""
     state = CardState({"A0000000031010": ApplicationState(pin_tries=0)})
     r = rig("visa-credit", state=state)
     first = r.start(1_000)
     assert "PIN_TRY_LIMIT_EXCEEDED" in _tvr(first.tvr) and first.cvm == "online_pin"
     icc = parse_icc_data(first.icc_data)
-    script = issuer.pin_unblock_script(imk_smi=TEST_IMK_SMI, pan=first.pan or "", psn=first.psn,
-                                       atc=icc["9F36"], arqc=icc["9F26"],
-                                       script_id=b"\x00\x00\x00\x07")
+    script = issuer.pin_unblock_script(
+        imk_smi=TEST_IMK_SMI,
+        pan=first.pan or "",
+        psn=first.psn,
+        atc=icc["9F36"],
+        arqc=icc["9F26"],
+        script_id=b"\x00\x00\x00\x07",
+    )
     second = r.kernel.complete(**host(first, scripts=script))
     assert second.approved
     assert second.script_results == bytes.fromhex("2000000007")
@@ -436,35 +465,40 @@ def test_pin_unblock_script_reported_in_df31(rig: Callable[..., Rig],
     assert results[0].result == "successful" and results[0].script_id == b"\x00\x00\x00\x07"
 
 
-def test_script_with_bad_mac_fails(rig: Callable[..., Rig],
-                                   host: Callable[..., dict[str, Any]]) -> None:
+def test_script_with_bad_mac_fails(rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]) -> None:
     """A script MAC'd for another transaction fails (6982): result 11, TVR script bit."""
     r = rig("unionpay-debit")
     first = r.start(1_000)
     icc = parse_icc_data(first.icc_data)
-    script = issuer.build_script([issuer.application_block_command(
-        imk_smi=TEST_IMK_SMI, pan=first.pan or "", psn=first.psn, atc=b"\x00\x63",
-        arqc=icc["9F26"])], template="71")
+    script = issuer.build_script(
+        [
+            issuer.application_block_command(
+                imk_smi=TEST_IMK_SMI, pan=first.pan or "", psn=first.psn, atc=b"\x00\x63", arqc=icc["9F26"]
+            )
+        ],
+        template="71",
+    )
     second = r.kernel.complete(**host(first, scripts=script))
     assert second.script_results[0] == 0x11
     assert "SCRIPT_FAILED_BEFORE_AC" in _tvr(second.tvr)
     assert not r.card.state.applications["A000000333010101"].blocked
 
 
-def test_application_block_script(rig: Callable[..., Rig],
-                                  host: Callable[..., dict[str, Any]]) -> None:
+def test_application_block_script(rig: Callable[..., Rig], host: Callable[..., dict[str, Any]]) -> None:
     """An application block script blocks the card: the next transaction cannot select it."""
     r = rig("unionpay-debit")
     first = r.start(1_000)
     icc = parse_icc_data(first.icc_data)
-    script = issuer.application_block_script(imk_smi=TEST_IMK_SMI, pan=first.pan or "",
-                                             psn=first.psn, atc=icc["9F36"], arqc=icc["9F26"])
+    script = issuer.application_block_script(
+        imk_smi=TEST_IMK_SMI, pan=first.pan or "", psn=first.psn, atc=icc["9F36"], arqc=icc["9F26"]
+    )
     second = r.kernel.complete(**host(first, scripts=script))
     assert second.script_results[0] == 0x20
     assert r.start(1_000).outcome == "card_error"
 
 
 # errors and trace -------------------------------------------------------------------------
+
 
 def test_chip_read_failure_allows_fallback(rig: Callable[..., Rig]) -> None:
     """A card that does not answer reset is a card error with fallback allowed."""
@@ -481,8 +515,9 @@ def test_misuse_is_reported(rig: Callable[..., Rig]) -> None:
     with pytest.raises(KernelError, match="currency"):
         r.kernel.start(Amount.of(100, "USD"))
     with pytest.raises(KernelStateError):
-        r.kernel.complete(host_reached=True, response_code="00",
-                          issuer_authentication_data=None, issuer_scripts=None)
+        r.kernel.complete(
+            host_reached=True, response_code="00", issuer_authentication_data=None, issuer_scripts=None
+        )
 
 
 def test_trace_never_shows_the_pan(rig: Callable[..., Rig]) -> None:

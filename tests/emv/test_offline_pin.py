@@ -21,8 +21,9 @@ def test_plaintext_block() -> None:
     assert parse_plaintext_pin_block(bytes.fromhex("26123456FFFFFFFF")) == "123456"
 
 
-@pytest.mark.parametrize("block", ["141234FFFFFFFFFF", "231234FFFFFFFFFF", "24123AFFFFFFFFFF",
-                                   "2412340FFFFFFFFF", "241234FF"])
+@pytest.mark.parametrize(
+    "block", ["141234FFFFFFFFFF", "231234FFFFFFFFFF", "24123AFFFFFFFFFF", "2412340FFFFFFFFF", "241234FF"]
+)
 def test_malformed_blocks(block: str) -> None:
     """Wrong control field, length, digits or padding are rejected."""
     with pytest.raises(OfflinePinError):

@@ -79,8 +79,9 @@ class _Pad:
         return None
 
 
-def test_kernel_runs_through_pcsc_adapter(fake_pyscard: list[_FakeReader],
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_kernel_runs_through_pcsc_adapter(
+    fake_pyscard: list[_FakeReader], caplog: pytest.LogCaptureFixture
+) -> None:
     """A full first phase runs through the adapter; the DEBUG log is masked."""
     fake_pyscard.append(_FakeReader("ACS ACR39U 00 00", virtual_card("unionpay-debit")))
     assert list_readers() == ["ACS ACR39U 00 00"]

@@ -50,8 +50,7 @@ def test_velocity() -> None:
     assert TvrBit.LCOL_EXCEEDED in tvr and TvrBit.UCOL_EXCEEDED not in tvr
     tvr = Tvr()
     check_velocity(7, 0, 3, 5, tvr)
-    assert {TvrBit.LCOL_EXCEEDED, TvrBit.UCOL_EXCEEDED, TvrBit.NEW_CARD} <= {
-        b for b in TvrBit if b in tvr}
+    assert {TvrBit.LCOL_EXCEEDED, TvrBit.UCOL_EXCEEDED, TvrBit.NEW_CARD} <= {b for b in TvrBit if b in tvr}
     tvr = Tvr()
     check_velocity(None, 0, 3, 5, tvr)
     assert TvrBit.LCOL_EXCEEDED in tvr and TvrBit.UCOL_EXCEEDED in tvr
@@ -71,55 +70,78 @@ def test_velocity() -> None:
         ("0000000000", None, False, "TC"),
     ],
 )
-def test_terminal_action_analysis(tvr: str, iac_denial: str | None, online_capable: bool,
-                                  expected: str) -> None:
+def test_terminal_action_analysis(
+    tvr: str, iac_denial: str | None, online_capable: bool, expected: str
+) -> None:
     """TVR against IAC/TAC: denial first, then online, then default for offline terminals."""
     decision = terminal_action_analysis(
-        bytes.fromhex(tvr), iac_denial=bytes.fromhex(iac_denial) if iac_denial else None,
-        iac_online=bytes.fromhex("D84004F800"), iac_default=bytes.fromhex("D84000A800"),
-        tac_denial=TAC_DENIAL, tac_online=TAC_ONLINE, tac_default=TAC_DEFAULT,
-        online_capable=online_capable)
+        bytes.fromhex(tvr),
+        iac_denial=bytes.fromhex(iac_denial) if iac_denial else None,
+        iac_online=bytes.fromhex("D84004F800"),
+        iac_default=bytes.fromhex("D84000A800"),
+        tac_denial=TAC_DENIAL,
+        tac_online=TAC_ONLINE,
+        tac_default=TAC_DEFAULT,
+        online_capable=online_capable,
+    )
     assert decision == expected
 
 
 def test_absent_iacs_use_defaults() -> None:
     """Without IACs, online and default codes are all ones: any TVR bit goes online."""
     decision = terminal_action_analysis(
-        bytes.fromhex("0000000001"), iac_denial=None, iac_online=None, iac_default=None,
-        tac_denial=bytes(5), tac_online=bytes(5), tac_default=bytes(5), online_capable=True)
+        bytes.fromhex("0000000001"),
+        iac_denial=None,
+        iac_online=None,
+        iac_default=None,
+        tac_denial=bytes(5),
+        tac_online=bytes(5),
+        tac_default=bytes(5),
+        online_capable=True,
+    )
     assert decision == "ARQC"
 
 
 def test_default_action_analysis() -> None:
     """Unable to go online: decline when the default codes match the TVR."""
-    assert default_action_analysis(bytes.fromhex("0000008000"), iac_default=None,
-                                   tac_default=TAC_DEFAULT) == "AAC"
-    assert default_action_analysis(bytes(5), iac_default=bytes(5),
-                                   tac_default=bytes(5)) == "TC"
+    assert (
+        default_action_analysis(bytes.fromhex("0000008000"), iac_default=None, tac_default=TAC_DEFAULT)
+        == "AAC"
+    )
+    assert default_action_analysis(bytes(5), iac_default=bytes(5), tac_default=bytes(5)) == "TC"
 
 
 def test_processing_restrictions() -> None:
     """Version mismatch, AUC, effective and expiry dates set TVR byte 2 bits."""
     tvr = Tvr()
     check_processing_restrictions(
-        tvr=tvr, today=dt.date(2025, 5, 1), card_version=b"\x00\x8c",
-        terminal_version=b"\x00\x30", auc=bytes.fromhex("AB00"), issuer_country=b"\x08\x40",
-        terminal_country=b"\x01\x56", transaction_type="00", terminal_type="22",
-        effective_date=bytes.fromhex("250601"), expiry_date=bytes.fromhex("240131"))
+        tvr=tvr,
+        today=dt.date(2025, 5, 1),
+        card_version=b"\x00\x8c",
+        terminal_version=b"\x00\x30",
+        auc=bytes.fromhex("AB00"),
+        issuer_country=b"\x08\x40",
+        terminal_country=b"\x01\x56",
+        transaction_type="00",
+        terminal_type="22",
+        effective_date=bytes.fromhex("250601"),
+        expiry_date=bytes.fromhex("240131"),
+    )
     assert {b.name for b in TvrBit if b in tvr} == {
-        "VERSIONS_DIFFER", "SERVICE_NOT_ALLOWED", "NOT_YET_EFFECTIVE", "EXPIRED"}
+        "VERSIONS_DIFFER",
+        "SERVICE_NOT_ALLOWED",
+        "NOT_YET_EFFECTIVE",
+        "EXPIRED",
+    }
 
 
 def test_usage_control() -> None:
     """AUC bits for domestic/international goods, cash, cashback and ATMs."""
     assert usage_allowed(bytes.fromhex("FF00"), domestic=True, transaction_type="00", atm=False)
-    assert not usage_allowed(bytes.fromhex("2900"), domestic=False, transaction_type="00",
-                             atm=False)
-    assert not usage_allowed(bytes.fromhex("FF00"), domestic=True, transaction_type="09",
-                             atm=False)
+    assert not usage_allowed(bytes.fromhex("2900"), domestic=False, transaction_type="00", atm=False)
+    assert not usage_allowed(bytes.fromhex("FF00"), domestic=True, transaction_type="09", atm=False)
     assert usage_allowed(bytes.fromhex("FF80"), domestic=True, transaction_type="09", atm=False)
-    assert not usage_allowed(bytes.fromhex("FD00"), domestic=True, transaction_type="01",
-                             atm=True)
+    assert not usage_allowed(bytes.fromhex("FD00"), domestic=True, transaction_type="01", atm=True)
     assert emv_date("491231") == dt.date(2049, 12, 31)
     assert emv_date(bytes.fromhex("991231")) == dt.date(1999, 12, 31)
 

@@ -31,8 +31,7 @@ def test_decode_template_with_children() -> None:
     assert [i.tag for i in items] == ["77"]
     assert [c.tag for c in items[0].children] == ["82", "94"]
     assert items[0].children[0].value == bytes.fromhex("5800")
-    assert flatten(items) == {"82": bytes.fromhex("5800"),
-                              "94": bytes.fromhex("0801010010010301")}
+    assert flatten(items) == {"82": bytes.fromhex("5800"), "94": bytes.fromhex("0801010010010301")}
 
 
 def test_multi_byte_tags_and_long_lengths() -> None:

@@ -11,8 +11,13 @@ TRACK2_HEX = "6222021001123456789D30122201234567890F"
 
 def test_record_masks_pan_and_track2() -> None:
     """READ RECORD responses keep tag/length, show PAN as 6+4 and hide track 2 after the PAN."""
-    record = tlv("70", tlv("57", bytes.fromhex(TRACK2_HEX)) + tlv("5A", bytes.fromhex(PAN_HEX))
-                 + tlv("5F20", b"ZHANG/SAN") + tlv("5F24", bytes.fromhex("301231")))
+    record = tlv(
+        "70",
+        tlv("57", bytes.fromhex(TRACK2_HEX))
+        + tlv("5A", bytes.fromhex(PAN_HEX))
+        + tlv("5F20", b"ZHANG/SAN")
+        + tlv("5F24", bytes.fromhex("301231")),
+    )
     text = mask_response(record + b"\x90\x00")
     assert "1001123456" not in text
     assert "ZHANG" not in text and b"ZHANG/SAN".hex().upper() not in text

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import iso8583
 import iso8583.specs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import iso8583
 from poskit.iso8583 import codec, get_dialect
 from poskit.iso8583.errors import Iso8583Error, MessageEncodeError, MessageFormatError
 from poskit.iso8583.message import IsoMessage
@@ -24,11 +24,22 @@ MAC = bytes.fromhex("1122334455667788")
 def sale(dialect_name: str) -> bytes:
     dialect = get_dialect(dialect_name)
     request = Request(
-        TxnType.SALE, "TERM0001", "123456789012345", 123, 1, amount=Amount.of(10000, "CNY"),
-        card=CardData(entry_mode=EntryMode.SWIPE, pan="6222021001123456789",
-                      track2="6222021001123456789D2912201000001", expiry="2912",
-                      pin_block=bytes.fromhex("0123456789ABCDEF"), pin_max_length=6),
-        operator="01")
+        TxnType.SALE,
+        "TERM0001",
+        "123456789012345",
+        123,
+        1,
+        amount=Amount.of(10000, "CNY"),
+        card=CardData(
+            entry_mode=EntryMode.SWIPE,
+            pan="6222021001123456789",
+            track2="6222021001123456789D2912201000001",
+            expiry="2912",
+            pin_block=bytes.fromhex("0123456789ABCDEF"),
+            pin_max_length=6,
+        ),
+        operator="01",
+    )
     return dialect.seal(dialect.encode_request(request), mac=lambda _: MAC)
 
 
@@ -58,20 +69,22 @@ def test_ascii87_sale_is_plain_iso87_ascii() -> None:
 
 def test_encode_then_decode_is_identity_for_messages() -> None:
     """decode(encode(m)) == m for a message built by hand."""
-    message = IsoMessage("0800", {11: "000001", 41: "TERM0001", 42: "123456789012345",
-                                  60: "00000001004"})
+    message = IsoMessage("0800", {11: "000001", 41: "TERM0001", 42: "123456789012345", 60: "00000001004"})
     for name in ("cups", "ascii87"):
         assert codec.decode(name, codec.encode(name, message)) == message
 
 
-@pytest.mark.parametrize(("field", "value", "reason"), [
-    (4, "12345678901A", "digits"),
-    (2, "62220210011234567890123", "larger than maximum"),
-    (41, "SHORT", "expecting 8"),
-    (35, "6222=2912", "non-hex"),
-    (52, "0123", "expecting 8"),
-    (99, "1", "not defined"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        (4, "12345678901A", "digits"),
+        (2, "62220210011234567890123", "larger than maximum"),
+        (41, "SHORT", "expecting 8"),
+        (35, "6222=2912", "non-hex"),
+        (52, "0123", "expecting 8"),
+        (99, "1", "not defined"),
+    ],
+)
 def test_encode_rejects_bad_values_with_the_field(field: int, value: str, reason: str) -> None:
     """A value that does not fit its cups field raises MessageEncodeError naming the field."""
     message = IsoMessage("0200", {3: "000000", field: value})
@@ -231,21 +244,25 @@ def test_random_bytes_only_raise_typed_errors(name: str, data: bytes) -> None:
 
 @pytest.mark.parametrize(("name", "valid"), [("cups", CUPS_SALE), ("ascii87", ASCII_SALE)])
 @FUZZ
-@given(edits=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1,
-                      max_size=4),
-       cut=st.integers(0, 400))
-def test_mutated_messages_only_raise_typed_errors(name: str, valid: bytes,
-                                                  edits: list[tuple[int, int]], cut: int) -> None:
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=4),
+    cut=st.integers(0, 400),
+)
+def test_mutated_messages_only_raise_typed_errors(
+    name: str, valid: bytes, edits: list[tuple[int, int]], cut: int
+) -> None:
     """Byte flips and truncations of a real message never raise anything untyped."""
     data = bytearray(valid)
     for index, value in edits:
         data[index % len(data)] = value
     assert _decode_everything(name, bytes(data[: max(cut, len(data) // 2)])) in (
-        "rejected", "decoded", "mapped")
+        "rejected",
+        "decoded",
+        "mapped",
+    )
 
 
-@pytest.mark.parametrize(("name", "valid", "width"), [("cups", CUPS_SALE, 8),
-                                                      ("ascii87", ASCII_SALE, 16)])
+@pytest.mark.parametrize(("name", "valid", "width"), [("cups", CUPS_SALE, 8), ("ascii87", ASCII_SALE, 16)])
 def test_mac_input_is_everything_before_the_mac(name: str, valid: bytes, width: int) -> None:
     """The MAC covers MTI through the field before the MAC; with_mac writes the MAC there."""
     assert codec.mac_input(name, valid) == valid[:-width]

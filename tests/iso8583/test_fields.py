@@ -36,12 +36,18 @@ from poskit.iso8583.model import BatchItem, EntryMode, Reconciliation, Totals, W
 from poskit.money import Amount
 
 
-@pytest.mark.parametrize(("mode", "pin", "code"), [
-    (EntryMode.SWIPE, True, "021"), (EntryMode.SWIPE, False, "022"),
-    (EntryMode.CHIP, True, "051"), (EntryMode.CONTACTLESS_CHIP, False, "072"),
-    (EntryMode.FALLBACK, True, "801"), (EntryMode.MANUAL, False, "012"),
-    (EntryMode.CONTACTLESS_MSD, False, "912"),
-])
+@pytest.mark.parametrize(
+    ("mode", "pin", "code"),
+    [
+        (EntryMode.SWIPE, True, "021"),
+        (EntryMode.SWIPE, False, "022"),
+        (EntryMode.CHIP, True, "051"),
+        (EntryMode.CONTACTLESS_CHIP, False, "072"),
+        (EntryMode.FALLBACK, True, "801"),
+        (EntryMode.MANUAL, False, "012"),
+        (EntryMode.CONTACTLESS_MSD, False, "912"),
+    ],
+)
 def test_entry_mode_codes(mode: EntryMode, pin: bool, code: str) -> None:
     """Field 22 follows the CUPS values (021/022/051/052/071/072/801/802...)."""
     assert pack_entry_mode(mode, pin) == code
@@ -71,15 +77,18 @@ def test_security_control_examples() -> None:
         SecurityControl.unpack("9600000000000000")
 
 
-@pytest.mark.parametrize(("value", "f60"), [
-    ("22000001000601", Field60("22", 1, "000", "6", "0", True)),   # sale
-    ("2300000100060", Field60("23", 1, "000", "6", "0")),          # void
-    ("00000001201", Field60("00", 1, "201")),                      # settlement
-    ("0000000195160", Field60("00", 1, "951", "6", "0")),          # script advice
-    ("07000123800", Field60("07", 123, "800")),                    # signature upload
-    ("00000001004", Field60("00", 1, "004")),                      # sign-on, 3DES + TDK
-    ("22000001000601065", Field60("22", 1, "000", "6", "0", True, "065")),
-])
+@pytest.mark.parametrize(
+    ("value", "f60"),
+    [
+        ("22000001000601", Field60("22", 1, "000", "6", "0", True)),  # sale
+        ("2300000100060", Field60("23", 1, "000", "6", "0")),  # void
+        ("00000001201", Field60("00", 1, "201")),  # settlement
+        ("0000000195160", Field60("00", 1, "951", "6", "0")),  # script advice
+        ("07000123800", Field60("07", 123, "800")),  # signature upload
+        ("00000001004", Field60("00", 1, "004")),  # sign-on, 3DES + TDK
+        ("22000001000601065", Field60("22", 1, "000", "6", "0", True, "065")),
+    ],
+)
 def test_field60_examples_from_the_reference(value: str, f60: Field60) -> None:
     """Field 60 examples of china-pos-domain.md §1.4 pack and unpack."""
     assert f60.pack() == value
@@ -119,13 +128,16 @@ K8, K16 = bytes(range(1, 9)), bytes(range(1, 17))
 KCV = bytes.fromhex("A1B2C3D4")
 
 
-@pytest.mark.parametrize(("scheme", "keys", "length"), [
-    ("001", WorkingKeys(K8, KCV, K8, KCV), 24),
-    ("003", WorkingKeys(K16, KCV, K8, KCV), 40),
-    ("003", WorkingKeys(K16, KCV, K16, KCV), 40),
-    ("004", WorkingKeys(K16, KCV, K8, KCV, K16, KCV), 60),
-    ("006", WorkingKeys(K16, KCV, K16, KCV, K16, KCV), 60),
-])
+@pytest.mark.parametrize(
+    ("scheme", "keys", "length"),
+    [
+        ("001", WorkingKeys(K8, KCV, K8, KCV), 24),
+        ("003", WorkingKeys(K16, KCV, K8, KCV), 40),
+        ("003", WorkingKeys(K16, KCV, K16, KCV), 40),
+        ("004", WorkingKeys(K16, KCV, K8, KCV, K16, KCV), 60),
+        ("006", WorkingKeys(K16, KCV, K16, KCV, K16, KCV), 60),
+    ],
+)
 def test_working_key_layouts(scheme: str, keys: WorkingKeys, length: int) -> None:
     """Field 62 of 0810 is 24/40/60 bytes per scheme (004 = 120 hex like the Bestpay host)."""
     packed = pack_working_keys(keys, scheme)
@@ -158,19 +170,19 @@ def test_settlement_totals_layout() -> None:
     totals = Totals(debit_amount=123456, debit_count=12, credit_amount=1000, credit_count=1)
     value = pack_settlement_totals(totals)
     assert value == "000000123456012000000001000001" + "0" + "0" * 31
-    assert unpack_settlement_totals(value) == (totals, Reconciliation.NOT_CHECKED,
-                                               Reconciliation.NOT_CHECKED)
+    assert unpack_settlement_totals(value) == (totals, Reconciliation.NOT_CHECKED, Reconciliation.NOT_CHECKED)
     reply = pack_settlement_totals(totals, Reconciliation.UNBALANCED, Reconciliation.BALANCED)
-    assert unpack_settlement_totals(reply)[1:] == (Reconciliation.UNBALANCED,
-                                                   Reconciliation.BALANCED)
+    assert unpack_settlement_totals(reply)[1:] == (Reconciliation.UNBALANCED, Reconciliation.BALANCED)
     with pytest.raises(MessageEncodeError):
         pack_settlement_totals(Totals(debit_count=1000))
 
 
 def test_batch_items_layout() -> None:
     """0320/201 field 48: count n2 then 40-digit items with the PAN right-justified."""
-    items = (BatchItem(stan=5, pan="6222021001123456789", amount=10000),
-             BatchItem(stan=6, pan="4111111111111111", amount=1, foreign=True))
+    items = (
+        BatchItem(stan=5, pan="6222021001123456789", amount=10000),
+        BatchItem(stan=6, pan="4111111111111111", amount=1, foreign=True),
+    )
     value = pack_batch_items(items)
     assert value[:2] == "02"
     assert value[2:42] == "00" + "000005" + "06222021001123456789" + "000000010000"
@@ -207,8 +219,7 @@ def test_local_datetime_picks_the_nearest_year() -> None:
     """12/13 carry no year: 31 Dec seen on 2 Jan is last year."""
     now = datetime(2026, 1, 2, 9, 0)
     assert unpack_local_datetime("235959", "1231", now) == datetime(2025, 12, 31, 23, 59, 59)
-    assert unpack_local_datetime("000001", "0101", datetime(2025, 12, 31)) == \
-        datetime(2026, 1, 1, 0, 0, 1)
+    assert unpack_local_datetime("000001", "0101", datetime(2025, 12, 31)) == datetime(2026, 1, 1, 0, 0, 1)
     with pytest.raises(MessageFormatError):
         unpack_local_datetime("250000", "0101", now)
     with pytest.raises(MessageFormatError):

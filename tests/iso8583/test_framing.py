@@ -48,12 +48,15 @@ def test_encode_frame_refuses_empty_and_oversize() -> None:
     assert info.value.length == 5000 and info.value.max_length == 4096
 
 
-@pytest.mark.parametrize(("data", "error"), [
-    (b"\x00", TruncatedFrameError),
-    (b"\x00\x00", EmptyFrameError),
-    (b"\x00\x05abc", TruncatedFrameError),
-    (b"\x10\x01" + b"x" * 4097, FrameTooLargeError),
-])
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"\x00", TruncatedFrameError),
+        (b"\x00\x00", EmptyFrameError),
+        (b"\x00\x05abc", TruncatedFrameError),
+        (b"\x10\x01" + b"x" * 4097, FrameTooLargeError),
+    ],
+)
 def test_unpack_frame_errors(data: bytes, error: type[FramingError]) -> None:
     """Short, empty and oversize frames raise their own FramingError subclass."""
     with pytest.raises(error):
@@ -76,12 +79,15 @@ async def test_read_frame_reads_one_frame_at_a_time() -> None:
         await read_frame(reader)
 
 
-@pytest.mark.parametrize(("data", "error", "position"), [
-    (b"\x00", TruncatedFrameError, 1),
-    (b"\x00\x0aabc", TruncatedFrameError, 5),
-    (b"\x00\x00", EmptyFrameError, 0),
-    (b"\xff\xff", FrameTooLargeError, 0),
-])
+@pytest.mark.parametrize(
+    ("data", "error", "position"),
+    [
+        (b"\x00", TruncatedFrameError, 1),
+        (b"\x00\x0aabc", TruncatedFrameError, 5),
+        (b"\x00\x00", EmptyFrameError, 0),
+        (b"\xff\xff", FrameTooLargeError, 0),
+    ],
+)
 async def test_read_frame_errors(data: bytes, error: type[FramingError], position: int) -> None:
     """read_frame raises typed errors for truncated, zero and oversize frames."""
     with pytest.raises(error) as info:
@@ -106,8 +112,13 @@ def test_tpdu_bytes_and_reply() -> None:
 def test_header_example_from_the_reference() -> None:
     """Header 60 32 10 32 00 72: magstripe, version 0x32, test terminal, sub-version 320072."""
     header = CupsHeader.from_bytes(bytes.fromhex("603210320072"))
-    assert header == CupsHeader(application=0x60, software_version=0x32, terminal_status=1,
-                                processing_requirement=0, sub_version="320072")
+    assert header == CupsHeader(
+        application=0x60,
+        software_version=0x32,
+        terminal_status=1,
+        processing_requirement=0,
+        sub_version="320072",
+    )
     assert header.to_bytes().hex() == "603210320072"
     reply = header.reply(ProcessingRequirement.SIGN_ON)
     assert reply.to_bytes().hex() == "603213320072"

@@ -12,17 +12,25 @@ from poskit.iso8583.model import CardData, EntryMode, Request, TxnType
 from poskit.money import Amount
 
 PAN = "6222021001123456789"  # poskit's public test card
-ICC = bytes.fromhex("5A0862220210011234569F2608A1B2C3D4E5F60718" "57114761739001010010D2212201123456789F")
+ICC = bytes.fromhex("5A0862220210011234569F2608A1B2C3D4E5F6071857114761739001010010D2212201123456789F")
 
 
 def sale_message(name: str, pan: str, track: str, pin_block: bytes) -> IsoMessage:
     dialect = get_dialect(name)
-    request = Request(TxnType.SALE, "TERM0001", "MERCHANTABCDEFG", 1, 1,
-                      amount=Amount.of(100, "CNY"),
-                      card=CardData(entry_mode=EntryMode.CHIP, pan=pan, track2=track,
-                                    expiry="2912", pin_block=pin_block, icc_data=ICC))
-    return dialect.decode(dialect.seal(dialect.encode_request(request),
-                                       mac=lambda _: bytes.fromhex("DEADBEEFCAFEF00D")))
+    request = Request(
+        TxnType.SALE,
+        "TERM0001",
+        "MERCHANTABCDEFG",
+        1,
+        1,
+        amount=Amount.of(100, "CNY"),
+        card=CardData(
+            entry_mode=EntryMode.CHIP, pan=pan, track2=track, expiry="2912", pin_block=pin_block, icc_data=ICC
+        ),
+    )
+    return dialect.decode(
+        dialect.seal(dialect.encode_request(request), mac=lambda _: bytes.fromhex("DEADBEEFCAFEF00D"))
+    )
 
 
 def test_masked_sale_shows_first6_last4_only() -> None:
@@ -69,16 +77,17 @@ def test_unknown_dialect_uses_the_strictest_rules() -> None:
 
 @settings(max_examples=100, deadline=None)
 # Distinct digits/bytes so a secret cannot coincide with harmless zeros elsewhere.
-@given(pan=st.text("0123456789", min_size=13, max_size=19).filter(lambda p: len(set(p)) > 4),
-       extra=st.text("0123456789", min_size=7, max_size=12),
-       pin_block=st.binary(min_size=8, max_size=8).filter(lambda b: len(set(b)) > 4))
+@given(
+    pan=st.text("0123456789", min_size=13, max_size=19).filter(lambda p: len(set(p)) > 4),
+    extra=st.text("0123456789", min_size=7, max_size=12),
+    pin_block=st.binary(min_size=8, max_size=8).filter(lambda b: len(set(b)) > 4),
+)
 def test_no_secret_appears_in_any_dump(pan: str, extra: str, pin_block: bytes) -> None:
     """For any card, masked(), describe() and repr() hold no PAN, track or PIN block."""
     track = f"{pan}D{extra}"
     for name in ("cups", "ascii87"):
         message = sale_message(name, pan, track, pin_block)
-        texts = [str(message.masked()), message.describe(), message.describe(lang="zh"),
-                 repr(message)]
+        texts = [str(message.masked()), message.describe(), message.describe(lang="zh"), repr(message)]
         for text in texts:
             assert pan not in text
             assert track not in text and track.replace("D", "=") not in text

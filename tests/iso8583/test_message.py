@@ -11,17 +11,34 @@ PAN = "6222021001123456789"
 
 
 def message() -> IsoMessage:
-    return IsoMessage("0200", {2: PAN, 3: "000000", 4: "000000010000", 11: "000123",
-                               37: "250615000001", 38: "AB12  ", 39: "00", 41: "TERM0001",
-                               42: "123456789012345", 49: "156", 52: "0123456789ABCDEF"})
+    return IsoMessage(
+        "0200",
+        {
+            2: PAN,
+            3: "000000",
+            4: "000000010000",
+            11: "000123",
+            37: "250615000001",
+            38: "AB12  ",
+            39: "00",
+            41: "TERM0001",
+            42: "123456789012345",
+            49: "156",
+            52: "0123456789ABCDEF",
+        },
+    )
 
 
 def test_typed_accessors() -> None:
     """Accessors give the STAN and amount as ints and trim padded codes."""
     m = message()
     assert (m.stan, m.amount_minor, m.currency_code) == (123, 10000, "156")
-    assert (m.processing_code, m.response_code, m.rrn, m.auth_code) == \
-        ("000000", "00", "250615000001", "AB12")
+    assert (m.processing_code, m.response_code, m.rrn, m.auth_code) == (
+        "000000",
+        "00",
+        "250615000001",
+        "AB12",
+    )
     assert (m.terminal_id, m.merchant_id) == ("TERM0001", "123456789012345")
     assert m.binary(52) == bytes.fromhex("0123456789ABCDEF")
     assert 2 in m and 64 not in m and list(m)[:2] == [2, 3]

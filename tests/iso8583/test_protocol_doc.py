@@ -26,8 +26,11 @@ def _section(start: str, end: str) -> str:
 def test_message_tables_match_the_plans(name: str) -> None:
     """Every row of the §5 table lists exactly the fields the dialect sends and requires."""
     dialect = get_dialect(name)
-    rows = [line for line in _section(f"<!-- plan-table:{name} -->", "<!-- /plan-table -->")
-            .splitlines() if line.startswith("| ") and not line.startswith("| Transaction")]
+    rows = [
+        line
+        for line in _section(f"<!-- plan-table:{name} -->", "<!-- /plan-table -->").splitlines()
+        if line.startswith("| ") and not line.startswith("| Transaction")
+    ]
     assert len(rows) == len(TxnType)
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -56,15 +59,15 @@ def test_cups_worked_example_is_the_encoder_output() -> None:
     """The one-line cups frame of §10.1 is the golden sale, with its cups-ecb MAC."""
     golden = _golden()
     dialect = get_dialect("cups", tpdu=golden.TPDU, header=golden.HEADER)
-    wire = dialect.frame(dialect.seal(dialect.encode_request(golden.SALE),
-                                      mac=lambda data: cups_ecb_mac(golden.MAK, data)))
+    wire = dialect.frame(
+        dialect.seal(dialect.encode_request(golden.SALE), mac=lambda data: cups_ecb_mac(golden.MAK, data))
+    )
     assert wire.hex().upper() in DOC
 
 
 def _golden() -> ModuleType:
     """The sibling golden-bytes module (tests are not a package under importlib mode)."""
-    spec = importlib.util.spec_from_file_location("_golden", Path(__file__).with_name(
-        "test_golden.py"))
+    spec = importlib.util.spec_from_file_location("_golden", Path(__file__).with_name("test_golden.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -98,32 +101,42 @@ def test_client_example_signs_on_pays_and_reverses() -> None:
     assert (sale.amount.minor, sale.amount.currency.code, sale.stan) == (10000, "NGN", 2)
     assert sale.card is not None and sale.card.pin_block == bytes.fromhex("0123456789ABCDEF")
 
-    reversal = dialect.decode_request(dialect.decode(client.seal(client.reversal(3, sale_doc),
-                                                                 mac8)))
+    reversal = dialect.decode_request(dialect.decode(client.seal(client.reversal(3, sale_doc), mac8)))
     assert reversal.txn_type == TxnType.REVERSAL and reversal.reversal_reason == "98"
     assert reversal.original is not None
     assert (reversal.original.txn_type, reversal.original.stan) == (TxnType.SALE, 2)
 
     lines = _section("### 10.3 ascii87 messages", "Read the sale").split("```")[1].split()
-    assert lines == [client.seal(client.sign_on(1)).decode(), raw.decode(),
-                     client.seal(client.reversal(3, sale_doc), mac8).decode()]
+    assert lines == [
+        client.seal(client.sign_on(1)).decode(),
+        raw.decode(),
+        client.seal(client.reversal(3, sale_doc), mac8).decode(),
+    ]
 
 
 def test_client_example_reads_the_sign_on_keys() -> None:
     """working_keys() of the documented client parses a poskit 0810."""
-    import iso8583.specs
-
     import iso8583
+    import iso8583.specs
 
     client = _client()
     dialect = get_dialect("ascii87")
     request = dialect.decode_request(dialect.decode(client.seal(client.sign_on(1))))
-    keys = WorkingKeys(bytes(range(16)), b"\x01" * 4, bytes(range(8)), b"\x02" * 4,
-                       bytes(range(16, 32)), b"\x03" * 4)
-    reply = dialect.seal(dialect.encode_response(
-        Response(TxnType.SIGN_ON, "00", "12345678", working_keys=keys, key_scheme="004"),
-        request))
+    keys = WorkingKeys(
+        bytes(range(16)), b"\x01" * 4, bytes(range(8)), b"\x02" * 4, bytes(range(16, 32)), b"\x03" * 4
+    )
+    reply = dialect.seal(
+        dialect.encode_response(
+            Response(TxnType.SIGN_ON, "00", "12345678", working_keys=keys, key_scheme="004"), request
+        )
+    )
     doc, _ = iso8583.decode(reply, iso8583.specs.default_ascii)
     parsed = client.working_keys(doc)
-    assert parsed == {"pik": keys.pik, "pik_kcv": keys.pik_kcv, "mak": keys.mak,
-                      "mak_kcv": keys.mak_kcv, "tdk": keys.tdk, "tdk_kcv": keys.tdk_kcv}
+    assert parsed == {
+        "pik": keys.pik,
+        "pik_kcv": keys.pik_kcv,
+        "mak": keys.mak,
+        "mak_kcv": keys.mak_kcv,
+        "tdk": keys.tdk,
+        "tdk_kcv": keys.tdk_kcv,
+    }

@@ -16,9 +16,51 @@ from poskit.iso8583.response_codes import (
 
 # china-pos-domain.md §1.8 (HX123S response-code table) plus the codes the host sends.
 REQUIRED = [
-    "00", "01", "03", "04", "05", "06", "10", "11", "12", "13", "14", "15", "21", "22", "25",
-    "30", "34", "38", "40", "41", "43", "45", "51", "54", "55", "57", "58", "59", "61", "62",
-    "64", "65", "68", "75", "77", "90", "91", "92", "94", "96", "97", "98", "99", "A0", "A7",
+    "00",
+    "01",
+    "03",
+    "04",
+    "05",
+    "06",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "25",
+    "30",
+    "34",
+    "38",
+    "40",
+    "41",
+    "43",
+    "45",
+    "51",
+    "54",
+    "55",
+    "57",
+    "58",
+    "59",
+    "61",
+    "62",
+    "64",
+    "65",
+    "68",
+    "75",
+    "77",
+    "90",
+    "91",
+    "92",
+    "94",
+    "96",
+    "97",
+    "98",
+    "99",
+    "A0",
+    "A7",
 ]
 
 
@@ -31,14 +73,23 @@ def test_every_required_code_has_both_texts(code: str) -> None:
     assert response_text(code, "zh_CN") == info.zh
 
 
-@pytest.mark.parametrize(("code", "action"), [
-    ("00", TerminalAction.APPROVED), ("10", TerminalAction.APPROVED),
-    ("55", TerminalAction.REENTER_PIN), ("A0", TerminalAction.SIGN_ON),
-    ("99", TerminalAction.SIGN_ON), ("77", TerminalAction.SIGN_ON),
-    ("45", TerminalAction.USE_CHIP), ("01", TerminalAction.CALL_ISSUER),
-    ("41", TerminalAction.PICK_UP), ("96", TerminalAction.RETRY),
-    ("51", TerminalAction.DECLINED), ("97", TerminalAction.CONTACT_ACQUIRER),
-])
+@pytest.mark.parametrize(
+    ("code", "action"),
+    [
+        ("00", TerminalAction.APPROVED),
+        ("10", TerminalAction.APPROVED),
+        ("55", TerminalAction.REENTER_PIN),
+        ("A0", TerminalAction.SIGN_ON),
+        ("99", TerminalAction.SIGN_ON),
+        ("77", TerminalAction.SIGN_ON),
+        ("45", TerminalAction.USE_CHIP),
+        ("01", TerminalAction.CALL_ISSUER),
+        ("41", TerminalAction.PICK_UP),
+        ("96", TerminalAction.RETRY),
+        ("51", TerminalAction.DECLINED),
+        ("97", TerminalAction.CONTACT_ACQUIRER),
+    ],
+)
 def test_terminal_actions(code: str, action: TerminalAction) -> None:
     """MAC/PIN-format errors force a sign-on, 55 re-prompts the PIN, 45 asks for the chip."""
     assert terminal_action(code) is action

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import iso8583
 import iso8583.specs
 import pytest
 
-import iso8583
 from poskit.iso8583.errors import SpecError
 from poskit.iso8583.spec import PYISO_KEYS, load_spec, load_spec_file
 
@@ -42,8 +42,14 @@ def test_cups_field_formats_follow_the_unionpay_spec() -> None:
     """cups: BCD MTI, binary bitmap, packed BCD with digit counts, BCD length prefixes."""
     f = load_spec("cups").pyiso
     assert f["t"]["data_enc"] == "b" and f["p"]["data_enc"] == "b" and f["p"]["max_len"] == 8
-    assert f["2"] == {**f["2"], "len_type": 1, "len_enc": "bcd", "len_count": "nibbles",
-                      "right_pad": "0", "max_len": 19}
+    assert f["2"] == {
+        **f["2"],
+        "len_type": 1,
+        "len_enc": "bcd",
+        "len_count": "nibbles",
+        "right_pad": "0",
+        "max_len": 19,
+    }
     assert f["22"]["right_pad"] == "0" and f["22"]["max_len"] == 3
     assert f["35"]["right_pad"] == "0" and f["36"]["len_type"] == 2
     assert f["4"]["max_len"] == 12 and f["4"]["len_count"] == "nibbles"
@@ -91,17 +97,19 @@ def test_a_valid_variant_file_loads(tmp_path: Path) -> None:
     assert spec.pyiso["2"]["right_pad"] == "F"
 
 
-@pytest.mark.parametrize(("mutate", "reason"), [
-    ({"len_count": "nibbles", "data_enc": "ascii"}, "nibbles"),
-    ({"right_pad": "FF"}, "one hex character"),
-    ({"left_pad": "0"}, "not both"),
-    ({"data_enc": "no-such-codec"}, "codec"),
-    ({"max_len": 150}, "does not fit"),
-    ({"sensitive": "hide"}, "sensitive"),
-    ({"colour": "red"}, "colour"),
-])
-def test_invalid_field_entries_are_rejected(tmp_path: Path, mutate: dict[str, object],
-                                            reason: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        ({"len_count": "nibbles", "data_enc": "ascii"}, "nibbles"),
+        ({"right_pad": "FF"}, "one hex character"),
+        ({"left_pad": "0"}, "not both"),
+        ({"data_enc": "no-such-codec"}, "codec"),
+        ({"max_len": 150}, "does not fit"),
+        ({"sensitive": "hide"}, "sensitive"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_field_entries_are_rejected(tmp_path: Path, mutate: dict[str, object], reason: str) -> None:
     """Bad field entries raise SpecError naming the field."""
     with pytest.raises(SpecError, match=reason) as info:
         load_spec_file(_write(tmp_path, mutate))

@@ -12,15 +12,27 @@ T = TxnType
 
 # "Bestpay code" column of china-pos-domain.md §1.2: MTI + 3[0:2] + 25 + 60.1.
 BESTPAY = {
-    T.BALANCE: "0200310001", T.PREAUTH: "0100030610", T.PREAUTH_VOID: "0100200611",
-    T.COMPLETION: "0200000620", T.COMPLETION_VOID: "0200200621",
-    T.COMPLETION_ADVICE: "0220000624", T.SALE: "0200000022", T.VOID: "0200200023",
+    T.BALANCE: "0200310001",
+    T.PREAUTH: "0100030610",
+    T.PREAUTH_VOID: "0100200611",
+    T.COMPLETION: "0200000620",
+    T.COMPLETION_VOID: "0200200621",
+    T.COMPLETION_ADVICE: "0220000624",
+    T.SALE: "0200000022",
+    T.VOID: "0200200023",
     T.REFUND: "0220200025",
 }
 # MTI + 60.3 codes of the same table.
-MANAGEMENT = {T.SIGN_ON: "0800004", T.SIGN_OFF: "0820002", T.SETTLEMENT: "0500201",
-              T.BATCH_UPLOAD: "0320201", T.SIGNATURE_UPLOAD: "0820800",
-              T.SCRIPT_ADVICE: "0620951", T.STATUS_UPLOAD: "0820362", T.ECHO: "0820301"}
+MANAGEMENT = {
+    T.SIGN_ON: "0800004",
+    T.SIGN_OFF: "0820002",
+    T.SETTLEMENT: "0500201",
+    T.BATCH_UPLOAD: "0320201",
+    T.SIGNATURE_UPLOAD: "0820800",
+    T.SCRIPT_ADVICE: "0620951",
+    T.STATUS_UPLOAD: "0820362",
+    T.ECHO: "0820301",
+}
 
 
 @pytest.mark.parametrize(("txn", "code"), BESTPAY.items())
@@ -28,8 +40,9 @@ def test_cups_financial_codes_match_the_reference_table(txn: TxnType, code: str)
     """Each cups financial row reproduces the host trans code of the reference."""
     d = CUPS_TABLE.definition(txn)
     assert f"{d.request_mti}{d.processing}{d.condition}{d.function}" == code
-    found = CUPS_TABLE.identify(code[:4], processing=code[4:6], condition=code[6:8],
-                                function=code[8:10], network="000")
+    found = CUPS_TABLE.identify(
+        code[:4], processing=code[4:6], condition=code[6:8], function=code[8:10], network="000"
+    )
     assert found.txn_type == txn
 
 
@@ -48,8 +61,10 @@ def test_response_mtis_and_reversibility() -> None:
         assert table.definition(T.SALE).reversible
         assert not table.definition(T.BALANCE).reversible
     assert not CUPS_TABLE.definition(T.REFUND).reversible
-    assert CUPS_TABLE.identify("0210", processing="00", condition="00", function="22",
-                               network="000").txn_type == T.SALE
+    assert (
+        CUPS_TABLE.identify("0210", processing="00", condition="00", function="22", network="000").txn_type
+        == T.SALE
+    )
 
 
 def test_repeat_mti_identifies_as_its_base() -> None:
@@ -66,16 +81,18 @@ def test_ascii87_identification() -> None:
     assert ASCII87_TABLE.identify("0800", network="301").txn_type == T.ECHO
 
 
-@pytest.mark.parametrize(("table", "mti", "kwargs", "code"), [
-    (CUPS_TABLE, "0200", {"processing": "00", "condition": "00", "function": "99"}, "12"),
-    (CUPS_TABLE, "0200", {"processing": "00", "condition": "00", "function": "36"}, "40"),
-    (CUPS_TABLE, "0800", {"function": "00", "network": "370"}, "40"),
-    (CUPS_TABLE, "0700", {}, "12"),
-    (ASCII87_TABLE, "0200", {"processing": "01", "condition": "00"}, "40"),
-    (ASCII87_TABLE, "0200", {"processing": "77", "condition": "00"}, "12"),
-])
-def test_unknown_combinations(table: object, mti: str, kwargs: dict[str, str],
-                              code: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "mti", "kwargs", "code"),
+    [
+        (CUPS_TABLE, "0200", {"processing": "00", "condition": "00", "function": "99"}, "12"),
+        (CUPS_TABLE, "0200", {"processing": "00", "condition": "00", "function": "36"}, "40"),
+        (CUPS_TABLE, "0800", {"function": "00", "network": "370"}, "40"),
+        (CUPS_TABLE, "0700", {}, "12"),
+        (ASCII87_TABLE, "0200", {"processing": "01", "condition": "00"}, "40"),
+        (ASCII87_TABLE, "0200", {"processing": "77", "condition": "00"}, "12"),
+    ],
+)
+def test_unknown_combinations(table: object, mti: str, kwargs: dict[str, str], code: str) -> None:
     """Unknown combinations map to 12, known-but-unsupported ones to 40."""
     with pytest.raises(UnknownTransactionError) as info:
         table.identify(mti, **kwargs)  # type: ignore[attr-defined]
@@ -84,8 +101,7 @@ def test_unknown_combinations(table: object, mti: str, kwargs: dict[str, str],
 
 def test_original_of_an_ambiguous_code_is_the_online_request() -> None:
     """cups 20/00 behind a script advice is a void (refunds are offline)."""
-    found = CUPS_TABLE.identify_original(processing="20", condition="00",
-                                         among=[T.SALE, T.VOID, T.REFUND])
+    found = CUPS_TABLE.identify_original(processing="20", condition="00", among=[T.SALE, T.VOID, T.REFUND])
     assert found.txn_type == T.VOID
 
 

@@ -88,9 +88,12 @@ def test_unbalanced_journal_is_refused(engine: Engine) -> None:
     """Lines that do not sum to zero raise and post nothing."""
     mid = _merchant(engine)
     lines = _sale_lines(mid, 10000, 60)[:2]
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        with pytest.raises(UnbalancedJournalError, match="sum to 60"):
-            post_journal(conn, key="bad", kind="sale", currency="CNY", lines=lines, description="x", now=NOW)
+    with (
+        engine.connect().execution_options(**WRITE) as conn,
+        conn.begin(),
+        pytest.raises(UnbalancedJournalError, match="sum to 60"),
+    ):
+        post_journal(conn, key="bad", kind="sale", currency="CNY", lines=lines, description="x", now=NOW)
 
 
 def test_fee_quote_records_its_formula(engine: Engine) -> None:

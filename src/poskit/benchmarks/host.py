@@ -83,7 +83,10 @@ async def _measure(quick: bool) -> BenchResult:
         env = {**os.environ, "POSKIT_DATA_DIR": tmp, "POSKIT_HOST_PORT": str(port)}
         host = subprocess.Popen(
             [sys.executable, "-m", "poskit", "host", "--log-format", "json"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             await _wait_port(port)
             card = card_by_name(CARD)
@@ -98,11 +101,21 @@ async def _measure(quick: bool) -> BenchResult:
                 frames = []
                 for i in range(per_terminal):
                     request = Request(
-                        TxnType.SALE, tid, "898310058120001", store.next_stan(), store.batch_no(),
+                        TxnType.SALE,
+                        tid,
+                        "898310058120001",
+                        store.next_stan(),
+                        store.batch_no(),
                         amount=Amount.of(100 + i, "CNY"),
-                        card=CardData(entry_mode=EntryMode.SWIPE, track2=track.to_field35(),
-                                      pin_block=engine.element.encrypt_pin(card.pin, card.pan), pin_max_length=6),
-                        operator="01", local_datetime=datetime.now().replace(microsecond=0))
+                        card=CardData(
+                            entry_mode=EntryMode.SWIPE,
+                            track2=track.to_field35(),
+                            pin_max_length=6,
+                            pin_block=engine.element.encrypt_pin(card.pin, card.pan),
+                        ),
+                        operator="01",
+                        local_datetime=datetime.now().replace(microsecond=0),
+                    )
                     raw = dialect.seal(dialect.encode_request(request), mac=engine.element.generate_mac)
                     frames.append(dialect.frame(raw))
                 batches.append(frames)
@@ -118,17 +131,28 @@ async def _measure(quick: bool) -> BenchResult:
     total = terminals * per_terminal
     assert sum(approved) == total, f"only {sum(approved)} of {total} approved"
     return BenchResult(
-        "host", "Host: throughput under concurrent terminals",
-        [("load", f"{terminals} terminals x {per_terminal} magstripe + PIN sales = {total}, each terminal "
-                  "sending its next request when the previous answer arrives"),
-         ("throughput", f"{total / elapsed:.0f} approved sales/s"),
-         ("latency per sale (request sent to answer read)",
-          f"median {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
-          f"max {max(latencies):.1f} ms")],
-        notes=["The host is a separate process on SQLite (WAL, synchronous=FULL): every approval is "
-               "answered after its durable commit; concurrent approvals share commits (group commit).",
-               "Per sale the host verifies the MAC, translates and verifies the PIN in the HSM, runs the "
-               "issuer decision, records the transaction, prices it and posts its journal."])
+        "host",
+        "Host: throughput under concurrent terminals",
+        [
+            (
+                "load",
+                f"{terminals} terminals x {per_terminal} magstripe + PIN sales = {total}, each terminal "
+                "sending its next request when the previous answer arrives",
+            ),
+            ("throughput", f"{total / elapsed:.0f} approved sales/s"),
+            (
+                "latency per sale (request sent to answer read)",
+                f"median {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
+                f"max {max(latencies):.1f} ms",
+            ),
+        ],
+        notes=[
+            "The host is a separate process on SQLite (WAL, synchronous=FULL): every approval is "
+            "answered after its durable commit; concurrent approvals share commits (group commit).",
+            "Per sale the host verifies the MAC, translates and verifies the PIN in the HSM, runs the "
+            "issuer decision, records the transaction, prices it and posts its journal.",
+        ],
+    )
 
 
 def run(*, quick: bool = False) -> BenchResult:

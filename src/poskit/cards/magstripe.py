@@ -15,7 +15,7 @@ from poskit.cards.track2 import Track2
 from poskit.crypto.cvv import generate_cvv
 from poskit.crypto.pinverify import generate_pvv
 
-__all__ = ["track2_for", "MAX_TRACK2"]
+__all__ = ["MAX_TRACK2", "track2_for"]
 
 MAX_TRACK2 = 37
 

@@ -180,8 +180,10 @@ class Apdu:
         raise ApduError(f"Lc says {lc} data bytes but {len(body) - 1} follow", 4)
 
     def __repr__(self) -> str:  # command data may hold PIN blocks: show sizes only
-        return (f"Apdu({self.name}, {self.cla:02X} {self.ins:02X} {self.p1:02X} {self.p2:02X}, "
-                f"<{len(self.data)} bytes>, le={self.le})")
+        return (
+            f"Apdu({self.name}, {self.cla:02X} {self.ins:02X} {self.p1:02X} {self.p2:02X}, "
+            f"<{len(self.data)} bytes>, le={self.le})"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -74,19 +74,30 @@ def check_cvm_consistency(icc: Mapping[str, bytes]) -> list[AttackFinding]:
         method, outcome = results[0] & 0x3F, results[2]
         if method in _OFFLINE_PIN_METHODS and outcome == 0x02 and not cdcvm:
             if not Cvr.is_set(cvr, Cvr.OFFLINE_PIN_PERFORMED):
-                findings.append(AttackFinding(
-                    "offline_pin_not_confirmed",
-                    "CVM results claim a successful offline PIN the card did not perform",
-                    "9F34"))
+                findings.append(
+                    AttackFinding(
+                        "offline_pin_not_confirmed",
+                        "CVM results claim a successful offline PIN the card did not perform",
+                        "9F34",
+                    )
+                )
             elif Cvr.is_set(cvr, Cvr.OFFLINE_PIN_FAILED):
-                findings.append(AttackFinding(
-                    "offline_pin_failed_on_card",
-                    "CVM results claim a successful offline PIN the card says failed", "9F34"))
+                findings.append(
+                    AttackFinding(
+                        "offline_pin_failed_on_card",
+                        "CVM results claim a successful offline PIN the card says failed",
+                        "9F34",
+                    )
+                )
     ctq = icc.get("9F6C")
     if ctq and len(ctq) > 1 and ctq[1] & 0x80 and not cdcvm:
-        findings.append(AttackFinding(
-            "cdcvm_not_confirmed",
-            "CTQ claims consumer device verification the card's CVR does not confirm", "9F6C"))
+        findings.append(
+            AttackFinding(
+                "cdcvm_not_confirmed",
+                "CTQ claims consumer device verification the card's CVR does not confirm",
+                "9F6C",
+            )
+        )
     return findings
 
 
@@ -100,9 +111,11 @@ def check_brand(pan: str, icc: Mapping[str, bytes]) -> list[AttackFinding]:
     bin_brand = lookup_bin(pan).scheme
     if aid_brand is None or bin_brand == "unknown" or aid_brand == bin_brand:
         return []
-    return [AttackFinding("brand_mismatch",
-                          f"application {rid} is {aid_brand} but the PAN's BIN is {bin_brand}",
-                          "84")]
+    return [
+        AttackFinding(
+            "brand_mismatch", f"application {rid} is {aid_brand} but the PAN's BIN is {bin_brand}", "84"
+        )
+    ]
 
 
 def check_unauthenticated_data(
@@ -121,16 +134,22 @@ def check_unauthenticated_data(
     findings: list[AttackFinding] = []
     aip = icc.get("82")
     if personalised_aip is not None and aip is not None and aip != personalised_aip:
-        findings.append(AttackFinding(
-            "aip_mismatch",
-            f"AIP {aip.hex().upper()} differs from the personalised "
-            f"{personalised_aip.hex().upper()} (modified in transit)", "82"))
+        findings.append(
+            AttackFinding(
+                "aip_mismatch",
+                f"AIP {aip.hex().upper()} differs from the personalised "
+                f"{personalised_aip.hex().upper()} (modified in transit)",
+                "82",
+            )
+        )
     results = icc.get("9F34")
     method = results[0] & 0x3F if results and len(results) == 3 else None
     if online_pin_present is False and method == 0x02:
-        findings.append(AttackFinding("online_pin_missing",
-                                      "CVM results say online PIN but no PIN block was sent",
-                                      "9F34"))
+        findings.append(
+            AttackFinding(
+                "online_pin_missing", "CVM results say online PIN but no PIN block was sent", "9F34"
+            )
+        )
     contactless = "9F66" in icc or "9F6C" in icc
     amount_raw = icc.get("9F02")
     if contactless and cvm_required_limit is not None and amount_raw:
@@ -140,13 +159,16 @@ def check_unauthenticated_data(
             amount = 0
         cvr = _cvr(icc)
         confirmed_cdcvm = cvr is not None and Cvr.is_set(cvr, Cvr.CDCVM_PERFORMED)
-        verified = (method == 0x02 and online_pin_present is not False) or confirmed_cdcvm \
-            or method == 0x1E
+        verified = (method == 0x02 and online_pin_present is not False) or confirmed_cdcvm or method == 0x1E
         if amount > cvm_required_limit and not verified:
-            findings.append(AttackFinding(
-                "cvm_missing_above_limit",
-                f"contactless amount {amount} above the CVM limit {cvm_required_limit} "
-                "without a cardholder verification the card confirms", "9F34"))
+            findings.append(
+                AttackFinding(
+                    "cvm_missing_above_limit",
+                    f"contactless amount {amount} above the CVM limit {cvm_required_limit} "
+                    "without a cardholder verification the card confirms",
+                    "9F34",
+                )
+            )
     return findings
 
 
@@ -159,7 +181,13 @@ def run_attack_checks(
     online_pin_present: bool | None = None,
 ) -> list[AttackFinding]:
     """All checks; an empty list means nothing suspicious was found."""
-    return (check_cvm_consistency(icc) + check_brand(pan, icc)
-            + check_unauthenticated_data(icc, personalised_aip=personalised_aip,
-                                         cvm_required_limit=cvm_required_limit,
-                                         online_pin_present=online_pin_present))
+    return (
+        check_cvm_consistency(icc)
+        + check_brand(pan, icc)
+        + check_unauthenticated_data(
+            icc,
+            personalised_aip=personalised_aip,
+            cvm_required_limit=cvm_required_limit,
+            online_pin_present=online_pin_present,
+        )
+    )

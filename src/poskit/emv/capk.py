@@ -84,8 +84,9 @@ class CaPublicKey:
     @property
     def checksum(self) -> bytes:
         """SHA-1 over RID || index || modulus || exponent, as TMS CAPK files carry it."""
-        data = (bytes.fromhex(self.rid) + bytes([self.index]) + self.key.modulus_bytes
-                + self.key.exponent_bytes)
+        data = (
+            bytes.fromhex(self.rid) + bytes([self.index]) + self.key.modulus_bytes + self.key.exponent_bytes
+        )
         return hashlib.sha1(data, usedforsecurity=False).digest()
 
     def verify_checksum(self, checksum: bytes) -> None:
@@ -124,6 +125,6 @@ class CaKeyStore(Mapping[tuple[str, int], CaPublicKey]):
 def load_test_ca_store() -> CaKeyStore:
     """The public test CA key under index F1 for the UnionPay, Visa, Mastercard and Verve RIDs."""
     key = RsaPublicKey(TEST_CA_MODULUS, TEST_CA_EXPONENT)
-    return CaKeyStore(CaPublicKey(rid, TEST_CA_INDEX, key)
-                      for rid in (RID_UNIONPAY, RID_VISA, RID_MASTERCARD, RID_VERVE))
-
+    return CaKeyStore(
+        CaPublicKey(rid, TEST_CA_INDEX, key) for rid in (RID_UNIONPAY, RID_VISA, RID_MASTERCARD, RID_VERVE)
+    )

@@ -167,8 +167,14 @@ def sign_issuer_certificate(
     room = ca.public.length - 36
     leftmost, remainder = _split_key(issuer, room)
     exponent = issuer.exponent_bytes
-    body = (bytes([0x02]) + pad_identifier(issuer_identifier, 4) + bytes.fromhex(expiry) + serial
-            + bytes([_SHA1, _RSA, issuer.length, len(exponent)]) + leftmost)
+    body = (
+        bytes([0x02])
+        + pad_identifier(issuer_identifier, 4)
+        + bytes.fromhex(expiry)
+        + serial
+        + bytes([_SHA1, _RSA, issuer.length, len(exponent)])
+        + leftmost
+    )
     return _sign(ca, body, remainder + exponent), remainder
 
 
@@ -204,8 +210,14 @@ class IccCertificate:
 
 
 def sign_icc_certificate(
-    issuer: RsaPrivateKey, *, pan: str, expiry: str, serial: bytes, icc: RsaPublicKey,
-    static_data: bytes, fmt: int = 0x04,
+    issuer: RsaPrivateKey,
+    *,
+    pan: str,
+    expiry: str,
+    serial: bytes,
+    icc: RsaPublicKey,
+    static_data: bytes,
+    fmt: int = 0x04,
 ) -> tuple[bytes, bytes]:
     """ICC public key certificate (9F46) and remainder (9F48), Book 2 Table 14.
 
@@ -215,13 +227,22 @@ def sign_icc_certificate(
     room = issuer.public.length - 42
     leftmost, remainder = _split_key(icc, room)
     exponent = icc.exponent_bytes
-    body = (bytes([fmt]) + pad_identifier(pan, 10) + bytes.fromhex(expiry) + serial
-            + bytes([_SHA1, _RSA, icc.length, len(exponent)]) + leftmost)
+    body = (
+        bytes([fmt])
+        + pad_identifier(pan, 10)
+        + bytes.fromhex(expiry)
+        + serial
+        + bytes([_SHA1, _RSA, icc.length, len(exponent)])
+        + leftmost
+    )
     return _sign(issuer, body, remainder + exponent + static_data), remainder
 
 
 def recover_icc_certificate(
-    certificate: bytes, remainder: bytes, exponent: bytes, issuer: RsaPublicKey,
+    certificate: bytes,
+    remainder: bytes,
+    exponent: bytes,
+    issuer: RsaPublicKey,
     static_data: bytes,
 ) -> IccCertificate:
     """Recover and check an ICC certificate with the issuer public key (Book 2 §6.4)."""
@@ -244,8 +265,7 @@ def recover_icc_certificate(
     )
 
 
-def sign_static_data(issuer: RsaPrivateKey, *, data_authentication_code: bytes,
-                     static_data: bytes) -> bytes:
+def sign_static_data(issuer: RsaPrivateKey, *, data_authentication_code: bytes, static_data: bytes) -> bytes:
     """Signed Static Application Data (tag 93), Book 2 Table 7."""
     pad = b"\xbb" * (issuer.public.length - 26)
     body = bytes([0x03, _SHA1]) + data_authentication_code + pad
@@ -262,8 +282,7 @@ def recover_static_data(ssad: bytes, issuer: RsaPublicKey, static_data: bytes) -
     return rec[3:5]
 
 
-def sign_dynamic_data(icc: RsaPrivateKey, *, icc_dynamic_data: bytes,
-                      terminal_dynamic_data: bytes) -> bytes:
+def sign_dynamic_data(icc: RsaPrivateKey, *, icc_dynamic_data: bytes, terminal_dynamic_data: bytes) -> bytes:
     """Signed Dynamic Application Data (DDA: 80/77 response, CDA: 9F4B), Book 2 Table 17."""
     n = icc.public.length
     pad = b"\xbb" * (n - len(icc_dynamic_data) - 25)
@@ -284,11 +303,17 @@ def recover_dynamic_data(sdad: bytes, icc: RsaPublicKey, terminal_dynamic_data: 
     return rec[4 : 4 + ldd]
 
 
-def cda_dynamic_data(icc_dynamic_number: bytes, cid: int, cryptogram: bytes,
-                     transaction_data_hash: bytes) -> bytes:
+def cda_dynamic_data(
+    icc_dynamic_number: bytes, cid: int, cryptogram: bytes, transaction_data_hash: bytes
+) -> bytes:
     """ICC Dynamic Data for CDA (Book 2 Table 19)."""
-    return (bytes([len(icc_dynamic_number)]) + icc_dynamic_number + bytes([cid]) + cryptogram
-            + transaction_data_hash)
+    return (
+        bytes([len(icc_dynamic_number)])
+        + icc_dynamic_number
+        + bytes([cid])
+        + cryptogram
+        + transaction_data_hash
+    )
 
 
 def split_cda_dynamic_data(data: bytes) -> tuple[bytes, int, bytes, bytes]:

@@ -123,16 +123,36 @@ UNIONPAY_AIDS: tuple[AidConfig, ...] = (
 )
 
 INTERNATIONAL_AIDS: tuple[AidConfig, ...] = (
-    AidConfig("A0000000031010", "VISA", priority=4, application_version="008C",
-              tac_online="DC4004F800", tac_default="DC4000A800"),
-    AidConfig("A0000000041010", "MASTERCARD", priority=5, application_version="0002",
-              tac_denial="0000000000", tac_online="FC50BCF800", tac_default="FC50BCA000",
-              contactless=False),
+    AidConfig(
+        "A0000000031010",
+        "VISA",
+        priority=4,
+        application_version="008C",
+        tac_online="DC4004F800",
+        tac_default="DC4000A800",
+    ),
+    AidConfig(
+        "A0000000041010",
+        "MASTERCARD",
+        priority=5,
+        application_version="0002",
+        tac_denial="0000000000",
+        tac_online="FC50BCF800",
+        tac_default="FC50BCA000",
+        contactless=False,
+    ),
 )
 
 VERVE_AIDS: tuple[AidConfig, ...] = (
-    AidConfig("A0000003710001", "Verve", priority=1, application_version="0001",
-              tac_online="DC4004F800", tac_default="DC4000A800", contactless=False),
+    AidConfig(
+        "A0000003710001",
+        "Verve",
+        priority=1,
+        application_version="0001",
+        tac_online="DC4004F800",
+        tac_default="DC4000A800",
+        contactless=False,
+    ),
 )
 
 
@@ -226,10 +246,12 @@ class TerminalConfig:
         """A UnionPay-style attended POS in China: CNY, country 156, QPS no-CVM limit 1000.00."""
         qps_limit = overrides.pop("qps_no_cvm_limit", 100_000)
         transaction_limit = overrides.pop("contactless_transaction_limit", 1_000_000)
-        limits = ContactlessLimits(transaction_limit=transaction_limit, cvm_required_limit=qps_limit,
-                                   floor_limit=0)
-        aids = tuple(dataclasses.replace(a, contactless_limits=limits)
-                     for a in UNIONPAY_AIDS + INTERNATIONAL_AIDS)
+        limits = ContactlessLimits(
+            transaction_limit=transaction_limit, cvm_required_limit=qps_limit, floor_limit=0
+        )
+        aids = tuple(
+            dataclasses.replace(a, contactless_limits=limits) for a in UNIONPAY_AIDS + INTERNATIONAL_AIDS
+        )
         base: dict[str, Any] = {"aids": aids}
         base.update(overrides)
         return cls(**base)
@@ -237,10 +259,10 @@ class TerminalConfig:
     @classmethod
     def nigeria(cls, **overrides: Any) -> TerminalConfig:
         """An attended POS in Nigeria: NGN 566, Verve + Visa + Mastercard, PIN-centric."""
-        limits = ContactlessLimits(transaction_limit=1_500_000, cvm_required_limit=500_000,
-                                   floor_limit=0)
-        aids = tuple(dataclasses.replace(a, contactless_limits=limits)
-                     for a in VERVE_AIDS + INTERNATIONAL_AIDS)
+        limits = ContactlessLimits(transaction_limit=1_500_000, cvm_required_limit=500_000, floor_limit=0)
+        aids = tuple(
+            dataclasses.replace(a, contactless_limits=limits) for a in VERVE_AIDS + INTERNATIONAL_AIDS
+        )
         base: dict[str, Any] = {
             "country_code": "0566",
             "currency_code": "0566",

@@ -69,8 +69,7 @@ def pre_process(ctx: TransactionContext) -> FirstPhase | None:
         return ctx.first_phase("try_another_interface", "contactless not available: insert card")
     aids = [a for a in ctx.config.aids if a.contactless]
     if not aids or not any(_allowed(a, ctx.amount.minor) for a in aids):
-        return ctx.first_phase("insert_card", "amount above the contactless limit: "
-                                              "please insert or swipe")
+        return ctx.first_phase("insert_card", "amount above the contactless limit: please insert or swipe")
     return None
 
 
@@ -91,16 +90,19 @@ def terminal_transaction_qualifiers(ctx: TransactionContext, aid: AidConfig) -> 
     return bytes([byte1, byte2, 0x00, 0x80])
 
 
-def run(ctx: TransactionContext,
-        choose: Callable[[Sequence[Candidate]], int] | None = None) -> FirstPhase:
+def run(ctx: TransactionContext, choose: Callable[[Sequence[Candidate]], int] | None = None) -> FirstPhase:
     """The single tap. ``choose`` is unused: contactless never asks the cardholder."""
     del choose
     candidates = order_candidates(candidates_from_ppse(ctx.channel, ctx.config))
-    candidates = [c for c in candidates
-                  if (cfg := ctx.config.aid(c.aid)) is not None and _allowed(cfg, ctx.amount.minor)]
+    candidates = [
+        c
+        for c in candidates
+        if (cfg := ctx.config.aid(c.aid)) is not None and _allowed(cfg, ctx.amount.minor)
+    ]
     if not candidates:
-        return ctx.first_phase("try_another_interface",
-                               "no contactless application for this amount: insert card")
+        return ctx.first_phase(
+            "try_another_interface", "no contactless application for this amount: insert card"
+        )
     for candidate in candidates:
         response = ctx.send(select(bytes.fromhex(candidate.aid)))
         if not response.ok:
@@ -112,8 +114,7 @@ def run(ctx: TransactionContext,
         ctx.select_application(candidate, fci)
         break
     else:
-        return ctx.first_phase("try_another_interface", "card application not available: "
-                                                        "insert card")
+        return ctx.first_phase("try_another_interface", "card application not available: insert card")
     aid = ctx.aid_config
     if aid is None:  # pragma: no cover - candidates were filtered by the config
         raise CardError("selected application unknown to the terminal")
@@ -123,21 +124,18 @@ def run(ctx: TransactionContext,
         return ctx.first_phase("try_another_interface", "card has no contactless PDOL: insert card")
     response = ctx.get_processing_options()
     if response.sw in SWITCH_INTERFACE_SW:
-        return ctx.first_phase("try_another_interface", "card asks for another interface: "
-                                                        "insert card")
+        return ctx.first_phase("try_another_interface", "card asks for another interface: insert card")
     if not response.ok:
         raise CardError(f"GET PROCESSING OPTIONS: {response.meaning}")
     if "9F26" not in ctx.card or "9F27" not in ctx.card:
-        return ctx.first_phase("try_another_interface", "card did not complete the tap: "
-                                                        "insert card")
+        return ctx.first_phase("try_another_interface", "card did not complete the tap: insert card")
     request_values = ctx.values()  # TVR as sent in the GPO: covered by the ARQC
     ctx.read_application_data()
     ac_type = cryptogram_type(ctx.card["9F27"][0])
     values = {**ctx.values(), "95": request_values["95"]}
     if ac_type == "AAC":
         values["8A"] = b"Z1"
-        return ctx.first_phase("declined_offline", "declined by the card", values=values,
-                               extra_tags=("8A",))
+        return ctx.first_phase("declined_offline", "declined by the card", values=values, extra_tags=("8A",))
     if ac_type != "ARQC":
         raise CardError(f"card returned {ac_type}; this reader only approves online")
     outcome = _contactless_cvm(ctx, ttq)
@@ -181,14 +179,20 @@ def _contactless_cvm(ctx: TransactionContext, ttq: bytes) -> tuple[Outcome, str]
     return ("try_another_interface", "cardholder verification not possible by tap: insert card")
 
 
-def complete(ctx: TransactionContext, *, host_reached: bool, response_code: str | None,
-             approved: bool) -> SecondPhase:
+def complete(
+    ctx: TransactionContext, *, host_reached: bool, response_code: str | None, approved: bool
+) -> SecondPhase:
     """No second GENERATE AC after a tap: the host's answer is final."""
     values = ctx.values()
     if host_reached and response_code:
         values["8A"] = response_code.encode("ascii", "replace")[:2]
-    message = ("approved" if approved else
-               "declined: host unreachable" if not host_reached else "declined by the issuer")
+    message = (
+        "approved"
+        if approved
+        else "declined: host unreachable"
+        if not host_reached
+        else "declined by the issuer"
+    )
     return SecondPhase(
         approved=approved,
         message=message,

@@ -125,8 +125,7 @@ class TransactionContext:
         self.candidate = candidate_from_fci(candidate, fci)
         self.fci = fci
         self.aid_config = self.config.aid(candidate.aid)
-        self.terminal["9F06"] = bytes.fromhex(self.aid_config.aid if self.aid_config
-                                              else candidate.aid)
+        self.terminal["9F06"] = bytes.fromhex(self.aid_config.aid if self.aid_config else candidate.aid)
         if self.aid_config is not None:
             self.terminal["9F09"] = bytes.fromhex(self.aid_config.application_version)
         self.card.clear()
@@ -181,7 +180,7 @@ class TransactionContext:
         for i in range(0, len(afl), 4):
             sfi, first, last, oda_count = afl[i] >> 3, afl[i + 1], afl[i + 2], afl[i + 3]
             if not 1 <= sfi <= 30 or first == 0 or last < first or oda_count > last - first + 1:
-                raise CardError(f"AFL entry {afl[i:i + 4].hex().upper()} is malformed")
+                raise CardError(f"AFL entry {afl[i : i + 4].hex().upper()} is malformed")
             for record in range(first, last + 1):
                 response = self.send(read_record(sfi, record))
                 if not response.ok:
@@ -236,12 +235,18 @@ class TransactionContext:
 
     # result -------------------------------------------------------------------------------
     def icc_data(self, values: dict[str, bytes], extra: tuple[str, ...] = ()) -> bytes:
-        tags = REQUEST_TAGS + (CONTACTLESS_EXTRA_TAGS if self.entry_mode == "contactless"
-                               else ()) + extra
+        tags = REQUEST_TAGS + (CONTACTLESS_EXTRA_TAGS if self.entry_mode == "contactless" else ()) + extra
         return build_icc_data(values, tags)
 
-    def first_phase(self, outcome: Outcome, message: str, *, values: dict[str, bytes] | None = None,
-                    extra_tags: tuple[str, ...] = (), fallback: bool = False) -> FirstPhase:
+    def first_phase(
+        self,
+        outcome: Outcome,
+        message: str,
+        *,
+        values: dict[str, bytes] | None = None,
+        extra_tags: tuple[str, ...] = (),
+        fallback: bool = False,
+    ) -> FirstPhase:
         data = values if values is not None else self.values()
         cid = data.get("9F27")
         atc = data.get("9F36")

@@ -72,8 +72,9 @@ _CAPABILITY_BITS: Final[dict[int, int]] = {
     SIGNATURE: 0x20,
     NO_CVM: 0x08,
 }
-_PIN_METHODS: Final = frozenset({PLAINTEXT_PIN, ONLINE_PIN, PLAINTEXT_PIN_AND_SIGNATURE,
-                                 ENCIPHERED_PIN, ENCIPHERED_PIN_AND_SIGNATURE})
+_PIN_METHODS: Final = frozenset(
+    {PLAINTEXT_PIN, ONLINE_PIN, PLAINTEXT_PIN_AND_SIGNATURE, ENCIPHERED_PIN, ENCIPHERED_PIN_AND_SIGNATURE}
+)
 
 
 class CvmError(ValueError):
@@ -121,8 +122,11 @@ class CvmList:
         return cls(int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big"), rules)
 
     def to_bytes(self) -> bytes:
-        return (self.amount_x.to_bytes(4, "big") + self.amount_y.to_bytes(4, "big")
-                + b"".join(r.to_bytes() for r in self.rules))
+        return (
+            self.amount_x.to_bytes(4, "big")
+            + self.amount_y.to_bytes(4, "big")
+            + b"".join(r.to_bytes() for r in self.rules)
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -151,8 +155,7 @@ def terminal_supports(method: int, capabilities: bytes) -> bool | None:
     return len(capabilities) > 1 and capabilities[1] & bits == bits
 
 
-def condition_satisfied(rule: CvmRule, ctx: CvmContext, *, amount_x: int = 0,
-                        amount_y: int = 0) -> bool:
+def condition_satisfied(rule: CvmRule, ctx: CvmContext, *, amount_x: int = 0, amount_y: int = 0) -> bool:
     """Book 3 Annex C3 condition codes 00-09; unknown codes are never satisfied."""
     cond = rule.condition
     cash = ctx.transaction_type == "01"
@@ -204,8 +207,7 @@ def process_cvm_list(
     """
     last: CvmRule | None = None
     for rule in cvm_list.rules:
-        if not condition_satisfied(rule, ctx, amount_x=cvm_list.amount_x,
-                                   amount_y=cvm_list.amount_y):
+        if not condition_satisfied(rule, ctx, amount_x=cvm_list.amount_x, amount_y=cvm_list.amount_y):
             continue
         last = rule
         supported = terminal_supports(rule.method, ctx.capabilities)
@@ -221,13 +223,11 @@ def process_cvm_list(
         else:
             outcome = perform(rule)
         if outcome != "failed":
-            signature = rule.method in (SIGNATURE, PLAINTEXT_PIN_AND_SIGNATURE,
-                                        ENCIPHERED_PIN_AND_SIGNATURE)
+            signature = rule.method in (SIGNATURE, PLAINTEXT_PIN_AND_SIGNATURE, ENCIPHERED_PIN_AND_SIGNATURE)
             code = 0x02 if outcome == "success" else 0x00
             if signature:
                 code = 0x00  # Book 4: a signature's result is unknown to the terminal
-            return CvmResult(bytes([rule.code, rule.condition, code]), rule.method, True,
-                             signature)
+            return CvmResult(bytes([rule.code, rule.condition, code]), rule.method, True, signature)
         if not rule.apply_next:
             break
     tvr.set(TvrBit.CVM_FAILED)

@@ -26,8 +26,26 @@ __all__ = [
 
 #: Sale / balance / pre-authorisation request (M: 9F26 .. 9F33, O: 9F34 .. 9F41).
 REQUEST_TAGS: tuple[str, ...] = (
-    "9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02", "5F2A", "82", "9F1A",
-    "9F03", "9F33", "9F34", "9F35", "9F1E", "84", "9F09", "9F41",
+    "9F26",
+    "9F27",
+    "9F10",
+    "9F37",
+    "9F36",
+    "95",
+    "9A",
+    "9C",
+    "9F02",
+    "5F2A",
+    "82",
+    "9F1A",
+    "9F03",
+    "9F33",
+    "9F34",
+    "9F35",
+    "9F1E",
+    "84",
+    "9F09",
+    "9F41",
 )
 #: poskit adds the contactless qualifiers so the host can check the CVM decision.
 CONTACTLESS_EXTRA_TAGS: tuple[str, ...] = ("9F66", "9F6C")
@@ -35,7 +53,17 @@ CONTACTLESS_EXTRA_TAGS: tuple[str, ...] = ("9F66", "9F6C")
 OFFLINE_EXTRA_TAGS: tuple[str, ...] = ("8A", "DF31")
 REVERSAL_TAGS: tuple[str, ...] = ("95", "9F1E", "9F10", "9F36", "DF31")
 SCRIPT_ADVICE_TAGS: tuple[str, ...] = (
-    "9F33", "95", "9F37", "9F1E", "9F10", "9F26", "9F36", "82", "DF31", "9F1A", "9A",
+    "9F33",
+    "95",
+    "9F37",
+    "9F1E",
+    "9F10",
+    "9F26",
+    "9F36",
+    "82",
+    "DF31",
+    "9F1A",
+    "9A",
 )
 #: What the host may return in the response's field 55.
 RESPONSE_TAGS: tuple[str, ...] = ("91", "71", "72", "8A")

@@ -86,8 +86,21 @@ __all__ = [
     "verify_arqc",
 ]
 
-ARQC_REQUIRED_TAGS: Final = ("9F26", "9F27", "9F10", "9F37", "9F36", "95", "9A", "9C", "9F02",
-                             "5F2A", "82", "9F1A", "9F03")
+ARQC_REQUIRED_TAGS: Final = (
+    "9F26",
+    "9F27",
+    "9F10",
+    "9F37",
+    "9F36",
+    "95",
+    "9A",
+    "9C",
+    "9F02",
+    "5F2A",
+    "82",
+    "9F1A",
+    "9F03",
+)
 #: Option A for every PAN length, as the card book is personalised.
 ICC_MASTER_KEY_OPTION: Final = "A"
 
@@ -103,8 +116,7 @@ def card_session_key(imk: bytes, pan: str, psn: str | None, atc: bytes) -> bytes
     return derive_session_key(mk, atc)
 
 
-def compute_cryptogram(imk_ac: bytes, pan: str, psn: str | None,
-                       tags: Mapping[str, bytes]) -> bytes:
+def compute_cryptogram(imk_ac: bytes, pan: str, psn: str | None, tags: Mapping[str, bytes]) -> bytes:
     """The application cryptogram the card should have produced for these tags."""
     sk = card_session_key(imk_ac, pan, psn, tags["9F36"])
     return generate_ac(sk, arqc_input(tags))
@@ -118,8 +130,9 @@ class ArqcCheck:
     atc: int | None = None
 
 
-def verify_arqc(*, imk_ac: bytes, pan: str, psn: str | None, icc: Mapping[str, bytes],
-                last_atc: int | None = None) -> ArqcCheck:
+def verify_arqc(
+    *, imk_ac: bytes, pan: str, psn: str | None, icc: Mapping[str, bytes], last_atc: int | None = None
+) -> ArqcCheck:
     """Recompute the cryptogram in ``icc`` (field 55) and compare; replayed ATCs fail."""
     try:
         iad = IssuerApplicationData.parse(icc.get("9F10", b""))
@@ -140,8 +153,9 @@ def verify_arqc(*, imk_ac: bytes, pan: str, psn: str | None, icc: Mapping[str, b
     return ArqcCheck(True, "cryptogram verified", kind, atc)
 
 
-def issuer_authentication_data(*, imk_ac: bytes, pan: str, psn: str | None, atc: bytes,
-                               arqc: bytes, response_code: str) -> bytes:
+def issuer_authentication_data(
+    *, imk_ac: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes, response_code: str
+) -> bytes:
     """Value of tag 91 (ARPC method 1 || ARC) for the response's field 55."""
     arc = response_code.encode("ascii")
     if len(arc) != 2:
@@ -152,70 +166,94 @@ def issuer_authentication_data(*, imk_ac: bytes, pan: str, psn: str | None, atc:
 
 # issuer scripts ---------------------------------------------------------------------------
 
+
 def _smi(imk_smi: bytes, pan: str, psn: str | None, atc: bytes) -> bytes:
     mk = derive_icc_master_key(imk_smi, pan, psn or "00", option=ICC_MASTER_KEY_OPTION)
     return sm_session_key(mk, atc)
 
 
-def pin_unblock_command(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes,
-                        arqc: bytes) -> bytes:
+def pin_unblock_command(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes) -> bytes:
     """PIN CHANGE/UNBLOCK with P2=00: reset the PIN try counter, keep the PIN."""
-    return script_command(INS_PIN_CHANGE_UNBLOCK, 0x00, 0x00, b"",
-                          session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc)
+    return script_command(
+        INS_PIN_CHANGE_UNBLOCK, 0x00, 0x00, b"", session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc
+    )
 
 
-def pin_change_command(*, imk_smi: bytes, imk_smc: bytes, pan: str, psn: str | None,
-                       atc: bytes, arqc: bytes, new_pin: str) -> bytes:
+def pin_change_command(
+    *, imk_smi: bytes, imk_smc: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes, new_pin: str
+) -> bytes:
     """PIN CHANGE/UNBLOCK with P2=02: set a new PIN (enciphered under SK_SMC)."""
     mk_smc = derive_icc_master_key(imk_smc, pan, psn or "00", option=ICC_MASTER_KEY_OPTION)
     data = encipher_new_pin(sm_session_key(mk_smc, atc), new_pin)
-    return script_command(INS_PIN_CHANGE_UNBLOCK, 0x00, 0x02, data,
-                          session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc)
+    return script_command(
+        INS_PIN_CHANGE_UNBLOCK, 0x00, 0x02, data, session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc
+    )
 
 
-def application_block_command(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes,
-                              arqc: bytes) -> bytes:
-    return script_command(INS_APPLICATION_BLOCK, 0x00, 0x00, b"",
-                          session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc)
+def application_block_command(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes) -> bytes:
+    return script_command(
+        INS_APPLICATION_BLOCK, 0x00, 0x00, b"", session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc
+    )
 
 
-def application_unblock_command(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes,
-                                arqc: bytes) -> bytes:
-    return script_command(INS_APPLICATION_UNBLOCK, 0x00, 0x00, b"",
-                          session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc)
+def application_unblock_command(
+    *, imk_smi: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes
+) -> bytes:
+    return script_command(
+        INS_APPLICATION_UNBLOCK, 0x00, 0x00, b"", session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc
+    )
 
 
-def put_data_command(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes,
-                     tag: str, value: bytes) -> bytes:
+def put_data_command(
+    *, imk_smi: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes, tag: str, value: bytes
+) -> bytes:
     """PUT DATA for a two-byte tag (e.g. 9F14/9F23 offline limits)."""
     raw = bytes.fromhex(tag)
-    return script_command(INS_PUT_DATA, raw[0], raw[1], value,
-                          session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc)
+    return script_command(
+        INS_PUT_DATA, raw[0], raw[1], value, session_key=_smi(imk_smi, pan, psn, atc), atc=atc, arqc=arqc
+    )
 
 
-def build_script(commands: Sequence[bytes], *, script_id: bytes = b"\x00\x00\x00\x01",
-                 template: Literal["71", "72"] = "72") -> bytes:
+def build_script(
+    commands: Sequence[bytes], *, script_id: bytes = b"\x00\x00\x00\x01", template: Literal["71", "72"] = "72"
+) -> bytes:
     """An issuer script template: 9F18 script identifier, then one 86 per command."""
     children = [Tlv.primitive("9F18", script_id)] + [Tlv.primitive("86", c) for c in commands]
     return encode([Tlv.template(template, children)])
 
 
-def pin_unblock_script(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes, arqc: bytes,
-                       script_id: bytes = b"\x00\x00\x00\x01") -> bytes:
+def pin_unblock_script(
+    *,
+    imk_smi: bytes,
+    pan: str,
+    psn: str | None,
+    atc: bytes,
+    arqc: bytes,
+    script_id: bytes = b"\x00\x00\x00\x01",
+) -> bytes:
     """Template 72 with one PIN UNBLOCK command."""
-    return build_script([pin_unblock_command(imk_smi=imk_smi, pan=pan, psn=psn, atc=atc,
-                                             arqc=arqc)], script_id=script_id)
+    return build_script(
+        [pin_unblock_command(imk_smi=imk_smi, pan=pan, psn=psn, atc=atc, arqc=arqc)], script_id=script_id
+    )
 
 
-def application_block_script(*, imk_smi: bytes, pan: str, psn: str | None, atc: bytes,
-                             arqc: bytes, script_id: bytes = b"\x00\x00\x00\x02") -> bytes:
+def application_block_script(
+    *,
+    imk_smi: bytes,
+    pan: str,
+    psn: str | None,
+    atc: bytes,
+    arqc: bytes,
+    script_id: bytes = b"\x00\x00\x00\x02",
+) -> bytes:
     """Template 72 with one APPLICATION BLOCK command."""
-    return build_script([application_block_command(imk_smi=imk_smi, pan=pan, psn=psn, atc=atc,
-                                                   arqc=arqc)], script_id=script_id)
+    return build_script(
+        [application_block_command(imk_smi=imk_smi, pan=pan, psn=psn, atc=atc, arqc=arqc)],
+        script_id=script_id,
+    )
 
 
-def response_icc_data(*, issuer_authentication: bytes | None = None,
-                      scripts: Sequence[bytes] = ()) -> bytes:
+def response_icc_data(*, issuer_authentication: bytes | None = None, scripts: Sequence[bytes] = ()) -> bytes:
     """Field 55 of the authorisation response: 91 then script templates."""
     out = tlv("91", issuer_authentication) if issuer_authentication else b""
     return out + b"".join(scripts)
@@ -235,7 +273,10 @@ def parse_script_results(data: bytes) -> list[ScriptResult]:
     if len(data) % 5:
         raise Field55Error(f"DF31 of {len(data)} bytes is not a multiple of 5")
     names: dict[int, Literal["not_performed", "failed", "successful"]] = {
-        0: "not_performed", 1: "failed", 2: "successful"}
+        0: "not_performed",
+        1: "failed",
+        2: "successful",
+    }
     out = []
     for i in range(0, len(data), 5):
         first = data[i]

@@ -100,8 +100,9 @@ HOST_APPROVAL_CODES = frozenset({"00", "10", "11", "A2", "A4", "A5", "A6", "Y1",
 
 # Book 3 §6.5.5.4: the card may answer the level asked for or lower (TC > ARQC > AAC).
 _AC_ORDER = {"AAC": 0, "ARQC": 1, "TC": 2}
-_PIN_OFFLINE = frozenset({PLAINTEXT_PIN, PLAINTEXT_PIN_AND_SIGNATURE, ENCIPHERED_PIN,
-                          ENCIPHERED_PIN_AND_SIGNATURE})
+_PIN_OFFLINE = frozenset(
+    {PLAINTEXT_PIN, PLAINTEXT_PIN_AND_SIGNATURE, ENCIPHERED_PIN, ENCIPHERED_PIN_AND_SIGNATURE}
+)
 _MAX_PIN_PROMPTS = 6
 
 
@@ -192,8 +193,11 @@ class EmvKernel:
     ) -> FirstPhase:
         """Run the transaction up to the first GENERATE AC (or the contactless tap)."""
         if amount.currency.numeric != self.config.currency_code[-3:]:
-            raise KernelError("amount", f"currency {amount.currency.code} is not the terminal's "
-                                        f"transaction currency {self.config.currency_code}")
+            raise KernelError(
+                "amount",
+                f"currency {amount.currency.code} is not the terminal's "
+                f"transaction currency {self.config.currency_code}",
+            )
         if amount.minor < 0 or (other_amount is not None and other_amount.minor < 0):
             raise KernelError("amount", "amounts must not be negative")
         if len(transaction_type) != 2 or not transaction_type.isdigit():
@@ -203,10 +207,16 @@ class EmvKernel:
         self._icc_key = self._issuer_key = None
         self._cda_active = False
         ctx = TransactionContext(
-            self.config, self._channel, amount=amount, other_amount=other_amount,
-            transaction_type=transaction_type, sequence_number=sequence_number,
-            entry_mode="contactless" if contactless else "chip", random=self.random,
-            now=self.now(), pin_entry=self.pin_entry,
+            self.config,
+            self._channel,
+            amount=amount,
+            other_amount=other_amount,
+            transaction_type=transaction_type,
+            sequence_number=sequence_number,
+            entry_mode="contactless" if contactless else "chip",
+            random=self.random,
+            now=self.now(),
+            pin_entry=self.pin_entry,
         )
         self._ctx = ctx
         if contactless:
@@ -216,8 +226,7 @@ class EmvKernel:
         try:
             self.transport.power_on()
         except IccTransportError as exc:
-            return ctx.first_phase("card_error", f"chip read failed: {exc.reason}",
-                                   fallback=not contactless)
+            return ctx.first_phase("card_error", f"chip read failed: {exc.reason}", fallback=not contactless)
         try:
             if contactless:
                 result = _contactless.run(ctx, self.choose_application)
@@ -228,8 +237,9 @@ class EmvKernel:
         except CardError as exc:
             result = ctx.first_phase("card_error", exc.reason, fallback=exc.fallback)
         except IccTransportError as exc:
-            result = ctx.first_phase("card_error", f"chip read failed: {exc.reason}",
-                                     fallback=not contactless)
+            result = ctx.first_phase(
+                "card_error", f"chip read failed: {exc.reason}", fallback=not contactless
+            )
         if self._awaiting == "none" or contactless:
             self._power_off()
         return result
@@ -257,11 +267,13 @@ class EmvKernel:
         self._awaiting = "none"
         host_approved = bool(host_reached and response_code in HOST_APPROVAL_CODES)
         if mode == "contactless":
-            return _contactless.complete(ctx, host_reached=host_reached,
-                                         response_code=response_code, approved=host_approved)
+            return _contactless.complete(
+                ctx, host_reached=host_reached, response_code=response_code, approved=host_approved
+            )
         try:
-            return self._complete_contact(ctx, host_reached, response_code, host_approved,
-                                          issuer_authentication_data, issuer_scripts)
+            return self._complete_contact(
+                ctx, host_reached, response_code, host_approved, issuer_authentication_data, issuer_scripts
+            )
         except (CardError, IccTransportError) as exc:
             reason = exc.reason
             values = ctx.values()
@@ -283,8 +295,7 @@ class EmvKernel:
 
     def _contact(self, ctx: TransactionContext) -> FirstPhase:
         try:
-            candidates = candidates_from_pse(self._channel, self.config) if self.config.use_pse \
-                else None
+            candidates = candidates_from_pse(self._channel, self.config) if self.config.use_pse else None
             if not candidates:
                 candidates = candidates_from_aid_list(self._channel, self.config)
         except SelectionError as exc:
@@ -292,11 +303,9 @@ class EmvKernel:
         remaining = list(candidates)
         while True:
             if not remaining:
-                raise CardError("no application both the card and the terminal support",
-                                fallback=True)
+                raise CardError("no application both the card and the terminal support", fallback=True)
             try:
-                candidate, fci_items = choose_and_select(self._channel, remaining,
-                                                         self.choose_application)
+                candidate, fci_items = choose_and_select(self._channel, remaining, self.choose_application)
             except SelectionError as exc:
                 raise CardError(exc.reason, fallback=not exc.card_blocked) from None
             fci = flatten(fci_items)
@@ -336,8 +345,7 @@ class EmvKernel:
         if method == "none":
             ctx.tvr.set(TvrBit.ODA_NOT_PERFORMED)
             return
-        failed_bit = {"sda": TvrBit.SDA_FAILED, "dda": TvrBit.DDA_FAILED,
-                      "cda": TvrBit.CDA_FAILED}[method]
+        failed_bit = {"sda": TvrBit.SDA_FAILED, "dda": TvrBit.DDA_FAILED, "cda": TvrBit.CDA_FAILED}[method]
         if method == "sda":
             ctx.tvr.set(TvrBit.SDA_SELECTED)
         ctx.tsi.set(TsiBit.ODA_PERFORMED)
@@ -423,8 +431,7 @@ class EmvKernel:
             terminal_type=self.config.terminal_type,
             capabilities=self.config.capabilities,
         )
-        result = process_cvm_list(cvm_list, cvm_ctx, ctx.tvr,
-                                  lambda rule: self._perform_cvm(ctx, rule))
+        result = process_cvm_list(cvm_list, cvm_ctx, ctx.tvr, lambda rule: self._perform_cvm(ctx, rule))
         ctx.tsi.set(TsiBit.CVM_PERFORMED)
         ctx.terminal["9F34"] = result.results
         ctx.signature_required = result.signature_required
@@ -471,18 +478,19 @@ class EmvKernel:
         try:
             if self._issuer_key is None:
                 rid = (ctx.candidate.aid if ctx.candidate else "")[:10]
-                self._issuer_key = recover_issuer_key(ctx.card, self.config.ca_keys, rid,
-                                                      ctx.now.date())
+                self._issuer_key = recover_issuer_key(ctx.card, self.config.ca_keys, rid, ctx.now.date())
             if "9F2D" in ctx.card:
-                cert = recover_icc_certificate(ctx.card["9F2D"], ctx.card.get("9F2F", b""),
-                                               ctx.card.get("9F2E", b"\x03"), self._issuer_key,
-                                               b"")
+                cert = recover_icc_certificate(
+                    ctx.card["9F2D"],
+                    ctx.card.get("9F2F", b""),
+                    ctx.card.get("9F2E", b"\x03"),
+                    self._issuer_key,
+                    b"",
+                )
                 return cert.public_key
             if self._icc_key is None:
-                static = static_data_to_authenticate(ctx.oda_records, ctx.card.get("9F4A"),
-                                                     ctx.aip)
-                self._icc_key = recover_icc_key(ctx.card, self._issuer_key, static,
-                                                ctx.now.date())
+                static = static_data_to_authenticate(ctx.oda_records, ctx.card.get("9F4A"), ctx.aip)
+                self._icc_key = recover_icc_key(ctx.card, self._issuer_key, static, ctx.now.date())
             return self._icc_key
         except (OdaError, TlvError):
             return None
@@ -561,9 +569,16 @@ class EmvKernel:
             "tac_default": bytes.fromhex(aid.tac_default if aid else "0000000000"),
         }
 
-    def _generate_ac(self, ctx: TransactionContext, ac_type: AcType, dol: bytes,
-                     values: dict[str, bytes], *, cda: bool,
-                     previous_dol_data: Sequence[bytes] = ()) -> tuple[_GenAcResponse, bytes]:
+    def _generate_ac(
+        self,
+        ctx: TransactionContext,
+        ac_type: AcType,
+        dol: bytes,
+        values: dict[str, bytes],
+        *,
+        cda: bool,
+        previous_dol_data: Sequence[bytes] = (),
+    ) -> tuple[_GenAcResponse, bytes]:
         try:
             if any(entry.tag == "98" for entry in parse_dol(dol)):
                 tc_hash = self._tc_hash(ctx, values)  # may set "default TDOL used" in 95
@@ -583,11 +598,14 @@ class EmvKernel:
             try:
                 if sdad is None or self._icc_key is None:
                     raise OdaError("CDA", "signed dynamic application data (9F4B) missing")
-                expected = transaction_data_hash(ctx.pdol_data, [*previous_dol_data, dol_data],
-                                                 parsed.items)
+                expected = transaction_data_hash(ctx.pdol_data, [*previous_dol_data, dol_data], parsed.items)
                 cryptogram, number = verify_cda_signature(
-                    sdad, self._icc_key, unpredictable_number=values["9F37"], cid=parsed.cid,
-                    expected_hash=expected)
+                    sdad,
+                    self._icc_key,
+                    unpredictable_number=values["9F37"],
+                    cid=parsed.cid,
+                    expected_hash=expected,
+                )
                 parsed.values["9F26"] = cryptogram
                 parsed.values["9F4C"] = number
             except OdaError:
@@ -630,8 +648,9 @@ class EmvKernel:
             if failed.response.ac_type == "ARQC":
                 self._second_ac_decline(ctx, b"Z1")
             values["8A"] = b"Z1"
-            return ctx.first_phase("declined_offline", "declined: CDA signature invalid",
-                                   values=values, extra_tags=("8A",))
+            return ctx.first_phase(
+                "declined_offline", "declined: CDA signature invalid", values=values, extra_tags=("8A",)
+            )
         self._cdol1_data = dol_data
         ctx.card.update(parsed.values)
         ctx.tsi.set(TsiBit.CARD_RISK_MANAGEMENT)
@@ -642,22 +661,23 @@ class EmvKernel:
             return ctx.first_phase("online", "authorise online", values=values)
         if parsed.ac_type == "TC":
             values["8A"] = b"Y1"
-            return ctx.first_phase("approved_offline", "approved offline", values=values,
-                                   extra_tags=("8A",))
+            return ctx.first_phase("approved_offline", "approved offline", values=values, extra_tags=("8A",))
         values["8A"] = b"Z1"
         reason = parsed.cid & 0x07
-        message = {1: "declined offline: service not allowed",
-                   2: "declined offline: PIN try limit exceeded",
-                   3: "declined offline: issuer authentication failed"}.get(
-                       reason, "declined offline by the card")
+        message = {
+            1: "declined offline: service not allowed",
+            2: "declined offline: PIN try limit exceeded",
+            3: "declined offline: issuer authentication failed",
+        }.get(reason, "declined offline by the card")
         return ctx.first_phase("declined_offline", message, values=values, extra_tags=("8A",))
 
     def _second_ac_decline(self, ctx: TransactionContext, arc: bytes) -> None:
         values = ctx.values()
         values["8A"] = arc
         with contextlib.suppress(CardError, _CdaFailed):
-            self._generate_ac(ctx, "AAC", ctx.card["8D"], values, cda=False,
-                              previous_dol_data=[self._cdol1_data])
+            self._generate_ac(
+                ctx, "AAC", ctx.card["8D"], values, cda=False, previous_dol_data=[self._cdol1_data]
+            )
 
     # completion ---------------------------------------------------------------------------
     def _complete_contact(
@@ -676,9 +696,9 @@ class EmvKernel:
             requested: AcType = "TC" if host_approved else "AAC"
         else:
             codes = self._action_codes(ctx)
-            requested = default_action_analysis(ctx.tvr.to_bytes(),
-                                                iac_default=ctx.card.get("9F0D"),
-                                                tac_default=codes["tac_default"])
+            requested = default_action_analysis(
+                ctx.tvr.to_bytes(), iac_default=ctx.card.get("9F0D"), tac_default=codes["tac_default"]
+            )
             arc = b"Y3" if requested == "TC" else b"Z3"
         cdol2 = ctx.card["8D"]
         cdol2_tags = {entry.tag for entry in parse_dol(cdol2)}
@@ -704,8 +724,9 @@ class EmvKernel:
         cda = self._cda_active and requested == "TC"
         cda_failed = False
         try:
-            parsed, _ = self._generate_ac(ctx, requested, cdol2, values, cda=cda,
-                                          previous_dol_data=[self._cdol1_data])
+            parsed, _ = self._generate_ac(
+                ctx, requested, cdol2, values, cda=cda, previous_dol_data=[self._cdol1_data]
+            )
         except _CdaFailed as failed:
             parsed = failed.response
             cda_failed = True
@@ -768,8 +789,7 @@ class EmvKernel:
                 failed_at = number
                 break
         if failed_at or not commands:
-            ctx.tvr.set(TvrBit.SCRIPT_FAILED_BEFORE_AC if before_final_ac
-                        else TvrBit.SCRIPT_FAILED_AFTER_AC)
+            ctx.tvr.set(TvrBit.SCRIPT_FAILED_BEFORE_AC if before_final_ac else TvrBit.SCRIPT_FAILED_AFTER_AC)
             result = 0x10 | min(failed_at, 0x0F)
         else:
             result = 0x20
@@ -792,4 +812,3 @@ def _parse_scripts(data: bytes | None) -> list[Tlv]:
     except TlvError:
         return []
     return [item for item in items if item.tag in ("71", "72")]
-

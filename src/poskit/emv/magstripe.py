@@ -56,8 +56,9 @@ class ChipFallback:
         self.failures = 0
 
 
-def swipe_entry_mode(service_code: str, *, chip_reader_ok: bool,
-                     fallback: ChipFallback | None = None) -> EntryMode | None:
+def swipe_entry_mode(
+    service_code: str, *, chip_reader_ok: bool, fallback: ChipFallback | None = None
+) -> EntryMode | None:
     """Entry mode for a swipe, or None when the card must be inserted instead."""
     if not ServiceCode(service_code).chip_card:
         return EntryMode.MAGSTRIPE

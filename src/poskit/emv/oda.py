@@ -131,8 +131,9 @@ def verify_dda_signature(sdad: bytes, icc_key: RsaPublicKey, ddol_data: bytes) -
     return dynamic[1 : 1 + dynamic[0]]
 
 
-def transaction_data_hash(pdol_data: bytes, cdol_data: Sequence[bytes],
-                          response_items: Sequence[Tlv]) -> bytes:
+def transaction_data_hash(
+    pdol_data: bytes, cdol_data: Sequence[bytes], response_items: Sequence[Tlv]
+) -> bytes:
     """CDA transaction data hash code (Book 2 §6.6.1): PDOL data, CDOL1 (and CDOL2) data,
     then the GENERATE AC response data objects except the signature (9F4B)."""
     kept = [item for item in response_items if item.tag != "9F4B"]
@@ -141,7 +142,11 @@ def transaction_data_hash(pdol_data: bytes, cdol_data: Sequence[bytes],
 
 
 def verify_cda_signature(
-    sdad: bytes, icc_key: RsaPublicKey, *, unpredictable_number: bytes, cid: int,
+    sdad: bytes,
+    icc_key: RsaPublicKey,
+    *,
+    unpredictable_number: bytes,
+    cid: int,
     expected_hash: bytes,
 ) -> tuple[bytes, bytes]:
     """Check a CDA signature; returns (application cryptogram, ICC dynamic number)."""

@@ -55,8 +55,7 @@ def parse_plaintext_pin_block(block: bytes) -> str:
     return pin
 
 
-def encipher_pin(pin: str, challenge: bytes, icc_key: RsaPublicKey,
-                 random: Callable[[int], bytes]) -> bytes:
+def encipher_pin(pin: str, challenge: bytes, icc_key: RsaPublicKey, random: Callable[[int], bytes]) -> bytes:
     """The VERIFY P2=88 data: the PIN block enciphered under the ICC (PIN encipherment) key."""
     if len(challenge) != 8:
         raise OfflinePinError(f"ICC unpredictable number of {len(challenge)} bytes, expected 8")

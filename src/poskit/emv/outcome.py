@@ -21,7 +21,11 @@ __all__ = [
 ]
 
 Outcome = Literal[
-    "online", "approved_offline", "declined_offline", "insert_card", "try_another_interface",
+    "online",
+    "approved_offline",
+    "declined_offline",
+    "insert_card",
+    "try_another_interface",
     "card_error",
 ]
 CvmName = Literal["online_pin", "offline_pin", "signature", "no_cvm", "failed"]
@@ -83,9 +87,11 @@ class FirstPhase:
 
     def __repr__(self) -> str:
         pan = mask_pan(self.pan) if self.pan else None
-        return (f"FirstPhase(outcome={self.outcome!r}, pan={pan!r}, aid={self.aid!r}, "
-                f"cvm={self.cvm!r}, tvr={self.tvr.hex().upper()}, tsi={self.tsi.hex().upper()}, "
-                f"cryptogram_type={self.cryptogram_type!r}, message={self.message!r})")
+        return (
+            f"FirstPhase(outcome={self.outcome!r}, pan={pan!r}, aid={self.aid!r}, "
+            f"cvm={self.cvm!r}, tvr={self.tvr.hex().upper()}, tsi={self.tsi.hex().upper()}, "
+            f"cryptogram_type={self.cryptogram_type!r}, message={self.message!r})"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -43,8 +43,11 @@ def random_selection(
         percent = params.target_percent
     else:
         span = floor_limit - params.threshold
-        extra = ((params.max_target_percent - params.target_percent) * (amount - params.threshold)
-                 // span) if span > 0 else 0
+        extra = (
+            ((params.max_target_percent - params.target_percent) * (amount - params.threshold) // span)
+            if span > 0
+            else 0
+        )
         percent = params.target_percent + extra
     selected = draw <= percent
     if selected:

@@ -14,9 +14,8 @@ enciphered with TDES-ECB under SK_SMC (derived the same way from ``IMK-SMC``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import hmac
+from collections.abc import Callable
 
 from poskit.crypto.des import decrypt_tdes_ecb, encrypt_tdes_ecb
 from poskit.crypto.emv import derive_session_key, generate_ac
@@ -24,8 +23,6 @@ from poskit.emv.apdu import Apdu
 from poskit.emv.offline_pin import parse_plaintext_pin_block, plaintext_pin_block
 
 __all__ = [
-    "script_command_with_mac",
-    "script_mac_input",
     "INS_APPLICATION_BLOCK",
     "INS_APPLICATION_UNBLOCK",
     "INS_CARD_BLOCK",
@@ -37,7 +34,9 @@ __all__ = [
     "decipher_new_pin",
     "encipher_new_pin",
     "script_command",
+    "script_command_with_mac",
     "script_mac",
+    "script_mac_input",
     "sm_session_key",
 ]
 
@@ -61,21 +60,40 @@ def script_mac_input(*, cla: int, ins: int, p1: int, p2: int, data: bytes, atc: 
     return bytes([cla, ins, p1, p2, lc]) + atc + arqc + data
 
 
-def script_mac(session_key: bytes, *, cla: int, ins: int, p1: int, p2: int, data: bytes,
-               atc: bytes, arqc: bytes) -> bytes:
+def script_mac(
+    session_key: bytes, *, cla: int, ins: int, p1: int, p2: int, data: bytes, atc: bytes, arqc: bytes
+) -> bytes:
     mac_input = script_mac_input(cla=cla, ins=ins, p1=p1, p2=p2, data=data, atc=atc, arqc=arqc)
     return generate_ac(session_key, mac_input)[:MAC_LENGTH]
 
 
-def script_command_with_mac(ins: int, p1: int, p2: int, data: bytes, *, mac: Callable[[bytes], bytes],
-                            atc: bytes, arqc: bytes, cla: int = SCRIPT_CLA) -> bytes:
+def script_command_with_mac(
+    ins: int,
+    p1: int,
+    p2: int,
+    data: bytes,
+    *,
+    mac: Callable[[bytes], bytes],
+    atc: bytes,
+    arqc: bytes,
+    cla: int = SCRIPT_CLA,
+) -> bytes:
     """A script command whose MAC is computed by ``mac`` (e.g. the host's HSM) over the MAC input."""
     value = mac(script_mac_input(cla=cla, ins=ins, p1=p1, p2=p2, data=data, atc=atc, arqc=arqc))[:MAC_LENGTH]
     return Apdu(cla, ins, p1, p2, data + value).to_bytes()
 
 
-def script_command(ins: int, p1: int, p2: int, data: bytes, *, session_key: bytes, atc: bytes,
-                   arqc: bytes, cla: int = SCRIPT_CLA) -> bytes:
+def script_command(
+    ins: int,
+    p1: int,
+    p2: int,
+    data: bytes,
+    *,
+    session_key: bytes,
+    atc: bytes,
+    arqc: bytes,
+    cla: int = SCRIPT_CLA,
+) -> bytes:
     """A complete script command APDU (for tag 86) with its MAC appended."""
     mac = script_mac(session_key, cla=cla, ins=ins, p1=p1, p2=p2, data=data, atc=atc, arqc=arqc)
     return Apdu(cla, ins, p1, p2, data + mac).to_bytes()
@@ -86,8 +104,9 @@ def check_script_mac(apdu: Apdu, *, session_key: bytes, atc: bytes, arqc: bytes)
     if len(apdu.data) < MAC_LENGTH:
         return None
     data, mac = apdu.data[:-MAC_LENGTH], apdu.data[-MAC_LENGTH:]
-    expected = script_mac(session_key, cla=apdu.cla, ins=apdu.ins, p1=apdu.p1, p2=apdu.p2,
-                          data=data, atc=atc, arqc=arqc)
+    expected = script_mac(
+        session_key, cla=apdu.cla, ins=apdu.ins, p1=apdu.p1, p2=apdu.p2, data=data, atc=atc, arqc=arqc
+    )
     return data if hmac.compare_digest(mac, expected) else None
 
 

@@ -160,8 +160,7 @@ def candidates_from_aid_list(channel: ApduChannel, config: TerminalConfig) -> li
             fci = _fci(response.data)
             values = flatten(fci)
             df_name = values.get("84", b"").hex().upper()
-            matches = df_name == wanted or (entry.partial_selection
-                                            and df_name.startswith(wanted))
+            matches = df_name == wanted or (entry.partial_selection and df_name.startswith(wanted))
             if response.ok and matches and all(c.aid != df_name for c in found):
                 found.append(_candidate(values, df_name, order))
             if df_name == wanted:
@@ -193,8 +192,7 @@ def candidates_from_ppse(channel: ApduChannel, config: TerminalConfig) -> list[C
 
 def order_candidates(candidates: Sequence[Candidate]) -> list[Candidate]:
     """Highest priority (1) first, unprioritised last, then the terminal's own order."""
-    return sorted(candidates, key=lambda c: (c.priority is None, c.priority or 0,
-                                             c.terminal_order))
+    return sorted(candidates, key=lambda c: (c.priority is None, c.priority or 0, c.terminal_order))
 
 
 def choose_and_select(

@@ -239,4 +239,3 @@ def decode_flat(data: bytes) -> dict[str, bytes]:
 def encode_flat(values: Mapping[str, bytes]) -> bytes:
     """Encode ``{tag: value}`` primitives in the mapping's order."""
     return b"".join(tlv(tag, value) for tag, value in values.items())
-

@@ -64,8 +64,11 @@ class ApduChannel:
         command = apdu.to_bytes()
         response = self._raw(command)
         if response.sw1 == 0x6C:  # wrong Le: repeat with the length the card asks for
-            response = self._raw(command[:-1] + bytes([response.sw2])
-                                 if apdu.le is not None else command + bytes([response.sw2]))
+            response = self._raw(
+                command[:-1] + bytes([response.sw2])
+                if apdu.le is not None
+                else command + bytes([response.sw2])
+            )
         data = bytearray(response.data)
         guard = 0
         while response.sw1 == 0x61 and guard < 32:  # more data: GET RESPONSE

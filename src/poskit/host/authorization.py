@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from poskit.host.issuer import IssuerDecision, authorize_debit, check_card_state, find_card
 from poskit.host.registry import TerminalRecord
 from poskit.ledger.events import (
+    mirror_journals,
     negate_transaction,
     post_preauth_hold,
     post_refund,
@@ -34,8 +35,9 @@ from poskit.ledger.events import (
     price_transaction,
     release_preauth_hold,
 )
+from poskit.ledger.monitoring import check_authorization
 from poskit.store.db import inserted_id
-from poskit.store.schema import issuer_accounts, issuer_cards, journal_entries, ledger_entries, transactions
+from poskit.store.schema import issuer_accounts, issuer_cards, transactions
 from poskit.store.schema_terminal_day import transaction_effects
 
 __all__ = [
@@ -110,6 +112,7 @@ class TxnInput:
     orig_date: str | None = None  # MMDD
     orig_rrn: str | None = None
     orig_auth_code: str | None = None
+    submitted_merchant_no: str | None = None  # field 42 as the terminal sent it (MCC in digits 8-11)
     emv: dict[str, str] | None = None  # chip data for the portal: non-sensitive field 55 tags as hex
 
 
@@ -199,7 +202,9 @@ def _insert_txn(
     original_id: int | None = None,
 ) -> int:
     t = inp.terminal
-    return inserted_id(
+    submitted = inp.submitted_merchant_no or t.merchant_no
+    mcc = submitted[7:11] if len(submitted) == 15 and submitted[7:11].isdigit() else t.mcc
+    txn_id = inserted_id(
         conn.execute(
             insert(transactions).values(
                 terminal_id=t.terminal_id,
@@ -220,7 +225,7 @@ def _insert_txn(
                 origin=inp.card.origin,
                 entry_mode=inp.card.entry_mode,
                 pin_entered=inp.card.pin_entered,
-                mcc=t.mcc,
+                mcc=mcc,  # as submitted: a code other than the merchant's is flagged (跳码)
                 response_code=result.response_code,
                 auth_code=result.auth_code,
                 settlement_date=result.settlement_date,
@@ -232,6 +237,16 @@ def _insert_txn(
             )
         )
     )
+    # one terminal, one merchant, one registered MCC: anything else is flagged for the acquirer
+    check_authorization(
+        conn,
+        terminal_id=t.terminal_id,
+        merchant_no=submitted,
+        mcc=None,
+        transaction_id=txn_id,
+        now=inp.received_at,
+    )
+    return txn_id
 
 
 def record_decline(conn: Connection, inp: TxnInput, response_code: str, message: str) -> AuthResult:
@@ -324,52 +339,6 @@ def _move_funds(
         values["daily_spent"], values["daily_date"] = -balance_delta, issuer_day
     conn.execute(update(issuer_accounts).where(issuer_accounts.c.id == account_id).values(**values))
     return new_balance
-
-
-def _mirror(conn: Connection, source_txn_id: int, *, into_txn_id: int, reason: str, at: datetime) -> None:
-    """Post, attached to ``into_txn_id``, the negation of every journal ``source_txn_id`` owns."""
-    journals = (
-        conn.execute(
-            select(journal_entries).where(
-                journal_entries.c.transaction_id == source_txn_id,
-                ~journal_entries.c.idempotency_key.like("%:negated-by:%"),
-            )
-        )
-        .mappings()
-        .all()
-    )
-    for journal in journals:
-        key = f"txn:{into_txn_id}:{reason}:{journal['id']}"
-        entries = conn.execute(
-            select(ledger_entries.c.account_id, ledger_entries.c.amount).where(
-                ledger_entries.c.journal_id == journal["id"]
-            )
-        ).all()
-        new_id = inserted_id(
-            conn.execute(
-                insert(journal_entries).values(
-                    idempotency_key=key,
-                    kind=reason,
-                    transaction_id=into_txn_id,
-                    merchant_id=journal["merchant_id"],
-                    description=f"{reason} of: {journal['description']}"[:200],
-                    currency=journal["currency"],
-                    posted_at=at,
-                )
-            )
-        )
-        conn.execute(
-            insert(ledger_entries),
-            [
-                {
-                    "journal_id": new_id,
-                    "account_id": e.account_id,
-                    "amount": -e.amount,
-                    "currency": journal["currency"],
-                }
-                for e in entries
-            ],
-        )
 
 
 def _issuer_checks(conn: Connection, inp: TxnInput) -> tuple[Any, IssuerDecision | None]:
@@ -603,7 +572,7 @@ def void_transaction(conn: Connection, inp: TxnInput, *, original_type: str) -> 
         before="approved",
         after="voided",
     )
-    _mirror(conn, original["id"], into_txn_id=txn_id, reason="void", at=inp.received_at)
+    mirror_journals(conn, source_txn_id=original["id"], into_txn_id=txn_id, reason="void", at=inp.received_at)
     if original_type == "completion" and effect is not None and effect["related_id"] is not None:
         # the pre-authorisation the completion consumed is open again
         conn.execute(

@@ -45,6 +45,7 @@ from poskit.host.issuer import PinCheck, find_card
 from poskit.host.pipeline import Vote
 from poskit.host.registry import TerminalRecord
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
+from poskit.ledger.monitoring import check_authorization, check_terminal_location
 from poskit.store.schema import system_keys, terminals
 from poskit.store.schema_keys import dukpt_devices
 
@@ -107,6 +108,13 @@ class LoadTerminal(_Base):
         ctx.terminal = record
         if record.merchant_no != ctx.request.merchant_id.strip():
             ctx.decline("03", "merchant number does not match the terminal's merchant")
+            submitted, at = ctx.request.merchant_id.strip(), ctx.received_at
+            # one terminal serves one merchant (一机一户): a terminal used for another is flagged
+            await self.s.writer.submit(
+                lambda conn: check_authorization(
+                    conn, terminal_id=record.terminal_id, merchant_no=submitted, now=at
+                )
+            )
             return Vote.ABORTED
         if record.status != "active" or record.merchant_status != "active":
             ctx.decline("03", "terminal or merchant suspended")
@@ -491,6 +499,7 @@ class Authorize(_Base):
             julian=julian,
             auth_code=self.s.auth_code(),
             atc=ctx.atc,
+            submitted_merchant_no=r.merchant_id.strip(),
             emv={tag: value.hex().upper() for tag, value in ctx.icc.items() if not is_sensitive(tag)}
             if ctx.icc
             else None,
@@ -730,11 +739,34 @@ class StatusUpload(_Base):
             values["software_version"] = info["version"][:20]
         if "location" in info:
             values["location"] = info["location"][:120]
-        await self.s.writer.submit(
-            lambda conn: conn.execute(update(terminals).where(terminals.c.id == t.id).values(**values))
-        )
+        position = _position(info.get("gps", ""))
+        at = ctx.received_at
+
+        def record(conn: Connection) -> None:
+            conn.execute(update(terminals).where(terminals.c.id == t.id).values(**values))
+            if position is not None:  # a terminal far from its registered site is flagged
+                check_terminal_location(
+                    conn,
+                    terminal_id=t.terminal_id,
+                    latitude=position[0],
+                    longitude=position[1],
+                    source="gps",
+                    now=at,
+                )
+
+        await self.s.writer.submit(record)
         ctx.decline("00", "status recorded")
         return _PREPARED
+
+
+def _position(text: str) -> tuple[float, float] | None:
+    """``"lat,lon"`` in decimal degrees, or None when absent or not a position on Earth."""
+    lat_text, sep, lon_text = text.partition(",")
+    try:
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        return None
+    return (lat, lon) if sep and -90 <= lat <= 90 and -180 <= lon <= 180 else None
 
 
 def _parse_status(data: bytes) -> dict[str, str]:

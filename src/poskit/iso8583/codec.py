@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import iso8583
+
 from poskit.iso8583.errors import FieldKey, MessageEncodeError, MessageFormatError
 from poskit.iso8583.message import IsoMessage
 from poskit.iso8583.spec import DialectSpec, FieldSpec, load_spec
@@ -44,8 +45,7 @@ def _resolve(dialect: DialectSpec | str) -> DialectSpec:
 
 
 def _key(field: str) -> FieldKey:
-    return {"t": "mti", "p": "bitmap", "h": "header"}.get(field) or (
-        int(field) if field.isdigit() else field)
+    return {"t": "mti", "p": "bitmap", "h": "header"}.get(field) or (int(field) if field.isdigit() else field)
 
 
 # ---------------------------------------------------------------------------- encode
@@ -85,11 +85,10 @@ def encode(dialect: DialectSpec | str, message: IsoMessage) -> bytes:
 
 
 # ---------------------------------------------------------------------------- decode
-def _bitmap_at(spec: DialectSpec, data: bytes, pos: int, offset: int,
-               key: str) -> tuple[set[int], int]:
+def _bitmap_at(spec: DialectSpec, data: bytes, pos: int, offset: int, key: str) -> tuple[set[int], int]:
     binary = spec.fields[key].data_enc == "b"
     width = 8 if binary else 16
-    chunk = data[pos:pos + width]
+    chunk = data[pos : pos + width]
     if len(chunk) != width:
         raise MessageFormatError("bitmap", pos, f"bitmap is {len(chunk)} bytes, expecting {width}")
     if binary:
@@ -118,8 +117,9 @@ def announced_fields(dialect: DialectSpec | str, data: bytes) -> tuple[list[int]
     fields, pos = _bitmap_at(spec, data, pos, 0, "p")
     if 1 in fields:
         if not spec.defines(1):
-            raise MessageFormatError(1, pos, f"secondary bitmap announced, dialect {spec.name} "
-                                     "uses the primary bitmap only")
+            raise MessageFormatError(
+                1, pos, f"secondary bitmap announced, dialect {spec.name} uses the primary bitmap only"
+            )
         more, pos = _bitmap_at(spec, data, pos, 64, "1")
         fields = (fields - {1}) | more
     return sorted(fields), pos
@@ -140,13 +140,15 @@ def decode(dialect: DialectSpec | str, data: bytes | bytearray | memoryview) -> 
     fields, _ = announced_fields(spec, raw)
     for number in fields:
         if not spec.defines(number):
-            raise MessageFormatError(number, None,
-                                     f"bitmap announces a field dialect {spec.name} does not define")
+            raise MessageFormatError(
+                number, None, f"bitmap announces a field dialect {spec.name} does not define"
+            )
     try:
         doc, enc = iso8583.decode(raw, spec.pyiso)
     except iso8583.DecodeError as exc:
-        raise MessageFormatError(_key(exc.field), exc.pos, exc.msg,
-                                 partial=_partial(spec, exc.doc_dec)) from None
+        raise MessageFormatError(
+            _key(exc.field), exc.pos, exc.msg, partial=_partial(spec, exc.doc_dec)
+        ) from None
     except Exception as exc:
         raise MessageFormatError(None, None, f"undecodable message ({type(exc).__name__})") from None
     message = _partial(spec, doc)
@@ -154,8 +156,7 @@ def decode(dialect: DialectSpec | str, data: bytes | bytearray | memoryview) -> 
     return message
 
 
-def _check_decoded(spec: DialectSpec, message: IsoMessage,
-                   enc: dict[str, dict[str, Any]]) -> None:
+def _check_decoded(spec: DialectSpec, message: IsoMessage, enc: dict[str, dict[str, Any]]) -> None:
     if not (message.mti.isascii() and message.mti.isdigit() and len(message.mti) == 4):
         raise MessageFormatError("mti", 0, "MTI is not four decimal digits", partial=message)
     pos = 0
@@ -171,15 +172,27 @@ def _check_decoded(spec: DialectSpec, message: IsoMessage,
         if fmt == "n":
             bad = next((i for i, ch in enumerate(value) if ch not in "0123456789"), None)
             if bad is not None:
-                raise MessageFormatError(number, start + bad // 2 if spec.binary else start + bad,
-                                         f"non-BCD digit at digit {bad + 1}", partial=message)
+                raise MessageFormatError(
+                    number,
+                    start + bad // 2 if spec.binary else start + bad,
+                    f"non-BCD digit at digit {bad + 1}",
+                    partial=message,
+                )
         elif fmt == "z" and not _TRACK.fullmatch(value):
-            raise MessageFormatError(number, start, "track data holds characters other than "
-                                     "digits and a separator", partial=message)
-        elif fmt == "b" and spec.fields[str(number)].data_enc != "b" and (
-                not _HEXCHARS.fullmatch(value) or len(value) % 2):
-            raise MessageFormatError(number, start, "binary field is not an even-length hex string",
-                                     partial=message)
+            raise MessageFormatError(
+                number,
+                start,
+                "track data holds characters other than digits and a separator",
+                partial=message,
+            )
+        elif (
+            fmt == "b"
+            and spec.fields[str(number)].data_enc != "b"
+            and (not _HEXCHARS.fullmatch(value) or len(value) % 2)
+        ):
+            raise MessageFormatError(
+                number, start, "binary field is not an even-length hex string", partial=message
+            )
 
 
 # ---------------------------------------------------------------------------- MAC
@@ -198,8 +211,9 @@ def _mac_slot(spec: DialectSpec, data: bytes) -> tuple[int, FieldSpec] | None:
 def _require_slot(spec: DialectSpec, data: bytes) -> tuple[int, FieldSpec]:
     slot = _mac_slot(spec, data)
     if slot is None:
-        raise MessageFormatError(spec.mac_field, None,
-                                 "MAC field absent or not the last field of the message")
+        raise MessageFormatError(
+            spec.mac_field, None, "MAC field absent or not the last field of the message"
+        )
     return slot
 
 

@@ -53,8 +53,7 @@ class FramingError(Iso8583Error):
 
     response_code = "30"
 
-    def __init__(self, reason: str, *, position: int | None = None,
-                 length: int | None = None) -> None:
+    def __init__(self, reason: str, *, position: int | None = None, length: int | None = None) -> None:
         where = f" at byte {position}" if position is not None else ""
         super().__init__(f"framing error{where}: {reason}")
         self.reason = reason
@@ -66,8 +65,9 @@ class FrameTooLargeError(FramingError):
     """The length prefix announces more bytes than the configured maximum."""
 
     def __init__(self, length: int, max_length: int) -> None:
-        super().__init__(f"frame of {length} bytes exceeds the maximum of {max_length}",
-                         position=0, length=length)
+        super().__init__(
+            f"frame of {length} bytes exceeds the maximum of {max_length}", position=0, length=length
+        )
         self.max_length = max_length
 
 
@@ -98,8 +98,9 @@ class MessageFormatError(Iso8583Error):
 
     response_code = "30"
 
-    def __init__(self, field: FieldKey | None, position: int | None, reason: str,
-                 *, partial: IsoMessage | None = None) -> None:
+    def __init__(
+        self, field: FieldKey | None, position: int | None, reason: str, *, partial: IsoMessage | None = None
+    ) -> None:
         where = ""
         if field is not None:
             where += f" field {field}"
@@ -127,8 +128,14 @@ class UnknownTransactionError(Iso8583Error):
     transaction. ``response_code`` is 12 (invalid transaction) or 40 (a real transaction
     this system does not support)."""
 
-    def __init__(self, reason: str, *, response_code: str = "12", mti: str | None = None,
-                 partial: IsoMessage | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        response_code: str = "12",
+        mti: str | None = None,
+        partial: IsoMessage | None = None,
+    ) -> None:
         super().__init__(f"unknown transaction: {reason}")
         self.reason = reason
         self.response_code = response_code

@@ -74,8 +74,9 @@ ENTRY_MODE_CODES: dict[EntryMode, str] = {
 }
 _ENTRY_BY_CODE = {code: mode for mode, code in ENTRY_MODE_CODES.items()}
 # Accepted on receipt only: full-PBOC contactless, mobile chip, full magstripe read.
-_ENTRY_BY_CODE.update({"98": EntryMode.CONTACTLESS_CHIP, "96": EntryMode.CONTACTLESS_CHIP,
-                       "90": EntryMode.SWIPE})
+_ENTRY_BY_CODE.update(
+    {"98": EntryMode.CONTACTLESS_CHIP, "96": EntryMode.CONTACTLESS_CHIP, "90": EntryMode.SWIPE}
+)
 
 
 def pack_entry_mode(mode: EntryMode, pin_entered: bool) -> str:
@@ -157,9 +158,11 @@ class Field60:
             raise MessageEncodeError(60, "60.3 must be 3 digits")
         out = self.txn_code + _need(60, self.batch, 6, "60.2 batch number") + self.network
         tail: list[str | None] = [
-            self.reading_capability, self.chip_condition,
+            self.reading_capability,
+            self.chip_condition,
             None if self.partial_approval is None else ("1" if self.partial_approval else "0"),
-            self.account_type]
+            self.account_type,
+        ]
         widths = (1, 1, 1, 3)
         ended = False
         for index, (part, width) in enumerate(zip(tail, widths, strict=True)):
@@ -176,16 +179,18 @@ class Field60:
     @classmethod
     def unpack(cls, value: str) -> Field60:
         if not _digits(value) or len(value) not in _F60_LENGTHS:
-            raise MessageFormatError(60, None, f"field 60 must be {', '.join(map(str, _F60_LENGTHS))}"
-                                     " digits")
+            raise MessageFormatError(60, None, f"field 60 must be {', '.join(map(str, _F60_LENGTHS))} digits")
         if len(value) == 8:  # 60.1 + 60.2 only: network code defaults to financial
             return cls(value[:2], int(value[2:8]))
         return cls(
-            txn_code=value[:2], batch=int(value[2:8]), network=value[8:11],
+            txn_code=value[:2],
+            batch=int(value[2:8]),
+            network=value[8:11],
             reading_capability=value[11] if len(value) > 11 else None,
             chip_condition=value[12] if len(value) > 12 else None,
             partial_approval=(value[13] == "1") if len(value) > 13 else None,
-            account_type=value[14:17] if len(value) > 14 else None)
+            account_type=value[14:17] if len(value) > 14 else None,
+        )
 
 
 # ---------------------------------------------------------------------------- field 61
@@ -239,20 +244,34 @@ class OriginalDataElements:
     def pack(self) -> str:
         date, time = self.date or "0000", self.time or "000000"
         parts = (self.mti, date, time, self.acquirer, self.forwarder)
-        if any(not _digits(p) for p in parts) or len(self.mti) != 4 or len(date) != 4 \
-                or len(time) != 6 or len(self.acquirer) != 11 or len(self.forwarder) != 11:
-            raise MessageEncodeError(90, "original data elements must be MTI n4, date n4, "
-                                     "time n6, institutions n11")
-        return self.mti + _need(90, self.stan, 6, "original STAN") + date + time + \
-            self.acquirer + self.forwarder
+        if (
+            any(not _digits(p) for p in parts)
+            or len(self.mti) != 4
+            or len(date) != 4
+            or len(time) != 6
+            or len(self.acquirer) != 11
+            or len(self.forwarder) != 11
+        ):
+            raise MessageEncodeError(
+                90, "original data elements must be MTI n4, date n4, time n6, institutions n11"
+            )
+        return (
+            self.mti + _need(90, self.stan, 6, "original STAN") + date + time + self.acquirer + self.forwarder
+        )
 
     @classmethod
     def unpack(cls, value: str) -> OriginalDataElements:
         if len(value) != 42 or not _digits(value):
             raise MessageFormatError(90, None, "original data elements must be 42 digits")
         date, time = value[10:14], value[14:20]
-        return cls(value[:4], int(value[4:10]), None if date == "0000" else date,
-                   None if time == "000000" else time, value[20:31], value[31:42])
+        return cls(
+            value[:4],
+            int(value[4:10]),
+            None if date == "0000" else date,
+            None if time == "000000" else time,
+            value[20:31],
+            value[31:42],
+        )
 
 
 # ---------------------------------------------------------------------------- field 62
@@ -301,14 +320,14 @@ def unpack_working_keys(data: bytes, scheme: str | None = None) -> WorkingKeys:
     if scheme is None:
         scheme = _SCHEME_BY_LENGTH.get(len(data))
         if scheme is None:
-            raise MessageFormatError(62, None, f"working keys are {len(data)} bytes; expecting "
-                                     "24, 40 or 60")
+            raise MessageFormatError(62, None, f"working keys are {len(data)} bytes; expecting 24, 40 or 60")
     expected = WORKING_KEY_LENGTHS.get(scheme)
     if expected is None:
         raise MessageFormatError(62, None, f"unknown key scheme {scheme}")
     if len(data) != expected:
-        raise MessageFormatError(62, None, f"working keys are {len(data)} bytes; scheme "
-                                 f"{scheme} needs {expected}")
+        raise MessageFormatError(
+            62, None, f"working keys are {len(data)} bytes; scheme {scheme} needs {expected}"
+        )
     if scheme == "001":
         return WorkingKeys(data[0:8], data[8:12], data[12:20], data[20:24])
     mak_slot = data[20:36]
@@ -319,13 +338,22 @@ def unpack_working_keys(data: bytes, scheme: str | None = None) -> WorkingKeys:
 
 
 # ---------------------------------------------------------------------------- field 48
-def pack_totals_block(field: int, amount_debit: int, count_debit: int, amount_credit: int,
-                      count_credit: int, code: Reconciliation | None) -> str:
+def pack_totals_block(
+    field: int,
+    amount_debit: int,
+    count_debit: int,
+    amount_credit: int,
+    count_credit: int,
+    code: Reconciliation | None,
+) -> str:
     """One 31-digit totals block: debit amount n12, count n3, credit amount n12, count n3,
     reconciliation code n1 (30 digits when ``code`` is None)."""
-    out = (_need(field, amount_debit, 12, "debit total") + _need(field, count_debit, 3, "debit count")
-           + _need(field, amount_credit, 12, "credit total")
-           + _need(field, count_credit, 3, "credit count"))
+    out = (
+        _need(field, amount_debit, 12, "debit total")
+        + _need(field, count_debit, 3, "debit count")
+        + _need(field, amount_credit, 12, "credit total")
+        + _need(field, count_credit, 3, "credit count")
+    )
     return out + (code.value if code is not None else "")
 
 
@@ -340,16 +368,22 @@ def unpack_totals_block(field: int, value: str) -> tuple[int, int, int, int, Rec
     return int(value[:12]), int(value[12:15]), int(value[15:27]), int(value[27:30]), code
 
 
-def pack_settlement_totals(totals: Totals,
-                           reconciliation: Reconciliation = Reconciliation.NOT_CHECKED,
-                           foreign_reconciliation: Reconciliation = Reconciliation.NOT_CHECKED,
-                           ) -> str:
+def pack_settlement_totals(
+    totals: Totals,
+    reconciliation: Reconciliation = Reconciliation.NOT_CHECKED,
+    foreign_reconciliation: Reconciliation = Reconciliation.NOT_CHECKED,
+) -> str:
     """cups field 48 of 0500/0510 (n62): domestic block ‖ foreign block."""
-    return (pack_totals_block(48, totals.debit_amount, totals.debit_count, totals.credit_amount,
-                              totals.credit_count, reconciliation)
-            + pack_totals_block(48, totals.foreign_debit_amount, totals.foreign_debit_count,
-                                totals.foreign_credit_amount, totals.foreign_credit_count,
-                                foreign_reconciliation))
+    return pack_totals_block(
+        48, totals.debit_amount, totals.debit_count, totals.credit_amount, totals.credit_count, reconciliation
+    ) + pack_totals_block(
+        48,
+        totals.foreign_debit_amount,
+        totals.foreign_debit_count,
+        totals.foreign_credit_amount,
+        totals.foreign_credit_count,
+        foreign_reconciliation,
+    )
 
 
 def unpack_settlement_totals(value: str) -> tuple[Totals, Reconciliation, Reconciliation]:
@@ -374,8 +408,12 @@ def pack_batch_items(items: tuple[BatchItem, ...]) -> str:
     for item in items:
         if not _digits(item.pan) or len(item.pan) > 20:
             raise MessageEncodeError(48, "batch item PAN must be up to 20 digits")
-        out += ("01" if item.foreign else "00") + _need(48, item.stan, 6, "item trace") \
-            + item.pan.rjust(20, "0") + _need(48, item.amount, 12, "item amount")
+        out += (
+            ("01" if item.foreign else "00")
+            + _need(48, item.stan, 6, "item trace")
+            + item.pan.rjust(20, "0")
+            + _need(48, item.amount, 12, "item amount")
+        )
     return out
 
 
@@ -387,14 +425,15 @@ def unpack_batch_items(value: str) -> tuple[BatchItem, ...]:
         raise MessageFormatError(48, None, f"batch item count {count} does not match the length")
     items = []
     for i in range(count):
-        chunk = value[2 + _ITEM * i: 2 + _ITEM * (i + 1)]
+        chunk = value[2 + _ITEM * i : 2 + _ITEM * (i + 1)]
         if chunk[:2] not in ("00", "01"):
             raise MessageFormatError(48, None, f"batch item {i + 1} card class must be 00 or 01")
         pan = chunk[8:28].lstrip("0")
         if not pan:
             raise MessageFormatError(48, None, f"batch item {i + 1} has no PAN")
-        items.append(BatchItem(stan=int(chunk[2:8]), pan=pan, amount=int(chunk[28:40]),
-                               foreign=chunk[:2] == "01"))
+        items.append(
+            BatchItem(stan=int(chunk[2:8]), pan=pan, amount=int(chunk[28:40]), foreign=chunk[:2] == "01")
+        )
     return tuple(items)
 
 
@@ -433,24 +472,28 @@ def unpack_operator_field(value: str) -> tuple[str | None, str | None]:
     return value[:3].strip() or None, value[3:].strip() or None
 
 
-def pack_card_organisation_field(organisation: str | None, remarks: tuple[str, ...],
-                                 encoding: str = "ascii") -> str:
+def pack_card_organisation_field(
+    organisation: str | None, remarks: tuple[str, ...], encoding: str = "ascii"
+) -> str:
     """Response field 63: 63.1 card organisation an3 (CUP, VIS, MCC, JCB, AMX...), then
     remarks of 20 bytes each (issuer, CUPS, acquirer; printed on the receipt)."""
     if len(remarks) > 3:
         raise MessageEncodeError(63, "at most three remarks")
     return pad_text(63, organisation or "", 3, encoding) + "".join(
-        pad_text(63, remark, 20, encoding) for remark in remarks)
+        pad_text(63, remark, 20, encoding) for remark in remarks
+    )
 
 
-def unpack_card_organisation_field(value: str, encoding: str = "ascii",
-                                   ) -> tuple[str | None, tuple[str, ...]]:
+def unpack_card_organisation_field(
+    value: str,
+    encoding: str = "ascii",
+) -> tuple[str | None, tuple[str, ...]]:
     organisation = value[:3].strip() or None
     raw = value[3:].encode(encoding, errors="replace")
     if len(raw) % 20:
         raise MessageFormatError(63, None, "remarks must be 20 bytes each")
     try:
-        remarks = tuple(raw[i:i + 20].decode(encoding).strip() for i in range(0, len(raw), 20))
+        remarks = tuple(raw[i : i + 20].decode(encoding).strip() for i in range(0, len(raw), 20))
     except UnicodeDecodeError:
         raise MessageFormatError(63, None, "a remark splits a multi-byte character") from None
     return organisation, remarks
@@ -476,14 +519,15 @@ def pack_balance(balance: Amount, account_type: str = "00") -> str:
     """Field 54 (ISO additional amounts, 20 characters): account type n2, amount type
     n2 (02 available balance), currency n3, sign C/D, amount n12."""
     sign = "C" if balance.minor >= 0 else "D"
-    return (account_type + "02" + balance.currency.numeric + sign
-            + _need(54, abs(balance.minor), 12, "balance"))
+    return (
+        account_type + "02" + balance.currency.numeric + sign + _need(54, abs(balance.minor), 12, "balance")
+    )
 
 
 def unpack_balance(value: str) -> Amount:
     if not value or len(value) % 20:
         raise MessageFormatError(54, None, "additional amounts come in 20-character entries")
-    entries = [value[i:i + 20] for i in range(0, len(value), 20)]
+    entries = [value[i : i + 20] for i in range(0, len(value), 20)]
     entry = next((e for e in entries if e[2:4] == "02"), entries[0])
     if entry[7] not in "CD" or not _digits(entry[8:20]) or not _digits(entry[4:7]):
         raise MessageFormatError(54, None, "balance entry must be currency n3, C/D, amount n12")
@@ -507,15 +551,15 @@ def unpack_local_datetime(time: str | None, date: str | None, now: datetime) -> 
         return None
     now = now.replace(tzinfo=None)
     if time is None or date is None:
-        raise MessageFormatError(12 if time is None else 13, None,
-                                 "fields 12 and 13 must come together")
+        raise MessageFormatError(12 if time is None else 13, None, "fields 12 and 13 must come together")
     if len(time) != 6 or len(date) != 4 or not _digits(time + date):
         raise MessageFormatError(12, None, "local time must be hhmmss and date MMDD")
     best: datetime | None = None
     for year in (now.year - 1, now.year, now.year + 1):
         try:
-            moment = datetime(year, int(date[:2]), int(date[2:]), int(time[:2]), int(time[2:4]),
-                              int(time[4:]))
+            moment = datetime(
+                year, int(date[:2]), int(date[2:]), int(time[:2]), int(time[2:4]), int(time[4:])
+            )
         except ValueError:
             continue
         if best is None or abs(moment - now) < abs(best - now):

@@ -86,8 +86,9 @@ class Tpdu:
     def from_bytes(cls, data: bytes) -> Tpdu:
         if len(data) != cls.SIZE:
             raise FramingError(f"TPDU is {len(data)} bytes, expecting 5", position=0)
-        return cls(destination=int.from_bytes(data[1:3], "big"),
-                   source=int.from_bytes(data[3:5], "big"), id=data[0])
+        return cls(
+            destination=int.from_bytes(data[1:3], "big"), source=int.from_bytes(data[3:5], "big"), id=data[0]
+        )
 
     def reply(self) -> Tpdu:
         """The TPDU of the response: destination and source swapped."""
@@ -125,8 +126,13 @@ class CupsHeader:
         sub = data[3:6].hex()
         if not sub.isdigit():
             raise FramingError("header software sub-version is not BCD", position=position + 3)
-        return cls(application=data[0], software_version=data[1], terminal_status=data[2] >> 4,
-                   processing_requirement=data[2] & 0x0F, sub_version=sub)
+        return cls(
+            application=data[0],
+            software_version=data[1],
+            terminal_status=data[2] >> 4,
+            processing_requirement=data[2] & 0x0F,
+            sub_version=sub,
+        )
 
     def reply(self, processing_requirement: int = 0) -> CupsHeader:
         """The header for a response, carrying the host's processing requirement."""
@@ -165,16 +171,19 @@ def unpack_frame(data: bytes, *, max_length: int = DEFAULT_MAX_FRAME) -> bytes:
         raise FrameTooLargeError(length, max_length)
     body = data[LENGTH_PREFIX:]
     if len(body) < length:
-        raise TruncatedFrameError(f"frame announces {length} bytes, only {len(body)} present",
-                                  position=len(data), length=length)
+        raise TruncatedFrameError(
+            f"frame announces {length} bytes, only {len(body)} present", position=len(data), length=length
+        )
     if len(body) > length:
-        raise FramingError(f"{len(body) - length} bytes after the end of the frame",
-                           position=LENGTH_PREFIX + length, length=length)
+        raise FramingError(
+            f"{len(body) - length} bytes after the end of the frame",
+            position=LENGTH_PREFIX + length,
+            length=length,
+        )
     return body
 
 
-async def read_frame(reader: asyncio.StreamReader, *,
-                     max_length: int = DEFAULT_MAX_FRAME) -> bytes:
+async def read_frame(reader: asyncio.StreamReader, *, max_length: int = DEFAULT_MAX_FRAME) -> bytes:
     """Read one frame and return its payload (without the length prefix).
 
     Raises :class:`ConnectionClosedError` on a clean close between frames,
@@ -187,8 +196,9 @@ async def read_frame(reader: asyncio.StreamReader, *,
     except asyncio.IncompleteReadError as exc:
         if not exc.partial:
             raise ConnectionClosedError() from None
-        raise TruncatedFrameError("stream ended inside the length prefix",
-                                  position=len(exc.partial)) from None
+        raise TruncatedFrameError(
+            "stream ended inside the length prefix", position=len(exc.partial)
+        ) from None
     length = int.from_bytes(prefix, "big")
     if length == 0:
         raise EmptyFrameError()
@@ -199,4 +209,6 @@ async def read_frame(reader: asyncio.StreamReader, *,
     except asyncio.IncompleteReadError as exc:
         raise TruncatedFrameError(
             f"stream ended after {len(exc.partial)} of {length} bytes",
-            position=LENGTH_PREFIX + len(exc.partial), length=length) from None
+            position=LENGTH_PREFIX + len(exc.partial),
+            length=length,
+        ) from None

@@ -100,11 +100,11 @@ def _walk(data: bytes, wipe_tags: frozenset[str]) -> list[str]:
             count = length & 0x7F
             if count == 0 or count > 3 or i + count > len(data):
                 raise ValueError("bad length")
-            length = int.from_bytes(data[i:i + count], "big")
+            length = int.from_bytes(data[i : i + count], "big")
             i += count
         if i + length > len(data):
             raise ValueError("value overruns the field")
-        value = data[i:i + length]
+        value = data[i : i + length]
         i += length
         if tag in wipe_tags:
             out.append(f"{tag}={WIPED}")
@@ -115,8 +115,7 @@ def _walk(data: bytes, wipe_tags: frozenset[str]) -> list[str]:
     return out
 
 
-def masked_fields(mti: str, fields: Mapping[int, str],
-                  dialect: DialectSpec | str | None) -> dict[str, str]:
+def masked_fields(mti: str, fields: Mapping[int, str], dialect: DialectSpec | str | None) -> dict[str, str]:
     """Field values safe to log, keyed ``"mti"`` then field numbers as strings."""
     spec = _spec(dialect)
     out = {"mti": mti}
@@ -137,8 +136,9 @@ def _field_name(field: FieldSpec | None, key: str, lang: str) -> str:
     return field.name_zh if lang.startswith("zh") else field.name_en
 
 
-def describe(mti: str, fields: Mapping[int, str], dialect: DialectSpec | str | None,
-             *, lang: str = "en") -> str:
+def describe(
+    mti: str, fields: Mapping[int, str], dialect: DialectSpec | str | None, *, lang: str = "en"
+) -> str:
     """``F002 Primary Account Number ......: 622202*********6789`` style dump."""
     spec = _spec(dialect)
     safe = masked_fields(mti, fields, spec if spec is not None else dialect)

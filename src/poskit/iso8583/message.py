@@ -63,8 +63,7 @@ class IsoMessage:
         try:
             return bytes.fromhex(value)
         except ValueError:
-            raise MessageFormatError(number, None, "binary field is not hex",
-                                     partial=self) from None
+            raise MessageFormatError(number, None, "binary field is not hex", partial=self) from None
 
     def number(self, number: int) -> int | None:
         """A numeric field as int (e.g. 11 STAN, 4 amount in minor units)."""
@@ -72,8 +71,7 @@ class IsoMessage:
         if value is None:
             return None
         if not value.isascii() or not value.isdigit():
-            raise MessageFormatError(number, None, "numeric field holds non-digits",
-                                     partial=self)
+            raise MessageFormatError(number, None, "numeric field holds non-digits", partial=self)
         return int(value)
 
     # typed accessors ------------------------------------------------------------
@@ -152,6 +150,5 @@ class IsoMessage:
         return f"IsoMessage(mti={self.mti!r}, fields={{{parts}}})"
 
     @classmethod
-    def from_mapping(cls, mti: str, fields: Mapping[int, str],
-                     dialect: str | None = None) -> IsoMessage:
+    def from_mapping(cls, mti: str, fields: Mapping[int, str], dialect: str | None = None) -> IsoMessage:
         return cls(mti, dict(fields), dialect)

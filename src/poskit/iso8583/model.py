@@ -178,8 +178,10 @@ class BatchItem:
     foreign: bool = False
 
     def __repr__(self) -> str:
-        return (f"BatchItem(stan={self.stan}, pan={mask_pan(self.pan)}, amount={self.amount}, "
-                f"foreign={self.foreign})")
+        return (
+            f"BatchItem(stan={self.stan}, pan={mask_pan(self.pan)}, amount={self.amount}, "
+            f"foreign={self.foreign})"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -208,8 +210,10 @@ class SignatureUpload:
 
     def __repr__(self) -> str:
         tlv = "None" if self.receipt_tlv is None else f"<{len(self.receipt_tlv)} bytes>"
-        return (f"SignatureUpload(image=<{len(self.image)} bytes>, continuation={self.continuation},"
-                f" receipt_tlv={tlv})")
+        return (
+            f"SignatureUpload(image=<{len(self.image)} bytes>, continuation={self.continuation},"
+            f" receipt_tlv={tlv})"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
@@ -227,9 +231,11 @@ class WorkingKeys:
     def __repr__(self) -> str:
         tdk = "None" if self.tdk is None else f"<{len(self.tdk)} bytes>"
         tdk_kcv = "None" if self.tdk_kcv is None else self.tdk_kcv.hex().upper()
-        return (f"WorkingKeys(pik=<{len(self.pik)} bytes>, pik_kcv={self.pik_kcv.hex().upper()}, "
-                f"mak=<{len(self.mak)} bytes>, mak_kcv={self.mak_kcv.hex().upper()}, "
-                f"tdk={tdk}, tdk_kcv={tdk_kcv})")
+        return (
+            f"WorkingKeys(pik=<{len(self.pik)} bytes>, pik_kcv={self.pik_kcv.hex().upper()}, "
+            f"mak=<{len(self.mak)} bytes>, mak_kcv={self.mak_kcv.hex().upper()}, "
+            f"tdk={tdk}, tdk_kcv={tdk_kcv})"
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -90,8 +90,7 @@ _TABLE: tuple[tuple[str, str, str, TerminalAction], ...] = (
     ("54", "Expired card", "该卡已过期", _A.DECLINED),
     ("55", "Incorrect PIN", "密码错", _A.REENTER_PIN),
     ("57", "Transaction not permitted to the cardholder", "不允许持卡人进行的交易", _A.DECLINED),
-    ("58", "Transaction not permitted on this terminal", "发卡方不允许该卡在本终端进行此交易",
-     _A.DECLINED),
+    ("58", "Transaction not permitted on this terminal", "发卡方不允许该卡在本终端进行此交易", _A.DECLINED),
     ("59", "Card verification error", "卡片校验错", _A.DECLINED),
     ("61", "Amount limit exceeded", "交易金额超限", _A.DECLINED),
     ("62", "Restricted card", "受限制的卡", _A.DECLINED),
@@ -136,8 +135,7 @@ def response_info(code: str) -> ResponseCode:
     entry = RESPONSE_CODES.get(code.upper())
     if entry is not None:
         return entry
-    return ResponseCode(code, f"Declined (code {code})", f"交易失败（应答码{code}）",
-                        TerminalAction.DECLINED)
+    return ResponseCode(code, f"Declined (code {code})", f"交易失败（应答码{code}）", TerminalAction.DECLINED)
 
 
 def response_text(code: str, lang: str = "en") -> str:

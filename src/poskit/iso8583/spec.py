@@ -51,8 +51,7 @@ __all__ = [
 ]
 
 #: The keys pyiso8583 itself reads; everything else in a field entry is poskit metadata.
-PYISO_KEYS = ("data_enc", "len_enc", "len_type", "max_len", "desc", "len_count",
-              "left_pad", "right_pad")
+PYISO_KEYS = ("data_enc", "len_enc", "len_type", "max_len", "desc", "len_count", "left_pad", "right_pad")
 
 #: Dialect files shipped in ``poskit/iso8583/dialects``.
 BUNDLED_DIALECTS = ("cups", "ascii87")
@@ -144,8 +143,7 @@ class FieldSpec(BaseModel):
             raise ValueError("a fixed-length field needs max_len > 0")
         if self.len_enc == "bcd" and self.len_type and 10 ** (2 * self.len_type) <= self.max_len:
             raise ValueError("max_len does not fit in the BCD length prefix")
-        if (self.len_type and self.len_enc not in ("b", "bcd")
-                and 10 ** self.len_type <= self.max_len):
+        if self.len_type and self.len_enc not in ("b", "bcd") and 10**self.len_type <= self.max_len:
             raise ValueError("max_len does not fit in the text length prefix")
         return self
 

@@ -54,21 +54,29 @@ class TxnDefinition:
     reversible: bool
     mac: bool
 
-    def matches(self, processing: str | None, condition: str | None, function: str | None,
-                network: str | None) -> bool:
-        return ((self.processing is None or self.processing == processing)
-                and (self.condition is None or self.condition == (condition or "00"))
-                and (self.function is None or self.function == function)
-                and (not self.network or network in self.network))
+    def matches(
+        self, processing: str | None, condition: str | None, function: str | None, network: str | None
+    ) -> bool:
+        return (
+            (self.processing is None or self.processing == processing)
+            and (self.condition is None or self.condition == (condition or "00"))
+            and (self.function is None or self.function == function)
+            and (not self.network or network in self.network)
+        )
 
 
 class TransactionTable:
     """Identification rows of one dialect, with lookups both ways."""
 
-    def __init__(self, dialect: str, rows: Iterable[TxnDefinition], *,
-                 unsupported_functions: Iterable[str] = (),
-                 unsupported_network: Iterable[str] = (),
-                 unsupported_processing: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        dialect: str,
+        rows: Iterable[TxnDefinition],
+        *,
+        unsupported_functions: Iterable[str] = (),
+        unsupported_network: Iterable[str] = (),
+        unsupported_processing: Iterable[str] = (),
+    ) -> None:
         self.dialect = dialect
         self.rows = tuple(rows)
         self._by_type = {row.txn_type: row for row in self.rows}
@@ -83,15 +91,22 @@ class TransactionTable:
         try:
             return self._by_type[txn_type]
         except KeyError:
-            raise UnknownTransactionError(f"{txn_type.value} is not defined in {self.dialect}",
-                                          response_code="40") from None
+            raise UnknownTransactionError(
+                f"{txn_type.value} is not defined in {self.dialect}", response_code="40"
+            ) from None
 
     def supports(self, txn_type: TxnType) -> bool:
         return txn_type in self._by_type
 
-    def identify(self, mti: str, *, processing: str | None = None,
-                 condition: str | None = None, function: str | None = None,
-                 network: str | None = None) -> TxnDefinition:
+    def identify(
+        self,
+        mti: str,
+        *,
+        processing: str | None = None,
+        condition: str | None = None,
+        function: str | None = None,
+        network: str | None = None,
+    ) -> TxnDefinition:
         """The row for a received message (request or response MTI)."""
         base = mti[:3] + "0" if len(mti) == 4 and mti[3] == "1" else mti
         candidates = [r for r in self.rows if base in (r.request_mti, r.response_mti)]
@@ -104,19 +119,35 @@ class TransactionTable:
             # The MTI alone identifies it (0410, 0630...): the echoes are optional.
             return candidates[0]
         code = "12"
-        if (function in self._unsupported_functions or network in self._unsupported_network
-                or processing in self._unsupported_processing):
+        if (
+            function in self._unsupported_functions
+            or network in self._unsupported_network
+            or processing in self._unsupported_processing
+        ):
             code = "40"
-        what = ", ".join(f"{k} {v}" for k, v in (("processing", processing),
-                                                  ("condition", condition),
-                                                  ("function", function),
-                                                  ("network", network)) if v is not None)
-        raise UnknownTransactionError(f"MTI {mti} with {what or 'no identifying fields'}",
-                                      response_code=code, mti=mti)
+        what = ", ".join(
+            f"{k} {v}"
+            for k, v in (
+                ("processing", processing),
+                ("condition", condition),
+                ("function", function),
+                ("network", network),
+            )
+            if v is not None
+        )
+        raise UnknownTransactionError(
+            f"MTI {mti} with {what or 'no identifying fields'}", response_code=code, mti=mti
+        )
 
-    def identify_original(self, *, processing: str | None, condition: str | None,
-                          function: str | None = None, mti: str | None = None,
-                          among: Iterable[TxnType]) -> TxnDefinition:
+    def identify_original(
+        self,
+        *,
+        processing: str | None,
+        condition: str | None,
+        function: str | None = None,
+        mti: str | None = None,
+        among: Iterable[TxnType],
+    ) -> TxnDefinition:
         """The original transaction type behind a reversal, script advice or upload.
 
         The first row of ``among`` (table order) that matches wins, so ambiguous codes
@@ -128,70 +159,113 @@ class TransactionTable:
                 continue
             if mti is not None and row.request_mti != mti:
                 continue
-            if (row.processing == processing and row.condition == (condition or "00")
-                    and (function is None or row.function == function)):
+            if (
+                row.processing == processing
+                and row.condition == (condition or "00")
+                and (function is None or row.function == function)
+            ):
                 return row
         raise UnknownTransactionError(
             f"no original transaction with processing {processing}, condition {condition}",
-            response_code="12", mti=mti)
+            response_code="12",
+            mti=mti,
+        )
 
 
-def _row(txn: TxnType, req: str, proc: str | None, cond: str | None, func: str | None,
-         network: tuple[str, ...] = (), *, reversible: bool = False,
-         mac: bool = True) -> TxnDefinition:
+def _row(
+    txn: TxnType,
+    req: str,
+    proc: str | None,
+    cond: str | None,
+    func: str | None,
+    network: tuple[str, ...] = (),
+    *,
+    reversible: bool = False,
+    mac: bool = True,
+) -> TxnDefinition:
     resp = f"{req[:2]}{int(req[2]) + 1}0"
     return TxnDefinition(txn, req, resp, proc, cond, func, network, reversible, mac)
 
 
-CUPS_TABLE = TransactionTable("cups", (
-    _row(T.SALE, "0200", "00", "00", "22", reversible=True),
-    _row(T.VOID, "0200", "20", "00", "23", reversible=True),
-    _row(T.REFUND, "0220", "20", "00", "25"),
-    _row(T.BALANCE, "0200", "31", "00", "01"),
-    _row(T.PREAUTH, "0100", "03", "06", "10", reversible=True),
-    _row(T.PREAUTH_VOID, "0100", "20", "06", "11", reversible=True),
-    _row(T.COMPLETION, "0200", "00", "06", "20", reversible=True),
-    _row(T.COMPLETION_VOID, "0200", "20", "06", "21", reversible=True),
-    _row(T.COMPLETION_ADVICE, "0220", "00", "06", "24"),
-    _row(T.OFFLINE_SALE_ADVICE, "0220", "00", "00", "30"),
-    _row(T.REVERSAL, "0400", None, None, None),
-    _row(T.SCRIPT_ADVICE, "0620", None, None, "00", ("951",)),
-    _row(T.SIGN_ON, "0800", None, None, "00", ("004", "001", "003", "006"), mac=False),
-    _row(T.SIGN_OFF, "0820", None, None, "00", ("002",), mac=False),
-    _row(T.ECHO, "0820", None, None, "00", ("301",), mac=False),
-    _row(T.STATUS_UPLOAD, "0820", None, None, "00", ("362",), mac=False),
-    _row(T.SETTLEMENT, "0500", None, None, "00", ("201",)),
-    _row(T.BATCH_UPLOAD, "0320", None, None, "00", ("201", "203", "205")),
-    _row(T.BATCH_UPLOAD_END, "0320", None, None, "00", ("202", "207")),
-    _row(T.SIGNATURE_UPLOAD, "0820", None, None, "07",
-         ("800", "801", "802", "803", "804", "805", "806", "807", "808", "809")),
-), unsupported_functions=("03", "27", "32", "34", "36", "40", "41", "42", "45", "46", "47",
-                          "48", "49", "51", "53", "54"),
-    unsupported_network=("204", "206", "364", "370", "371", "372", "373", "380", "381", "382",
-                         "394", "395"))
+CUPS_TABLE = TransactionTable(
+    "cups",
+    (
+        _row(T.SALE, "0200", "00", "00", "22", reversible=True),
+        _row(T.VOID, "0200", "20", "00", "23", reversible=True),
+        _row(T.REFUND, "0220", "20", "00", "25"),
+        _row(T.BALANCE, "0200", "31", "00", "01"),
+        _row(T.PREAUTH, "0100", "03", "06", "10", reversible=True),
+        _row(T.PREAUTH_VOID, "0100", "20", "06", "11", reversible=True),
+        _row(T.COMPLETION, "0200", "00", "06", "20", reversible=True),
+        _row(T.COMPLETION_VOID, "0200", "20", "06", "21", reversible=True),
+        _row(T.COMPLETION_ADVICE, "0220", "00", "06", "24"),
+        _row(T.OFFLINE_SALE_ADVICE, "0220", "00", "00", "30"),
+        _row(T.REVERSAL, "0400", None, None, None),
+        _row(T.SCRIPT_ADVICE, "0620", None, None, "00", ("951",)),
+        _row(T.SIGN_ON, "0800", None, None, "00", ("004", "001", "003", "006"), mac=False),
+        _row(T.SIGN_OFF, "0820", None, None, "00", ("002",), mac=False),
+        _row(T.ECHO, "0820", None, None, "00", ("301",), mac=False),
+        _row(T.STATUS_UPLOAD, "0820", None, None, "00", ("362",), mac=False),
+        _row(T.SETTLEMENT, "0500", None, None, "00", ("201",)),
+        _row(T.BATCH_UPLOAD, "0320", None, None, "00", ("201", "203", "205")),
+        _row(T.BATCH_UPLOAD_END, "0320", None, None, "00", ("202", "207")),
+        _row(
+            T.SIGNATURE_UPLOAD,
+            "0820",
+            None,
+            None,
+            "07",
+            ("800", "801", "802", "803", "804", "805", "806", "807", "808", "809"),
+        ),
+    ),
+    unsupported_functions=(
+        "03",
+        "27",
+        "32",
+        "34",
+        "36",
+        "40",
+        "41",
+        "42",
+        "45",
+        "46",
+        "47",
+        "48",
+        "49",
+        "51",
+        "53",
+        "54",
+    ),
+    unsupported_network=("204", "206", "364", "370", "371", "372", "373", "380", "381", "382", "394", "395"),
+)
 
-ASCII87_TABLE = TransactionTable("ascii87", (
-    _row(T.SALE, "0200", "00", "00", None, reversible=True),
-    _row(T.VOID, "0200", "02", "00", None, reversible=True),
-    _row(T.REFUND, "0200", "20", "00", None, reversible=True),
-    _row(T.BALANCE, "0100", "31", "00", None),
-    _row(T.PREAUTH, "0100", "00", "06", None, reversible=True),
-    _row(T.PREAUTH_VOID, "0100", "02", "06", None, reversible=True),
-    _row(T.COMPLETION, "0200", "00", "06", None, reversible=True),
-    _row(T.COMPLETION_VOID, "0200", "02", "06", None, reversible=True),
-    _row(T.COMPLETION_ADVICE, "0220", "00", "06", None),
-    _row(T.OFFLINE_SALE_ADVICE, "0220", "00", "00", None),
-    _row(T.REVERSAL, "0420", None, None, None),
-    _row(T.SCRIPT_ADVICE, "0620", None, None, None),
-    _row(T.SIGN_ON, "0800", None, None, None, ("001", "101"), mac=False),
-    _row(T.SIGN_OFF, "0800", None, None, None, ("002",), mac=False),
-    _row(T.ECHO, "0800", None, None, None, ("301",), mac=False),
-    _row(T.STATUS_UPLOAD, "0820", None, None, None, ("362",), mac=False),
-    _row(T.SIGNATURE_UPLOAD, "0820", None, None, None, ("800", "801")),
-    _row(T.SETTLEMENT, "0500", "92", None, None),
-    _row(T.BATCH_UPLOAD_END, "0500", "96", None, None),
-    _row(T.BATCH_UPLOAD, "0320", None, None, None),
-), unsupported_processing=("01", "09", "21", "22", "40"), unsupported_network=("161", "201"))
+ASCII87_TABLE = TransactionTable(
+    "ascii87",
+    (
+        _row(T.SALE, "0200", "00", "00", None, reversible=True),
+        _row(T.VOID, "0200", "02", "00", None, reversible=True),
+        _row(T.REFUND, "0200", "20", "00", None, reversible=True),
+        _row(T.BALANCE, "0100", "31", "00", None),
+        _row(T.PREAUTH, "0100", "00", "06", None, reversible=True),
+        _row(T.PREAUTH_VOID, "0100", "02", "06", None, reversible=True),
+        _row(T.COMPLETION, "0200", "00", "06", None, reversible=True),
+        _row(T.COMPLETION_VOID, "0200", "02", "06", None, reversible=True),
+        _row(T.COMPLETION_ADVICE, "0220", "00", "06", None),
+        _row(T.OFFLINE_SALE_ADVICE, "0220", "00", "00", None),
+        _row(T.REVERSAL, "0420", None, None, None),
+        _row(T.SCRIPT_ADVICE, "0620", None, None, None),
+        _row(T.SIGN_ON, "0800", None, None, None, ("001", "101"), mac=False),
+        _row(T.SIGN_OFF, "0800", None, None, None, ("002",), mac=False),
+        _row(T.ECHO, "0800", None, None, None, ("301",), mac=False),
+        _row(T.STATUS_UPLOAD, "0820", None, None, None, ("362",), mac=False),
+        _row(T.SIGNATURE_UPLOAD, "0820", None, None, None, ("800", "801")),
+        _row(T.SETTLEMENT, "0500", "92", None, None),
+        _row(T.BATCH_UPLOAD_END, "0500", "96", None, None),
+        _row(T.BATCH_UPLOAD, "0320", None, None, None),
+    ),
+    unsupported_processing=("01", "09", "21", "22", "40"),
+    unsupported_network=("161", "201"),
+)
 
 #: What the ``original`` of each referring transaction is.
 IMPLIED_ORIGINAL: dict[TxnType, TxnType] = {
@@ -204,8 +278,18 @@ IMPLIED_ORIGINAL: dict[TxnType, TxnType] = {
 }
 
 #: Online requests a script advice or an IC batch-upload detail can refer to.
-ONLINE_TYPES = (T.SALE, T.VOID, T.REFUND, T.BALANCE, T.PREAUTH, T.PREAUTH_VOID, T.COMPLETION,
-                T.COMPLETION_VOID, T.COMPLETION_ADVICE, T.OFFLINE_SALE_ADVICE)
+ONLINE_TYPES = (
+    T.SALE,
+    T.VOID,
+    T.REFUND,
+    T.BALANCE,
+    T.PREAUTH,
+    T.PREAUTH_VOID,
+    T.COMPLETION,
+    T.COMPLETION_VOID,
+    T.COMPLETION_ADVICE,
+    T.OFFLINE_SALE_ADVICE,
+)
 
 TXN_LABELS: dict[TxnType, tuple[str, str]] = {
     T.SALE: ("Sale", "消费"),

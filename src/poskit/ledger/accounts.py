@@ -19,6 +19,7 @@ from poskit.store.schema import ledger_accounts
 __all__ = [
     "AccountKind",
     "AccountRef",
+    "acquirer_adjustments",
     "acquirer_fee_income",
     "dispute_holds",
     "ensure_account",
@@ -66,6 +67,13 @@ def merchant_payable(merchant_id: int, merchant_no: str, currency: str) -> Accou
 
 def acquirer_fee_income(currency: str) -> AccountRef:
     return AccountRef(f"acquirer_fee_income:{currency}", AccountKind.INCOME, "Acquirer fee income", currency)
+
+
+def acquirer_adjustments(currency: str) -> AccountRef:
+    """What the acquirer gives back outside a fee refund (upheld transaction disputes)."""
+    return AccountRef(
+        f"acquirer_adjustments:{currency}", AccountKind.EXPENSE, "Merchant adjustments", currency
+    )
 
 
 def network_fees(currency: str) -> AccountRef:

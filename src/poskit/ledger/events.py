@@ -38,6 +38,7 @@ from poskit.store.schema import fee_lines, journal_entries, ledger_entries
 
 __all__ = [
     "FeeCharge",
+    "mirror_journals",
     "negate_transaction",
     "post_fee_charges",
     "post_preauth_hold",
@@ -311,5 +312,66 @@ def negate_transaction(conn: Connection, *, txn_id: int, at: datetime, reason: s
         ]
         if rows:
             conn.execute(insert(ledger_entries), rows)
+        posted.append(new_id)
+    return posted
+
+
+def mirror_journals(
+    conn: Connection, *, source_txn_id: int, into_txn_id: int, reason: str, at: datetime
+) -> list[int]:
+    """Post, attached to ``into_txn_id`` (a void or cancel), the negation of every journal the source
+    transaction owns. Keys are ``txn:<into>:<reason>:<source journal id>`` — the form the ledger
+    (:mod:`poskit.ledger.negation`) recognises as undoing the source journal while the void stands;
+    reversing the void negates these journals in turn. Idempotent."""
+    journals = (
+        conn.execute(
+            select(journal_entries).where(
+                journal_entries.c.transaction_id == source_txn_id,
+                ~journal_entries.c.idempotency_key.like("%:negated-by:%"),
+            )
+        )
+        .mappings()
+        .all()
+    )
+    posted: list[int] = []
+    for journal in journals:
+        key = f"txn:{into_txn_id}:{reason}:{journal['id']}"
+        existing = journal_exists(conn, key)
+        if existing is not None:
+            posted.append(existing)
+            continue
+        entries = conn.execute(
+            select(ledger_entries.c.account_id, ledger_entries.c.amount).where(
+                ledger_entries.c.journal_id == journal["id"]
+            )
+        ).all()
+        new_id = int(
+            inserted_id(
+                conn.execute(
+                    insert(journal_entries).values(
+                        idempotency_key=key,
+                        kind=reason,
+                        transaction_id=into_txn_id,
+                        merchant_id=journal["merchant_id"],
+                        description=f"{reason} of: {journal['description']}"[:200],
+                        currency=journal["currency"],
+                        posted_at=at,
+                    )
+                )
+            )
+        )
+        if entries:
+            conn.execute(
+                insert(ledger_entries),
+                [
+                    {
+                        "journal_id": new_id,
+                        "account_id": e.account_id,
+                        "amount": -e.amount,
+                        "currency": journal["currency"],
+                    }
+                    for e in entries
+                ],
+            )
         posted.append(new_id)
     return posted

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from poskit.store.db import inserted_id
 from poskit.ledger.accounts import AccountRef, ensure_account
+from poskit.store.db import inserted_id
 from poskit.store.schema import journal_entries, ledger_entries
 
 __all__ = ["Line", "UnbalancedJournalError", "journal_exists", "post_journal"]

@@ -18,7 +18,7 @@ from sqlalchemy import (
 
 from poskit.store.schema import UtcDateTime, metadata
 
-__all__ = ["host_batches", "batch_upload_items", "signatures", "transaction_effects", "issuer_actions"]
+__all__ = ["batch_upload_items", "host_batches", "issuer_actions", "signatures", "transaction_effects"]
 
 #: One terminal batch as the host sees it: open while transactions come in, closed at settlement.
 host_batches = Table(
@@ -50,7 +50,7 @@ batch_upload_items = Table(
     Column("amount", BigInteger, nullable=False),
     Column("pan_masked", String(19), nullable=True),
     Column("transaction_id", ForeignKey("transactions.id"), nullable=True),
-    Column("result", String(12), nullable=False),  # matched | amount_mismatch | unknown_at_host
+    Column("result", String(16), nullable=False),  # matched | amount_mismatch | unknown_at_host
     UniqueConstraint("host_batch_id", "stan"),
 )
 

@@ -320,6 +320,7 @@ class TerminalEngine:
             self.store.set_batch_no(r.batch)
         self._refresh()
         self.store.log_event("signed_on", kcv=kcvs)
+        await self.report_status()  # the TMS learns battery, network, version and position at every sign-on
         await self._say("Signed on", "success")
         return TxnOutcome(
             "approved",
@@ -330,6 +331,28 @@ class TerminalEngine:
             batch=self.store.batch_no(),
             extra={"kcv": kcvs},
         )
+
+    async def report_status(self) -> bool:
+        """Status upload (0820, 终端状态上送): battery, network, software version and position for the TMS."""
+        p = self.profile
+        parts = [
+            f"battery={self.devices.power.battery_percent() or 0}",
+            f"network={p.params.get('network', 'ethernet')}",
+            f"version={p.software_version}",
+        ]
+        if p.params.get("gps"):
+            parts.append(f"gps={p.params['gps']}")
+        request = Request(
+            TxnType.STATUS_UPLOAD,
+            p.terminal_id,
+            p.merchant_no,
+            self.store.next_stan(),
+            self.store.batch_no(),
+            terminal_info=";".join(parts).encode("ascii"),
+            local_datetime=self._local_now().replace(tzinfo=None),
+        )
+        ex = await self._exchange(request)
+        return ex.response is not None and ex.response.approved
 
     async def ensure_ready(self) -> TxnOutcome | None:
         """Keys present, signed on, previous reversals cleared; else the reason to stop."""

@@ -22,6 +22,7 @@ from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
 from poskit.host.security import HostKeys, ensure_system_keys, load_host_keys, load_lmk
+from poskit.ledger.demo import seed_demo_ledger
 from poskit.ledger.fees import FeeRule, create_schedule
 from poskit.portal.accounts import create_user, hash_password
 from poskit.store.db import WRITE, inserted_id, make_engine
@@ -35,6 +36,7 @@ from poskit.store.schema import (
     portal_users,
     terminals,
 )
+from poskit.store.schema_portal import support_contacts
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 
@@ -258,6 +260,57 @@ def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: 
     return store
 
 
+def sync_operators(settings: Settings, engine: Engine, *, merchant_id: int | None = None) -> int:
+    """Parameter update: copy the merchant's active operators into each of its terminals' stores.
+
+    Operators are managed in the portal (host table ``operators``); a terminal authenticates them
+    locally, so each change is pushed to the terminals' own stores. Returns how many were updated.
+    """
+    updated = 0
+    with engine.connect() as conn:
+        query = select(terminals.c.terminal_id, terminals.c.merchant_id)
+        if merchant_id is not None:
+            query = query.where(terminals.c.merchant_id == merchant_id)
+        rows = conn.execute(query).all()
+        for tid, mid in rows:
+            store_path, _ = terminal_paths(settings, tid)
+            if not store_path.exists():
+                continue
+            ops = (
+                conn.execute(
+                    select(operators).where(operators.c.merchant_id == mid, operators.c.status == "active")
+                )
+                .mappings()
+                .all()
+            )
+            store = TerminalStore.open(store_path)
+            try:
+                rows_out = []
+                for o in ops:
+                    before = store.operator(o["code"])
+                    # a lock-out survives a parameter update, unless the password itself was changed
+                    same = before is not None and before["password_hash"] == o["password_hash"]
+                    rows_out.append(
+                        {
+                            "code": o["code"],
+                            "name": o["name"],
+                            "role": o["role"],
+                            "password_hash": o["password_hash"],
+                            "failed_attempts": before["failed_attempts"] if same and before else 0,
+                            "locked_until": before["locked_until"] if same and before else None,
+                        }
+                    )
+                store.set_operators(rows_out)
+                kept = {o["code"] for o in ops}
+                profile = store.profile()
+                if profile.operator is not None and profile.operator not in kept:
+                    store.update_profile(operator=None)  # the signed-in operator was disabled: sign out
+            finally:
+                store.close()
+            updated += 1
+    return updated
+
+
 def register_terminal(
     settings: Settings,
     terminal_id: str,
@@ -329,6 +382,7 @@ def provision_demo(settings: Settings, *, now: datetime | None = None) -> DemoSu
         if not element.has_master_key():
             inject_terminal_master_key(hsm, engine, tid, element)
         store.close()
+    sync_operators(settings, engine)
     url = settings.resolved_database_url
     engine.dispose()
     return DemoSummary(url, created, tids, DEMO_USERS)
@@ -346,6 +400,17 @@ def _seed_world(conn: Connection, at: datetime) -> None:
                 support_phone="400-858-3000",
                 created_at=at,
             )
+        )
+    )
+    conn.execute(
+        insert(support_contacts).values(
+            acquirer_id=acquirer_id,
+            phone="400-858-3000",
+            email="support@poskit.example",
+            hours="每天 Daily 08:00-22:00",
+            complaints_phone="400-858-3099",
+            address="上海市浦东新区陆家嘴环路1000号 / 1000 Lujiazui Ring Road, Pudong",
+            updated_at=at,
         )
     )
     merchant_ids: dict[str, int] = {}
@@ -389,6 +454,7 @@ def _seed_world(conn: Connection, at: datetime) -> None:
             notified_at=at - timedelta(days=120),
             description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
         )
+    seed_demo_ledger(conn, merchant_ids=merchant_ids, at=at)
     for username, (password, role, merchant) in DEMO_USERS.items():
         if conn.execute(select(portal_users.c.id).where(portal_users.c.username == username)).first():
             continue

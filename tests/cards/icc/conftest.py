@@ -38,8 +38,7 @@ def session() -> Callable[..., Session]:
     """Factory: ``session("visa-credit")`` or ``session(card, "contactless")``."""
 
     def make(card: str | VirtualCard, interface: str = "contact") -> Session:
-        chip = card if isinstance(card, VirtualCard) else virtual_card(
-            card, random=counter_random())
+        chip = card if isinstance(card, VirtualCard) else virtual_card(card, random=counter_random())
         return Session(chip, interface)
 
     return make

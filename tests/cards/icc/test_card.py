@@ -38,8 +38,9 @@ TERMINAL = {
 }
 
 
-def _ready(session: Callable[..., Session], card: str = "unionpay-debit",
-           aid: str = "A000000333010101") -> Session:
+def _ready(
+    session: Callable[..., Session], card: str = "unionpay-debit", aid: str = "A000000333010101"
+) -> Session:
     s = session(card)
     assert s.send(apdu.select(bytes.fromhex(aid))).ok
     assert s.send(apdu.get_processing_options(_pdol_data(s, aid))).ok
@@ -63,6 +64,7 @@ def _first_ac(s: Session, kind: str = "ARQC", *, cda: bool = False) -> dict[str,
 
 # SELECT -----------------------------------------------------------------------------------
 
+
 def test_select_pse_and_directory(session: Callable[..., Session]) -> None:
     """The PSE FCI names the directory SFI; its record lists both applications."""
     s = session("unionpay-credit")
@@ -82,8 +84,7 @@ def test_select_ppse_only_contactless(session: Callable[..., Session]) -> None:
     assert response.ok and "BF0C" in {t.tag for t in decode(response.data)[0].children[1].children}
     assert s.send(apdu.select(b"1PAY.SYS.DDF01")).sw == 0x6A82
     assert session("unionpay-debit").send(apdu.select(b"2PAY.SYS.DDF01")).sw == 0x6A82
-    assert session("quickpass-phone", "contactless").send(
-        apdu.select(b"1PAY.SYS.DDF01")).sw == 0x6A82
+    assert session("quickpass-phone", "contactless").send(apdu.select(b"1PAY.SYS.DDF01")).sw == 0x6A82
 
 
 def test_partial_selection(session: Callable[..., Session]) -> None:
@@ -92,8 +93,7 @@ def test_partial_selection(session: Callable[..., Session]) -> None:
     rid = bytes.fromhex("A000000333")
     first = decode_flat(s.send(apdu.select(rid)).data)["84"]
     second = decode_flat(s.send(apdu.select(rid, next_occurrence=True)).data)["84"]
-    assert (first.hex().upper(), second.hex().upper()) == ("A000000333010101",
-                                                          "A000000333010102")
+    assert (first.hex().upper(), second.hex().upper()) == ("A000000333010101", "A000000333010102")
     assert s.send(apdu.select(rid, next_occurrence=True)).sw == 0x6A82
     assert s.send(apdu.select(bytes.fromhex("A0000000031010"))).sw == 0x6A82
     assert s.send(apdu.Apdu(0, 0xA4, 0x00, 0x00, b"\x3f\x00")).sw == 0x6A86
@@ -101,8 +101,9 @@ def test_partial_selection(session: Callable[..., Session]) -> None:
 
 def test_select_blocked(session: Callable[..., Session]) -> None:
     """A blocked application answers 6283 with its FCI; a blocked card 6A81."""
-    card = virtual_card("unionpay-debit", state=CardState(
-        {"A000000333010101": ApplicationState(blocked=True)}))
+    card = virtual_card(
+        "unionpay-debit", state=CardState({"A000000333010101": ApplicationState(blocked=True)})
+    )
     response = session(card).send(apdu.select(bytes.fromhex("A000000333010101")))
     assert response.sw == 0x6283 and decode(response.data)[0].tag == "6F"
     card = virtual_card("unionpay-debit", state=CardState(card_blocked=True))
@@ -110,6 +111,7 @@ def test_select_blocked(session: Callable[..., Session]) -> None:
 
 
 # GET PROCESSING OPTIONS -------------------------------------------------------------------
+
 
 def test_gpo_formats(session: Callable[..., Session]) -> None:
     """Format 1 (80: AIP || AFL) and format 2 (77) responses; the ATC increases."""
@@ -147,8 +149,7 @@ def test_quick_gpo_returns_arqc(session: Callable[..., Session]) -> None:
     assert values["9F27"] == b"\x80" and values["9F6C"] == bytes.fromhex("8000")
     fci = decode_flat(s.send(apdu.select(bytes.fromhex("A000000333010101"))).data)
     tags = {**split_dol_data(fci["9F38"], pdol_data), **values}
-    check = issuer.verify_arqc(imk_ac=TEST_IMK_AC, pan="6222021001123456789", psn="01",
-                               icc=tags)
+    check = issuer.verify_arqc(imk_ac=TEST_IMK_AC, pan="6222021001123456789", psn="01", icc=tags)
     assert check.ok
     s = session("unionpay-debit", "contactless")
     s.send(apdu.select(bytes.fromhex("A000000333010101")))
@@ -157,6 +158,7 @@ def test_quick_gpo_returns_arqc(session: Callable[..., Session]) -> None:
 
 
 # READ RECORD / GET DATA -------------------------------------------------------------------
+
 
 def test_read_record(session: Callable[..., Session]) -> None:
     """Records answer as 70 templates; missing ones 6A83; bad P2 6A86."""
@@ -180,13 +182,13 @@ def test_get_data(session: Callable[..., Session]) -> None:
 
 # VERIFY / GET CHALLENGE -------------------------------------------------------------------
 
+
 def test_verify_plaintext_counts_down_and_blocks(session: Callable[..., Session]) -> None:
     """Wrong PINs give 63C2, 63C1, 63C0, then 6983; the right PIN resets the counter."""
     s = _ready(session, "mastercard-credit", "A0000000041010")
     assert s.send(apdu.verify(plaintext_pin_block("0000"), enciphered=False)).sw == 0x63C2
     assert s.send(apdu.verify(plaintext_pin_block("4321"), enciphered=False)).ok
-    statuses = [s.send(apdu.verify(plaintext_pin_block("0000"), enciphered=False)).sw
-                for _ in range(4)]
+    statuses = [s.send(apdu.verify(plaintext_pin_block("0000"), enciphered=False)).sw for _ in range(4)]
     assert statuses == [0x63C2, 0x63C1, 0x63C0, 0x6983]
     assert s.send(apdu.verify(plaintext_pin_block("4321"), enciphered=False)).sw == 0x6983
     assert s.send(apdu.verify(b"\x24\x12", enciphered=False)).sw == 0x6700
@@ -215,6 +217,7 @@ def test_verify_before_gpo(session: Callable[..., Session]) -> None:
 
 # INTERNAL AUTHENTICATE --------------------------------------------------------------------
 
+
 def test_internal_authenticate(session: Callable[..., Session]) -> None:
     """The DDA signature covers the DDOL data and recovers with the ICC key."""
     s = _ready(session)
@@ -226,6 +229,7 @@ def test_internal_authenticate(session: Callable[..., Session]) -> None:
 
 
 # GENERATE AC ------------------------------------------------------------------------------
+
 
 def test_first_ac_arqc_verifies(session: Callable[..., Session]) -> None:
     """An ARQC is computed over the CDOL1 data plus AIP, ATC and CVR (poskit CVN 01)."""
@@ -242,8 +246,9 @@ def test_first_ac_arqc_verifies(session: Callable[..., Session]) -> None:
 def test_card_risk_management(session: Callable[..., Session]) -> None:
     """TC requests: new or always-online cards answer ARQC, a known card within limits TC."""
     assert _first_ac(_ready(session), "TC")["9F27"] == b"\x80"  # no offline limits
-    card = virtual_card("visa-credit", state=CardState(
-        {"A0000000031010": ApplicationState(atc=10, last_online_atc=10)}))
+    card = virtual_card(
+        "visa-credit", state=CardState({"A0000000031010": ApplicationState(atc=10, last_online_atc=10)})
+    )
     s = session(card)
     s.send(apdu.select(bytes.fromhex("A0000000031010")))
     s.send(apdu.get_processing_options(b""))
@@ -273,9 +278,14 @@ def test_second_ac_with_external_authenticate(session: Callable[..., Session]) -
     """EXTERNAL AUTHENTICATE with the right ARPC, then a TC; the last online ATC moves."""
     s = _ready(session)
     values = _first_ac(s)
-    data = issuer.issuer_authentication_data(imk_ac=TEST_IMK_AC, pan="6222021001123456789",
-                                             psn="01", atc=values["9F36"], arqc=values["9F26"],
-                                             response_code="00")
+    data = issuer.issuer_authentication_data(
+        imk_ac=TEST_IMK_AC,
+        pan="6222021001123456789",
+        psn="01",
+        atc=values["9F36"],
+        arqc=values["9F26"],
+        response_code="00",
+    )
     assert s.send(apdu.external_authenticate(data)).ok
     assert s.send(apdu.external_authenticate(data)).sw == 0x6985
     cdol2 = decode_flat(s.send(apdu.read_record(2, 1)).data)["8D"]
@@ -296,22 +306,25 @@ def test_external_authenticate_failure(session: Callable[..., Session]) -> None:
 
 # issuer scripts ----------------------------------------------------------------------------
 
+
 def test_script_commands_need_a_valid_mac(session: Callable[..., Session]) -> None:
     """A PIN unblock with the right MAC resets the try counter; a wrong MAC gives 6982."""
-    card = virtual_card("visa-credit", state=CardState(
-        {"A0000000031010": ApplicationState(pin_tries=0)}))
+    card = virtual_card("visa-credit", state=CardState({"A0000000031010": ApplicationState(pin_tries=0)}))
     s = session(card)
     s.send(apdu.select(bytes.fromhex("A0000000031010")))
     s.send(apdu.get_processing_options(b""))
-    unblock_before = issuer.pin_unblock_command(imk_smi=TEST_IMK_SMI, pan="4761739001010010",
-                                                psn="01", atc=b"\x00\x01", arqc=bytes(8))
+    unblock_before = issuer.pin_unblock_command(
+        imk_smi=TEST_IMK_SMI, pan="4761739001010010", psn="01", atc=b"\x00\x01", arqc=bytes(8)
+    )
     assert s.send(unblock_before).sw == 0x6985  # no ARQC yet
     values = _first_ac(s)
-    bad = issuer.pin_unblock_command(imk_smi=TEST_IMK_SMI, pan="4761739001010010", psn="01",
-                                     atc=values["9F36"], arqc=bytes(8))
+    bad = issuer.pin_unblock_command(
+        imk_smi=TEST_IMK_SMI, pan="4761739001010010", psn="01", atc=values["9F36"], arqc=bytes(8)
+    )
     assert s.send(bad).sw == 0x6982
-    good = issuer.pin_unblock_command(imk_smi=TEST_IMK_SMI, pan="4761739001010010", psn="01",
-                                      atc=values["9F36"], arqc=values["9F26"])
+    good = issuer.pin_unblock_command(
+        imk_smi=TEST_IMK_SMI, pan="4761739001010010", psn="01", atc=values["9F36"], arqc=values["9F26"]
+    )
     assert s.send(good).ok
     assert card.state.applications["A0000000031010"].pin_tries == 3
 
@@ -326,6 +339,7 @@ def test_unknown_class_and_instruction(session: Callable[..., Session]) -> None:
 
 
 # power and state --------------------------------------------------------------------------
+
 
 def test_power_and_state_round_trip() -> None:
     """State survives JSON; an unpowered card and a missing interface raise transport errors."""

@@ -31,8 +31,10 @@ from poskit.emv.tlv import decode_flat
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_certificate_chain_verifies(name: str) -> None:
     """For every profile the CA -> issuer -> ICC chain and the SSAD verify like a terminal does."""
-    image = personalise(card_by_name("unionpay-debit") if name in ("expired-card", "low-balance")
-                        else card_by_name(name), profile_by_name(name))
+    image = personalise(
+        card_by_name("unionpay-debit") if name in ("expired-card", "low-balance") else card_by_name(name),
+        profile_by_name(name),
+    )
     for app in image.applications:
         card: dict[str, bytes] = {}
         for record in app.records.values():
@@ -48,8 +50,7 @@ def test_certificate_chain_verifies(name: str) -> None:
 def test_track2_and_dates() -> None:
     """Track 2 equivalent is PAN D YYMM service code discretionary, F-padded."""
     card = card_by_name("unionpay-debit")
-    assert track2_equivalent(card, "0000000000").hex().upper() == \
-        "6222021001123456789D30122200000000000F"
+    assert track2_equivalent(card, "0000000000").hex().upper() == "6222021001123456789D30122200000000000F"
     assert expiry_date("3002") == "300228" and expiry_date("2802") == "280229"
     chip = personalise(card).applications[0].data["57"].hex().upper().rstrip("F")
     assert chip == track2_for(card).to_field35()  # the chip carries the stripe's track 2
@@ -85,8 +86,7 @@ def test_attack_cards_reuse_victim_data() -> None:
     assert {c.name for c in ATTACK_CARDS} == set(ATTACK_PROFILES)
     mixup = next(c for c in ATTACK_CARDS if c.name == "attack-brand-mixup")
     assert mixup.pan == card_by_name("mastercard-credit").pan
-    assert virtual_card("attack-brand-mixup").image.applications[0].profile.aid == \
-        "A0000000031010"
+    assert virtual_card("attack-brand-mixup").image.applications[0].profile.aid == "A0000000031010"
     with pytest.raises(KeyError):
         profile_by_name("no-such-profile")
 

@@ -53,8 +53,9 @@ __all__ = [
 _CHIPS: dict[str, VirtualCard] = {}
 
 
-def virtual_card(card: str | TestCard, *, state: CardState | None = None,
-                 random: Callable[[int], bytes] = os.urandom) -> VirtualCard:
+def virtual_card(
+    card: str | TestCard, *, state: CardState | None = None, random: Callable[[int], bytes] = os.urandom
+) -> VirtualCard:
     """The chip of a card of the book (or an attack card), personalised and ready."""
     test_card = any_card(card) if isinstance(card, str) else card
     return VirtualCard(personalise(test_card), state, random=random)
@@ -78,8 +79,12 @@ def reset_virtual_cards() -> None:
     _CHIPS.clear()
 
 
-def virtual_reader(card: str | TestCard | VirtualCard, *, interface: Interface = "contact",
-                   random: Callable[[int], bytes] = os.urandom) -> VirtualCardTransport:
+def virtual_reader(
+    card: str | TestCard | VirtualCard,
+    *,
+    interface: Interface = "contact",
+    random: Callable[[int], bytes] = os.urandom,
+) -> VirtualCardTransport:
     """A reader holding that card (inserted for ``contact``, tapped for ``contactless``)."""
     chip = card if isinstance(card, VirtualCard) else virtual_card(card, random=random)
     return VirtualCardTransport(chip, interface=interface)

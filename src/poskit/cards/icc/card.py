@@ -93,14 +93,17 @@ class CardState:
     card_blocked: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"card_blocked": self.card_blocked,
-                "applications": {aid: dataclasses.asdict(s) for aid, s in self.applications.items()}}
+        return {
+            "card_blocked": self.card_blocked,
+            "applications": {aid: dataclasses.asdict(s) for aid, s in self.applications.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CardState:
         return cls(
-            applications={aid: ApplicationState(**values)
-                          for aid, values in data.get("applications", {}).items()},
+            applications={
+                aid: ApplicationState(**values) for aid, values in data.get("applications", {}).items()
+            },
             card_blocked=bool(data.get("card_blocked", False)),
         )
 
@@ -155,13 +158,15 @@ def _sw(sw: int) -> bytes:
 class VirtualCard:
     """A chip card answering APDUs; one :class:`_Session` per power-on."""
 
-    def __init__(self, image: CardImage, state: CardState | None = None, *,
-                 random: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(
+        self, image: CardImage, state: CardState | None = None, *, random: Callable[[int], bytes] = os.urandom
+    ) -> None:
         self.image = image
         self.state = state or CardState()
         for app in image.applications:
             self.state.applications.setdefault(
-                app.profile.aid, ApplicationState(pin_tries=app.profile.pin_try_limit))
+                app.profile.aid, ApplicationState(pin_tries=app.profile.pin_try_limit)
+            )
         self._random = random
         self._session: _Session | None = None
 
@@ -204,8 +209,11 @@ class VirtualCard:
         return self.state.applications[app.profile.aid]
 
     def _apps_on(self, interface: Interface) -> list[AppImage]:
-        return [a for a in self.image.applications
-                if (a.profile.contact if interface == "contact" else a.profile.contactless)]
+        return [
+            a
+            for a in self.image.applications
+            if (a.profile.contact if interface == "contact" else a.profile.contactless)
+        ]
 
     # SELECT -----------------------------------------------------------------------------
     def _select(self, session: _Session, apdu: Apdu) -> bytes:
@@ -299,10 +307,17 @@ class VirtualCard:
         if cid == CID_ARQC:
             state.last_online_not_completed = True
         shown_ctq = bytes.fromhex(profile.lie_ctq) if profile.lie_ctq else bytes(ctq)
-        body = (tlv("82", aip) + tlv("94", app.data["94-contactless"])
-                + tlv("9F36", state.atc.to_bytes(2, "big")) + tlv("9F27", bytes([cid]))
-                + tlv("9F26", cryptogram) + tlv("9F10", iad) + tlv("57", app.data["57"])
-                + tlv("5F34", app.data["5F34"]) + tlv("9F6C", shown_ctq))
+        body = (
+            tlv("82", aip)
+            + tlv("94", app.data["94-contactless"])
+            + tlv("9F36", state.atc.to_bytes(2, "big"))
+            + tlv("9F27", bytes([cid]))
+            + tlv("9F26", cryptogram)
+            + tlv("9F10", iad)
+            + tlv("57", app.data["57"])
+            + tlv("5F34", app.data["5F34"])
+            + tlv("9F6C", shown_ctq)
+        )
         return _ok(tlv("77", body))
 
     # READ RECORD / GET DATA ---------------------------------------------------------------
@@ -387,15 +402,24 @@ class VirtualCard:
         if len(apdu.data) < 4:
             return _sw(SW.WRONG_LENGTH)
         number = self._random(8)
-        sdad = sign_dynamic_data(self.image.icc_private_key,
-                                 icc_dynamic_data=bytes([len(number)]) + number,
-                                 terminal_dynamic_data=apdu.data)
+        sdad = sign_dynamic_data(
+            self.image.icc_private_key,
+            icc_dynamic_data=bytes([len(number)]) + number,
+            terminal_dynamic_data=apdu.data,
+        )
         session.dda_performed = True
         return _ok(tlv("80", sdad))
 
     # GENERATE AC -------------------------------------------------------------------------
-    def _iad(self, session: _Session, app: AppImage, *, first: str | None,
-             second: str | None, unable_online: bool = False) -> bytes:
+    def _iad(
+        self,
+        session: _Session,
+        app: AppImage,
+        *,
+        first: str | None,
+        second: str | None,
+        unable_online: bool = False,
+    ) -> bytes:
         state = self._app_state(app)
         code = {"AAC": 0, "TC": 1, "ARQC": 2}
         b1 = (code.get(first or "AAC", 0) << 4) | ((code[second] if second else 2) << 6)
@@ -420,7 +444,7 @@ class VirtualCard:
             b2 |= 0x08
         if second is not None and session.issuer_auth is None and not unable_online:
             b2 |= 0x04
-        b3 = (min(state.script_count, 15) << 4)
+        b3 = min(state.script_count, 15) << 4
         if state.script_failed:
             b3 |= 0x08
         if session.dda_performed:
@@ -444,9 +468,15 @@ class VirtualCard:
             session.velocity_exceeded = True
         if requested == "ARQC":
             return "ARQC"
-        if (profile.lower_offline_limit is None or session.velocity_exceeded or session.new_card
-                or state.pin_tries == 0 or state.issuer_auth_failed_last
-                or state.last_online_not_completed or session.offline_pin_failed):
+        if (
+            profile.lower_offline_limit is None
+            or session.velocity_exceeded
+            or session.new_card
+            or state.pin_tries == 0
+            or state.issuer_auth_failed_last
+            or state.last_online_not_completed
+            or session.offline_pin_failed
+        ):
             return "ARQC"
         return "TC"
 
@@ -464,8 +494,18 @@ class VirtualCard:
             return self._second_ac(session, app, apdu, requested, cda)
         return _sw(SW.CONDITIONS_NOT_SATISFIED)
 
-    def _ac_response(self, session: _Session, app: AppImage, cid: int, cryptogram: bytes,
-                     iad: bytes, *, cda: bool, dol_data: list[bytes], un: bytes) -> bytes:
+    def _ac_response(
+        self,
+        session: _Session,
+        app: AppImage,
+        cid: int,
+        cryptogram: bytes,
+        iad: bytes,
+        *,
+        cda: bool,
+        dol_data: list[bytes],
+        un: bytes,
+    ) -> bytes:
         state = self._app_state(app)
         atc = state.atc.to_bytes(2, "big")
         if cda and cid != CID_AAC:
@@ -475,17 +515,16 @@ class VirtualCard:
             sdad = sign_dynamic_data(
                 self.image.icc_private_key,
                 icc_dynamic_data=cda_dynamic_data(number, cid, cryptogram, tdhc),
-                terminal_dynamic_data=un)
+                terminal_dynamic_data=un,
+            )
             body = encode([items[0], items[1], Tlv("9F4B", sdad), items[2]])
             return _ok(tlv("77", body))
         if app.profile.ac_format == 1:
             return _ok(tlv("80", bytes([cid]) + atc + cryptogram + iad))
-        body = (tlv("9F27", bytes([cid])) + tlv("9F36", atc) + tlv("9F26", cryptogram)
-                + tlv("9F10", iad))
+        body = tlv("9F27", bytes([cid])) + tlv("9F36", atc) + tlv("9F26", cryptogram) + tlv("9F10", iad)
         return _ok(tlv("77", body))
 
-    def _first_ac(self, session: _Session, app: AppImage, apdu: Apdu, requested: str,
-                  cda: bool) -> bytes:
+    def _first_ac(self, session: _Session, app: AppImage, apdu: Apdu, requested: str, cda: bool) -> bytes:
         try:
             values = split_dol_data(app.data["8C"], apdu.data)
         except DolError:
@@ -501,11 +540,11 @@ class VirtualCard:
         if decision == "ARQC":
             session.arqc = cryptogram
             state.last_online_not_completed = True
-        return self._ac_response(session, app, cid, cryptogram, iad, cda=cda,
-                                 dol_data=[apdu.data], un=values.get("9F37", b""))
+        return self._ac_response(
+            session, app, cid, cryptogram, iad, cda=cda, dol_data=[apdu.data], un=values.get("9F37", b"")
+        )
 
-    def _second_ac(self, session: _Session, app: AppImage, apdu: Apdu, requested: str,
-                   cda: bool) -> bytes:
+    def _second_ac(self, session: _Session, app: AppImage, apdu: Apdu, requested: str, cda: bool) -> bytes:
         if requested == "ARQC":
             return _sw(SW.INCORRECT_P1_P2)
         try:
@@ -517,13 +556,15 @@ class VirtualCard:
         unable_online = arc in _OFFLINE_ARCS
         arpc_data = values.get("91")
         if arpc_data and any(arpc_data) and session.issuer_auth is None:
-            session.issuer_auth = "passed" if self._arpc_ok(state, session, arpc_data) \
-                else "failed"
+            session.issuer_auth = "passed" if self._arpc_ok(state, session, arpc_data) else "failed"
         decision = "TC" if requested == "TC" else "AAC"
         if state.blocked or session.issuer_auth == "failed":
             decision = "AAC"
-        if (app.profile.require_issuer_authentication and not unable_online
-                and session.issuer_auth != "passed"):
+        if (
+            app.profile.require_issuer_authentication
+            and not unable_online
+            and session.issuer_auth != "passed"
+        ):
             decision = "AAC"
         session.second_ac_done = True
         if not unable_online:
@@ -537,9 +578,16 @@ class VirtualCard:
         tags = {**values, "82": session.aip, "9F36": state.atc.to_bytes(2, "big"), "9F10": iad}
         cryptogram = self._cryptogram(state, tags)
         cid = CID_TC if decision == "TC" else CID_AAC
-        return self._ac_response(session, app, cid, cryptogram, iad, cda=cda,
-                                 dol_data=[session.cdol1_data, apdu.data],
-                                 un=values.get("9F37", b""))
+        return self._ac_response(
+            session,
+            app,
+            cid,
+            cryptogram,
+            iad,
+            cda=cda,
+            dol_data=[session.cdol1_data, apdu.data],
+            un=values.get("9F37", b""),
+        )
 
     def _arpc_ok(self, state: ApplicationState, session: _Session, data: bytes) -> bool:
         if len(data) != 10:
@@ -555,8 +603,12 @@ class VirtualCard:
             return _sw(SW.INCORRECT_P1_P2)
         if not 8 <= len(apdu.data) <= 16:
             return _sw(SW.WRONG_LENGTH)
-        if (app is None or session.first_ac != "ARQC" or session.second_ac_done
-                or session.issuer_auth is not None):
+        if (
+            app is None
+            or session.first_ac != "ARQC"
+            or session.second_ac_done
+            or session.issuer_auth is not None
+        ):
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
         ok = self._arpc_ok(self._app_state(app), session, apdu.data)
         session.issuer_auth = "passed" if ok else "failed"
@@ -569,8 +621,9 @@ class VirtualCard:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
         state = self._app_state(app)
         atc = state.atc.to_bytes(2, "big")
-        data = check_script_mac(apdu, session_key=sm_session_key(self.image.mk_smi, atc),
-                                atc=atc, arqc=session.arqc)
+        data = check_script_mac(
+            apdu, session_key=sm_session_key(self.image.mk_smi, atc), atc=atc, arqc=session.arqc
+        )
         if data is None:
             state.script_failed = True
             return _sw(SW.SECURITY_STATUS_NOT_SATISFIED)
@@ -581,8 +634,9 @@ class VirtualCard:
             state.script_failed = True
         return _sw(result)
 
-    def _script_action(self, app: AppImage, state: ApplicationState, apdu: Apdu, data: bytes,
-                       atc: bytes) -> int:
+    def _script_action(
+        self, app: AppImage, state: ApplicationState, apdu: Apdu, data: bytes, atc: bytes
+    ) -> int:
         if apdu.ins == INS_APPLICATION_BLOCK:
             state.blocked = True
         elif apdu.ins == INS_APPLICATION_UNBLOCK:

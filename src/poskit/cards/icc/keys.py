@@ -50,4 +50,3 @@ def issuer_key() -> RsaPrivateKey:
 
 def icc_key() -> RsaPrivateKey:
     return load_test_key("test_icc.pem")
-

@@ -63,7 +63,7 @@ __all__ = [
     "track2_equivalent",
 ]
 
-CONTACT_AFL = bytes.fromhex("08010100" "10010101" "18010200")
+CONTACT_AFL = bytes.fromhex("080101001001010118010200")
 CONTACTLESS_AFL = bytes.fromhex("20010100")
 ISSUER_CERTIFICATE_EXPIRY = "1249"  # MMYY
 _ODA_RECORD = (2, 1)
@@ -136,19 +136,23 @@ def static_data(record: bytes, aip: bytes) -> bytes:
 
 @cache
 def _issuer_certificate(issuer_identifier: str) -> tuple[bytes, bytes]:
-    return sign_issuer_certificate(ca_key(), issuer_identifier=issuer_identifier,
-                                   expiry=ISSUER_CERTIFICATE_EXPIRY, serial=b"\x00\x00\x01",
-                                   issuer=issuer_key().public)
+    return sign_issuer_certificate(
+        ca_key(),
+        issuer_identifier=issuer_identifier,
+        expiry=ISSUER_CERTIFICATE_EXPIRY,
+        serial=b"\x00\x00\x01",
+        issuer=issuer_key().public,
+    )
 
 
-def _application(card: TestCard, profile: CardProfile, app: ApplicationProfile,
-                 discretionary: str) -> AppImage:
+def _application(
+    card: TestCard, profile: CardProfile, app: ApplicationProfile, discretionary: str
+) -> AppImage:
     expiry = expiry_date(card.expiry)
     name = _ans(card.name.upper().replace("-", " ")[:26].ljust(2))
     track2 = track2_equivalent(card, discretionary)
     pan_cn = bytes.fromhex(card.pan + ("F" if len(card.pan) % 2 else ""))
-    record_1 = _template("70", ("57", track2), ("5F20", name),
-                         ("9F1F", _ans("000000000000")))
+    record_1 = _template("70", ("57", track2), ("5F20", name), ("9F1F", _ans("000000000000")))
     oda_items: list[tuple[str, bytes]] = [
         ("5A", pan_cn),
         ("5F34", bytes.fromhex(card.psn)),
@@ -167,30 +171,42 @@ def _application(card: TestCard, profile: CardProfile, app: ApplicationProfile,
         ("5F30", bytes.fromhex("0" + card.service_code)),
     ]
     if app.lower_offline_limit is not None and app.upper_offline_limit is not None:
-        oda_items += [("9F14", bytes([app.lower_offline_limit])),
-                      ("9F23", bytes([app.upper_offline_limit]))]
+        oda_items += [("9F14", bytes([app.lower_offline_limit])), ("9F23", bytes([app.upper_offline_limit]))]
     oda_items += [("9F49", DDOL), ("9F4A", b"\x82")]
     record_2 = _template("70", *oda_items)
     aip = bytes.fromhex(app.aip)
     static = static_data(record_2, aip)
     issuer_cert, issuer_remainder = _issuer_certificate(card.pan[:6])
     icc_cert, icc_remainder = sign_icc_certificate(
-        issuer_key(), pan=card.pan, expiry=expiry[2:4] + expiry[:2], serial=b"\x00\x00\x01",
-        icc=icc_key().public, static_data=static)
-    ssad = sign_static_data(issuer_key(), data_authentication_code=b"\xda\xc1",
-                            static_data=static)
-    record_3_1 = _template("70", ("8F", bytes([TEST_CA_INDEX])), ("90", issuer_cert),
-                           ("92", issuer_remainder), ("9F32", issuer_key().public.exponent_bytes))
-    icc_items: list[tuple[str, bytes]] = [("9F46", icc_cert),
-                                          ("9F47", icc_key().public.exponent_bytes)]
+        issuer_key(),
+        pan=card.pan,
+        expiry=expiry[2:4] + expiry[:2],
+        serial=b"\x00\x00\x01",
+        icc=icc_key().public,
+        static_data=static,
+    )
+    ssad = sign_static_data(issuer_key(), data_authentication_code=b"\xda\xc1", static_data=static)
+    record_3_1 = _template(
+        "70",
+        ("8F", bytes([TEST_CA_INDEX])),
+        ("90", issuer_cert),
+        ("92", issuer_remainder),
+        ("9F32", issuer_key().public.exponent_bytes),
+    )
+    icc_items: list[tuple[str, bytes]] = [("9F46", icc_cert), ("9F47", icc_key().public.exponent_bytes)]
     if icc_remainder:
         icc_items.append(("9F48", icc_remainder))
     icc_items.append(("93", ssad))
     record_3_2 = _template("70", *icc_items)
-    record_4 = _template("70", ("5A", pan_cn), ("5F24", bytes.fromhex(expiry)),
-                         ("5F25", bytes.fromhex(profile.effective_date)),
-                         ("5F28", bytes.fromhex(app.country)), ("9F07", bytes.fromhex(app.auc)),
-                         ("9F42", bytes.fromhex(app.currency)))
+    record_4 = _template(
+        "70",
+        ("5A", pan_cn),
+        ("5F24", bytes.fromhex(expiry)),
+        ("5F25", bytes.fromhex(profile.effective_date)),
+        ("5F28", bytes.fromhex(app.country)),
+        ("9F07", bytes.fromhex(app.auc)),
+        ("9F42", bytes.fromhex(app.currency)),
+    )
     label = _ans(app.label)
     preferred = app.preferred_name.encode("utf-8") if app.preferred_name else None
     fci: dict[Literal["contact", "contactless"], bytes] = {}
@@ -199,8 +215,7 @@ def _application(card: TestCard, profile: CardProfile, app: ApplicationProfile,
         "contactless": CONTACTLESS_PDOL,
     }
     for interface, pdol in pdols.items():
-        proprietary: list[tuple[str, bytes] | bytes] = [("50", label),
-                                                        ("87", bytes([app.priority]))]
+        proprietary: list[tuple[str, bytes] | bytes] = [("50", label), ("87", bytes([app.priority]))]
         if pdol:
             proprietary.append(("9F38", pdol))
         proprietary.append(("5F2D", b"zhen"))
@@ -210,13 +225,26 @@ def _application(card: TestCard, profile: CardProfile, app: ApplicationProfile,
         fci[interface] = _template("6F", ("84", app.aid_bytes), _template("A5", *proprietary))
     return AppImage(
         profile=app,
-        records={(1, 1): record_1, _ODA_RECORD: record_2, (3, 1): record_3_1,
-                 (3, 2): record_3_2, (4, 1): record_4},
+        records={
+            (1, 1): record_1,
+            _ODA_RECORD: record_2,
+            (3, 1): record_3_1,
+            (3, 2): record_3_2,
+            (4, 1): record_4,
+        },
         fci=fci,
-        data={"57": track2, "5F34": bytes.fromhex(card.psn), "5F20": name, "8C": CDOL1,
-              "8D": app.cdol2, "82": aip, "82-contactless": bytes.fromhex(app.contactless_aip),
-              "94": CONTACT_AFL, "94-contactless": CONTACTLESS_AFL,
-              "9F4F": bytes.fromhex("9A039F21035F2A029F02069F4E149C01")},
+        data={
+            "57": track2,
+            "5F34": bytes.fromhex(card.psn),
+            "5F20": name,
+            "8C": CDOL1,
+            "8D": app.cdol2,
+            "82": aip,
+            "82-contactless": bytes.fromhex(app.contactless_aip),
+            "94": CONTACT_AFL,
+            "94-contactless": CONTACTLESS_AFL,
+            "9F4F": bytes.fromhex("9A039F21035F2A029F02069F4E149C01"),
+        },
     )
 
 
@@ -224,9 +252,12 @@ def _stripe_discretionary(card: TestCard) -> str:
     return track2_for(card).discretionary
 
 
-def personalise(card: TestCard, profile: CardProfile | None = None, *,
-                discretionary: str | Callable[[TestCard], str] = _stripe_discretionary
-                ) -> CardImage:
+def personalise(
+    card: TestCard,
+    profile: CardProfile | None = None,
+    *,
+    discretionary: str | Callable[[TestCard], str] = _stripe_discretionary,
+) -> CardImage:
     """Build the chip image of ``card`` (its ``emv_profile`` unless ``profile`` is given).
 
     ``discretionary`` is the track 2 equivalent discretionary data (a string, or a function
@@ -245,17 +276,22 @@ def personalise(card: TestCard, profile: CardProfile | None = None, *,
 def _personalise(card: TestCard, profile: CardProfile, discretionary: str) -> CardImage:
     apps = tuple(_application(card, profile, app, discretionary) for app in profile.applications)
     contact_apps = [a for a in apps if a.profile.contact]
-    entries = [_template("61", ("4F", a.aid), ("50", _ans(a.profile.label)),
-                         ("87", bytes([a.profile.priority]))) for a in contact_apps]
+    entries = [
+        _template("61", ("4F", a.aid), ("50", _ans(a.profile.label)), ("87", bytes([a.profile.priority])))
+        for a in contact_apps
+    ]
     pse_records = {(1, 1): _template("70", *entries)} if profile.pse and entries else {}
-    pse_fci = (_template("6F", ("84", b"1PAY.SYS.DDF01"),
-                         _template("A5", ("88", b"\x01"), ("5F2D", b"zhen")))
-               if pse_records else None)
-    ppse_entries = [_template("61", ("4F", a.aid), ("50", _ans(a.profile.label)),
-                              ("87", bytes([a.profile.priority])))
-                    for a in apps if a.profile.contactless]
-    ppse_fci = _template("6F", ("84", b"2PAY.SYS.DDF01"),
-                         _template("A5", _template("BF0C", *ppse_entries)))
+    pse_fci = (
+        _template("6F", ("84", b"1PAY.SYS.DDF01"), _template("A5", ("88", b"\x01"), ("5F2D", b"zhen")))
+        if pse_records
+        else None
+    )
+    ppse_entries = [
+        _template("61", ("4F", a.aid), ("50", _ans(a.profile.label)), ("87", bytes([a.profile.priority])))
+        for a in apps
+        if a.profile.contactless
+    ]
+    ppse_fci = _template("6F", ("84", b"2PAY.SYS.DDF01"), _template("A5", _template("BF0C", *ppse_entries)))
     psn = card.psn
     return CardImage(
         name=card.name,
@@ -272,4 +308,3 @@ def _personalise(card: TestCard, profile: CardProfile, discretionary: str) -> Ca
         mk_smi=derive_icc_master_key(TEST_IMK_SMI, card.pan, psn, option=ICC_MASTER_KEY_OPTION),
         mk_smc=derive_icc_master_key(TEST_IMK_SMC, card.pan, psn, option=ICC_MASTER_KEY_OPTION),
     )
-

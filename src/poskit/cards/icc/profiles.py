@@ -38,16 +38,51 @@ __all__ = [
 ]
 
 #: CCD-style CDOL1: the cryptogram input tags plus terminal type, DAC, ICC number, CVM results.
-CDOL1 = encode_dol([("9F02", 6), ("9F03", 6), ("9F1A", 2), ("95", 5), ("5F2A", 2), ("9A", 3),
-                    ("9C", 1), ("9F37", 4), ("9F35", 1), ("9F45", 2), ("9F4C", 8),
-                    ("9F34", 3)])
-CDOL2 = encode_dol([("8A", 2), ("9F02", 6), ("9F03", 6), ("9F1A", 2), ("95", 5), ("5F2A", 2),
-                    ("9A", 3), ("9C", 1), ("9F37", 4)])
+CDOL1 = encode_dol(
+    [
+        ("9F02", 6),
+        ("9F03", 6),
+        ("9F1A", 2),
+        ("95", 5),
+        ("5F2A", 2),
+        ("9A", 3),
+        ("9C", 1),
+        ("9F37", 4),
+        ("9F35", 1),
+        ("9F45", 2),
+        ("9F4C", 8),
+        ("9F34", 3),
+    ]
+)
+CDOL2 = encode_dol(
+    [
+        ("8A", 2),
+        ("9F02", 6),
+        ("9F03", 6),
+        ("9F1A", 2),
+        ("95", 5),
+        ("5F2A", 2),
+        ("9A", 3),
+        ("9C", 1),
+        ("9F37", 4),
+    ]
+)
 #: M/Chip style: the issuer authentication data travels in the second GENERATE AC.
 CDOL2_WITH_ARPC = CDOL2 + encode_dol([("91", 10)])
 #: qPBOC/qVSDC PDOL: the TTQ and every terminal tag of the cryptogram input.
-CONTACTLESS_PDOL = encode_dol([("9F66", 4), ("9F02", 6), ("9F03", 6), ("9F1A", 2), ("95", 5),
-                               ("5F2A", 2), ("9A", 3), ("9C", 1), ("9F37", 4)])
+CONTACTLESS_PDOL = encode_dol(
+    [
+        ("9F66", 4),
+        ("9F02", 6),
+        ("9F03", 6),
+        ("9F1A", 2),
+        ("95", 5),
+        ("5F2A", 2),
+        ("9A", 3),
+        ("9C", 1),
+        ("9F37", 4),
+    ]
+)
 DDOL = encode_dol([("9F37", 4)])
 
 
@@ -118,52 +153,85 @@ class CardProfile:
         raise KeyError(f"profile {self.name} has no application {aid}")
 
 
-_UP_DEBIT = ApplicationProfile("A000000333010101", "UnionPay Debit",
-                               preferred_name="银联借记卡")
+_UP_DEBIT = ApplicationProfile("A000000333010101", "UnionPay Debit", preferred_name="银联借记卡")
 _UP_CREDIT = ApplicationProfile(
-    "A000000333010102", "UnionPay Credit", priority=1, preferred_name="银联贷记卡",
+    "A000000333010102",
+    "UnionPay Credit",
+    priority=1,
+    preferred_name="银联贷记卡",
     aip="7D00",  # + CDA
     cvm_list=_cvm("4203", "5E03", "1F03"),  # PIN optional: bypass falls to signature
     contact_pdol=encode_dol([("9F1A", 2), ("5F2A", 2), ("9F37", 4)]).hex().upper(),
-    gpo_format=2, ac_format=2,
-    lower_offline_limit=0, upper_offline_limit=0,
+    gpo_format=2,
+    ac_format=2,
+    lower_offline_limit=0,
+    upper_offline_limit=0,
 )
 _VISA = ApplicationProfile(
-    "A0000000031010", "VISA CREDIT", preferred_name="Visa Credit",
+    "A0000000031010",
+    "VISA CREDIT",
+    preferred_name="Visa Credit",
     aip="5C00",  # SDA, CVM, TRM, issuer authentication
     cvm_list=_cvm("4403", "4103", "4203", "1E03", "1F03"),
-    iac_default="DC4000A800", iac_online="DC4004F800", version="008C",
-    currency="0840", country="0840", lower_offline_limit=3, upper_offline_limit=5,
+    iac_default="DC4000A800",
+    iac_online="DC4004F800",
+    version="008C",
+    currency="0840",
+    country="0840",
+    lower_offline_limit=3,
+    upper_offline_limit=5,
 )
 _MASTERCARD = ApplicationProfile(
-    "A0000000041010", "MASTERCARD", preferred_name="Mastercard",
+    "A0000000041010",
+    "MASTERCARD",
+    preferred_name="Mastercard",
     aip="3900",  # DDA, CVM, TRM, CDA; issuer authentication inside the 2nd GENERATE AC
     cvm_list=_cvm("4103", "4203", "1E03", "1F03"),
-    iac_default="B050BC8000", iac_denial="0000000000", iac_online="B470BC9800", version="0002",
-    currency="0840", country="0840", contactless=False, ac_format=2, gpo_format=2,
-    issuer_auth="cdol2", require_issuer_authentication=True,
+    iac_default="B050BC8000",
+    iac_denial="0000000000",
+    iac_online="B470BC9800",
+    version="0002",
+    currency="0840",
+    country="0840",
+    contactless=False,
+    ac_format=2,
+    gpo_format=2,
+    issuer_auth="cdol2",
+    require_issuer_authentication=True,
     contact_pdol=encode_dol([("9F1A", 2), ("9F37", 4)]).hex().upper(),
 )
 _VERVE = ApplicationProfile(
-    "A0000003710001", "Verve", preferred_name="Verve Debit",
+    "A0000003710001",
+    "Verve",
+    preferred_name="Verve Debit",
     cvm_list=_cvm("4203", "4403", "0103"),  # PIN always: online, else offline PIN
-    version="0001", currency="0566", country="0566", contactless=False,
+    version="0001",
+    currency="0566",
+    country="0566",
+    contactless=False,
 )
 
 PROFILES: Mapping[str, CardProfile] = {
     p.name: p
     for p in (
         CardProfile("unionpay-debit", (_UP_DEBIT,), description="PBOC debit, DDA, online PIN"),
-        CardProfile("unionpay-credit",
-                    (dataclasses.replace(_UP_DEBIT, priority=2), _UP_CREDIT),
-                    description="debit + credit applications, CDA on the credit one"),
+        CardProfile(
+            "unionpay-credit",
+            (dataclasses.replace(_UP_DEBIT, priority=2), _UP_CREDIT),
+            description="debit + credit applications, CDA on the credit one",
+        ),
         CardProfile("visa-credit", (_VISA,), description="VSDC, SDA, offline enciphered PIN"),
-        CardProfile("mastercard-credit", (_MASTERCARD,),
-                    description="M/Chip style: CDA, offline plaintext PIN, ARPC in CDOL2"),
-        CardProfile("quickpass-phone",
-                    (dataclasses.replace(_UP_DEBIT, contact=False, ctq="0000",
-                                         consumer_device_cvm=True),),
-                    pse=False, description="mobile wallet: contactless only, device CVM"),
+        CardProfile(
+            "mastercard-credit",
+            (_MASTERCARD,),
+            description="M/Chip style: CDA, offline plaintext PIN, ARPC in CDOL2",
+        ),
+        CardProfile(
+            "quickpass-phone",
+            (dataclasses.replace(_UP_DEBIT, contact=False, ctq="0000", consumer_device_cvm=True),),
+            pse=False,
+            description="mobile wallet: contactless only, device CVM",
+        ),
         CardProfile("expired-card", (_UP_DEBIT,), description="expired application"),
         CardProfile("low-balance", (_UP_DEBIT,), description="UnionPay debit, low balance"),
         CardProfile("verve-ngn", (_VERVE,), description="Verve debit in NGN, PIN always"),
@@ -174,18 +242,29 @@ ATTACK_PROFILES: Mapping[str, CardProfile] = {
     p.name: p
     for p in (
         # Basin et al. 2021 (Visa PIN bypass): CTQ rewritten to "consumer device CVM performed".
-        CardProfile("attack-ctq-cdcvm", (dataclasses.replace(_UP_DEBIT, lie_ctq="0080"),),
-                    description="relays unionpay-debit, CTQ claims device CVM"),
+        CardProfile(
+            "attack-ctq-cdcvm",
+            (dataclasses.replace(_UP_DEBIT, lie_ctq="0080"),),
+            description="relays unionpay-debit, CTQ claims device CVM",
+        ),
         # Card brand mix-up (USENIX Security 2021): a Mastercard shown under the Visa AID.
-        CardProfile("attack-brand-mixup",
-                    (dataclasses.replace(_MASTERCARD, aid="A0000000031010", label="VISA"),),
-                    description="relays mastercard-credit under the Visa AID"),
+        CardProfile(
+            "attack-brand-mixup",
+            (dataclasses.replace(_MASTERCARD, aid="A0000000031010", label="VISA"),),
+            description="relays mastercard-credit under the Visa AID",
+        ),
         # A device in the middle answering VERIFY itself (offline PIN "accepted").
-        CardProfile("attack-verify-bypass", (dataclasses.replace(_VISA, verify_always_ok=True),),
-                    description="relays visa-credit, fakes the offline PIN check"),
+        CardProfile(
+            "attack-verify-bypass",
+            (dataclasses.replace(_VISA, verify_always_ok=True),),
+            description="relays visa-credit, fakes the offline PIN check",
+        ),
         # AIP rewritten in the GPO response: CDA/DDA and issuer authentication switched off.
-        CardProfile("attack-aip-downgrade", (dataclasses.replace(_MASTERCARD, lie_aip="1800"),),
-                    description="relays mastercard-credit with CDA removed from the AIP"),
+        CardProfile(
+            "attack-aip-downgrade",
+            (dataclasses.replace(_MASTERCARD, lie_aip="1800"),),
+            description="relays mastercard-credit with CDA removed from the AIP",
+        ),
     )
 }
 
@@ -198,8 +277,9 @@ _ATTACK_VICTIMS = {
 
 #: Test cards for the attack profiles: the victim card's data under the attack's name.
 ATTACK_CARDS: tuple[TestCard, ...] = tuple(
-    dataclasses.replace(card_by_name(victim), name=name, emv_profile=name,
-                        description=ATTACK_PROFILES[name].description)
+    dataclasses.replace(
+        card_by_name(victim), name=name, emv_profile=name, description=ATTACK_PROFILES[name].description
+    )
     for name, victim in _ATTACK_VICTIMS.items()
 )
 

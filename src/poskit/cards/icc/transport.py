@@ -16,9 +16,15 @@ __all__ = ["VirtualCardTransport"]
 class VirtualCardTransport:
     """Implements ``IccTransport`` for a :class:`VirtualCard` on one interface."""
 
-    def __init__(self, card: VirtualCard, *, interface: Interface = "contact",
-                 contactless: bool | None = None, fail_power_on: int = 0,
-                 remove_after: int | None = None) -> None:
+    def __init__(
+        self,
+        card: VirtualCard,
+        *,
+        interface: Interface = "contact",
+        contactless: bool | None = None,
+        fail_power_on: int = 0,
+        remove_after: int | None = None,
+    ) -> None:
         """``contactless=True`` is shorthand for ``interface="contactless"`` (a tap)."""
         self.card = card
         self.interface: Interface = interface

@@ -27,12 +27,10 @@ __all__ = [
 
 DIALECT_NAMES = ("cups", "ascii87")
 
-_CLASSES: dict[str, Callable[..., BaseDialect]] = {"cups": CupsDialect,
-                                                   "ascii87": Ascii87Dialect}
+_CLASSES: dict[str, Callable[..., BaseDialect]] = {"cups": CupsDialect, "ascii87": Ascii87Dialect}
 
 
-def get_dialect(name: str, *, clock: Callable[[], datetime] = datetime.now,
-                **options: Any) -> Dialect:
+def get_dialect(name: str, *, clock: Callable[[], datetime] = datetime.now, **options: Any) -> Dialect:
     """A dialect by name. ``options`` go to the class (cups: ``tpdu``, ``header``;
     both: ``max_frame``)."""
     cls = _CLASSES.get(name)

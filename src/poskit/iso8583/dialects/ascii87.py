@@ -56,34 +56,41 @@ ASCII87_PLANS: dict[TxnType, MessagePlan] = {
     T.SALE: plan(_FIN_REQ, _FIN_REQ_M, _FIN_RESP, _FIN_RESP_M),
     T.VOID: plan(_FIN_REQ + " 37 38 61", _FIN_REQ_M + " 61", _FIN_RESP, _FIN_RESP_M),
     T.REFUND: plan(_FIN_REQ + " 37 61", _FIN_REQ_M + " 37 61", _FIN_RESP, _FIN_RESP_M),
-    T.BALANCE: plan(_FIN_REQ.replace(" 4 ", " "), "3 11 22 25 41 42 60", _FIN_RESP + " 54",
-                    _FIN_RESP_M),
+    T.BALANCE: plan(_FIN_REQ.replace(" 4 ", " "), "3 11 22 25 41 42 60", _FIN_RESP + " 54", _FIN_RESP_M),
     T.PREAUTH: plan(_FIN_REQ, _FIN_REQ_M, _FIN_RESP, _FIN_RESP_M),
     T.PREAUTH_VOID: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP, _FIN_RESP_M),
     T.COMPLETION: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP, _FIN_RESP_M),
     T.COMPLETION_VOID: plan(_FIN_REQ + " 37 38 61", _FIN_REQ_M + " 61", _FIN_RESP, _FIN_RESP_M),
-    T.COMPLETION_ADVICE: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP,
-                              _FIN_RESP_M),
+    T.COMPLETION_ADVICE: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP, _FIN_RESP_M),
     T.OFFLINE_SALE_ADVICE: plan(_FIN_REQ, _FIN_REQ_M, _FIN_RESP, _FIN_RESP_M),
-    T.REVERSAL: plan("2 3 4 11 12 13 14 22 23 25 37 38 39 41 42 49 55 60 61 90",
-                     "3 4 11 22 39 41 42 49 60 90",
-                     "3 4 11 12 13 15 25 32 37 39 41 42 49 60", "11 39 41"),
-    T.SCRIPT_ADVICE: plan("2 3 4 11 22 23 25 37 38 41 42 49 55 60 61",
-                          "3 11 22 41 42 55 60 61", _ADV_RESP, "11 39 41"),
-    T.SIGN_ON: plan("11 41 42 53 60 62 63 70", "11 41 42 60 70",
-                    _NET_RESP + " 37 53 62", _NET_RESP_M),
+    T.REVERSAL: plan(
+        "2 3 4 11 12 13 14 22 23 25 37 38 39 41 42 49 55 60 61 90",
+        "3 4 11 22 39 41 42 49 60 90",
+        "3 4 11 12 13 15 25 32 37 39 41 42 49 60",
+        "11 39 41",
+    ),
+    T.SCRIPT_ADVICE: plan(
+        "2 3 4 11 22 23 25 37 38 41 42 49 55 60 61", "3 11 22 41 42 55 60 61", _ADV_RESP, "11 39 41"
+    ),
+    T.SIGN_ON: plan("11 41 42 53 60 62 63 70", "11 41 42 60 70", _NET_RESP + " 37 53 62", _NET_RESP_M),
     T.SIGN_OFF: plan("11 41 42 60 63 70", "11 41 42 60 70", _NET_RESP, _NET_RESP_M),
     T.ECHO: plan("11 41 42 60 70", "11 41 42 60 70", _NET_RESP, _NET_RESP_M),
     T.STATUS_UPLOAD: plan("11 41 42 60 62 70", "11 41 42 60 62 70", _NET_RESP, _NET_RESP_M),
-    T.SETTLEMENT: plan(f"3 11 12 13 41 42 48 49 60 63 {_SETTLE}",
-                       f"3 11 41 42 49 60 {_SETTLE}",
-                       f"3 11 12 13 15 37 39 41 42 48 49 60 66 {_SETTLE}", "3 11 39 41"),
-    T.BATCH_UPLOAD: plan("2 3 4 11 22 23 25 37 38 41 42 48 49 55 60 61", "11 41 42 60",
-                         _ADV_RESP + " 48", "11 39 41"),
-    T.BATCH_UPLOAD_END: plan("3 11 41 42 48 60", "3 11 41 42 48 60",
-                             "3 11 12 13 39 41 42 48 60", "3 11 39 41"),
-    T.SIGNATURE_UPLOAD: plan("2 4 11 15 37 41 42 49 55 60 62 70", "11 37 41 42 60 62 70",
-                             _NET_RESP, _NET_RESP_M),
+    T.SETTLEMENT: plan(
+        f"3 11 12 13 41 42 48 49 60 63 {_SETTLE}",
+        f"3 11 41 42 49 60 {_SETTLE}",
+        f"3 11 12 13 15 37 39 41 42 48 49 60 66 {_SETTLE}",
+        "3 11 39 41",
+    ),
+    T.BATCH_UPLOAD: plan(
+        "2 3 4 11 22 23 25 37 38 41 42 48 49 55 60 61", "11 41 42 60", _ADV_RESP + " 48", "11 39 41"
+    ),
+    T.BATCH_UPLOAD_END: plan(
+        "3 11 41 42 48 60", "3 11 41 42 48 60", "3 11 12 13 39 41 42 48 60", "3 11 39 41"
+    ),
+    T.SIGNATURE_UPLOAD: plan(
+        "2 4 11 15 37 41 42 49 55 60 62 70", "11 37 41 42 60 62 70", _NET_RESP, _NET_RESP_M
+    ),
 }
 
 #: Sign-on key schemes and the field 53 that asks for them (digit 2: 0 single DES,
@@ -113,11 +120,20 @@ class Ascii87Dialect(BaseDialect):
     # ------------------------------------------------------------------ identification
     def identify(self, message: IsoMessage) -> TxnDefinition:
         processing = message.fields[3][:2] if 3 in message else None
-        return self.table.identify(message.mti, processing=processing,
-                                   condition=message.get(25), network=message.get(70))
+        return self.table.identify(
+            message.mti, processing=processing, condition=message.get(25), network=message.get(70)
+        )
 
-    def _identity(self, r: Request, d: TxnDefinition, ref: TxnDefinition | None, *,
-                  batch: int, response: bool, key_scheme: str | None) -> dict[int, str]:
+    def _identity(
+        self,
+        r: Request,
+        d: TxnDefinition,
+        ref: TxnDefinition | None,
+        *,
+        batch: int,
+        response: bool,
+        key_scheme: str | None,
+    ) -> dict[int, str]:
         f: dict[int, str] = {}
         processing = self._processing(r, d, ref)
         if processing is not None:
@@ -127,8 +143,11 @@ class Ascii87Dialect(BaseDialect):
             f[25] = condition
         t = d.txn_type
         code = self._upload_code(r, d) if t in (T.BATCH_UPLOAD, T.BATCH_UPLOAD_END) else "000"
-        tail = ((r.reading_capability, r.chip_condition, r.partial_approval)
-                if not response else (None, None, None))
+        tail = (
+            (r.reading_capability, r.chip_condition, r.partial_approval)
+            if not response
+            else (None, None, None)
+        )
         f[60] = Field60("00", batch, code, *tail).pack()
         if t == T.SIGNATURE_UPLOAD:
             f[70] = "801" if r.signature is not None and r.signature.continuation else "800"
@@ -137,8 +156,9 @@ class Ascii87Dialect(BaseDialect):
         if t == T.SIGN_ON and key_scheme is not None:
             security = ASCII87_KEY_SCHEMES.get(key_scheme)
             if security is None:
-                raise MessageEncodeError(53, f"key scheme must be one of "
-                                         f"{', '.join(ASCII87_KEY_SCHEMES)} in ascii87")
+                raise MessageEncodeError(
+                    53, f"key scheme must be one of {', '.join(ASCII87_KEY_SCHEMES)} in ascii87"
+                )
             f[53] = security.pack()
         return f
 
@@ -168,8 +188,7 @@ class Ascii87Dialect(BaseDialect):
             raise MessageEncodeError(40, "service code must be 3 digits")
         return {40: card.service_code}
 
-    def _service_code_in(self, m: IsoMessage, track2: str | None,
-                         encrypted: bool) -> str | None:
+    def _service_code_in(self, m: IsoMessage, track2: str | None, encrypted: bool) -> str | None:
         return m.get(40) or super()._service_code_in(m, track2, encrypted)
 
     def _text_out(self, text: str) -> str:
@@ -195,16 +214,28 @@ class Ascii87Dialect(BaseDialect):
     def _parse_reversal(self, m: IsoMessage, batch: int, stan: int) -> tuple[int, Original]:
         ode = OriginalDataElements.unpack(m.fields[90])
         od = self.table.identify_original(
-            processing=m.fields[3][:2], condition=m.get(25), mti=ode.mti[:3] + "0",
-            among=[row.txn_type for row in self.table if row.reversible])
+            processing=m.fields[3][:2],
+            condition=m.get(25),
+            mti=ode.mti[:3] + "0",
+            among=[row.txn_type for row in self.table if row.reversible],
+        )
         reference = None
         if 61 in m:
             f61 = Field61.unpack(m.fields[61])
-            reference = Original(batch=f61.batch, stan=f61.stan, date=f61.date,
-                                 txn_type=IMPLIED_ORIGINAL.get(od.txn_type))
-        return stan, Original(batch=batch, stan=ode.stan, date=ode.date, time=ode.time,
-                              rrn=m.rrn, auth_code=m.auth_code, txn_type=od.txn_type,
-                              mti=ode.mti, reference=reference)
+            reference = Original(
+                batch=f61.batch, stan=f61.stan, date=f61.date, txn_type=IMPLIED_ORIGINAL.get(od.txn_type)
+            )
+        return stan, Original(
+            batch=batch,
+            stan=ode.stan,
+            date=ode.date,
+            time=ode.time,
+            rrn=m.rrn,
+            auth_code=m.auth_code,
+            txn_type=od.txn_type,
+            mti=ode.mti,
+            reference=reference,
+        )
 
     # ------------------------------------------------------------------ settlement
     def _totals_fields(self, totals: Totals, foreign_code: Reconciliation | None) -> dict[int, str]:
@@ -213,9 +244,14 @@ class Ascii87Dialect(BaseDialect):
             76: _number(76, totals.debit_count, 10),
             86: _number(86, totals.credit_amount, 16),
             88: _number(88, totals.debit_amount, 16),
-            48: pack_totals_block(48, totals.foreign_debit_amount, totals.foreign_debit_count,
-                                  totals.foreign_credit_amount, totals.foreign_credit_count,
-                                  foreign_code),
+            48: pack_totals_block(
+                48,
+                totals.foreign_debit_amount,
+                totals.foreign_debit_count,
+                totals.foreign_credit_amount,
+                totals.foreign_credit_count,
+                foreign_code,
+            ),
         }
 
     def _settlement_request(self, totals: Totals) -> dict[int, str]:
@@ -224,8 +260,11 @@ class Ascii87Dialect(BaseDialect):
     def _settlement_response(self, response: Response) -> dict[int, str]:
         out: dict[int, str] = {}
         if response.totals is not None:
-            out.update(self._totals_fields(
-                response.totals, response.foreign_reconciliation or Reconciliation.NOT_CHECKED))
+            out.update(
+                self._totals_fields(
+                    response.totals, response.foreign_reconciliation or Reconciliation.NOT_CHECKED
+                )
+            )
         if response.reconciliation is not None:
             out[66] = response.reconciliation.value
         return out
@@ -233,22 +272,34 @@ class Ascii87Dialect(BaseDialect):
     def _parse_totals(self, m: IsoMessage) -> tuple[Totals, Reconciliation | None]:
         counts = [m.number(n) for n in (74, 76, 86, 88)]
         if any(c is None for c in counts):
-            raise MessageFormatError(next(n for n, c in zip((74, 76, 86, 88), counts, strict=True)
-                                          if c is None), None,
-                                     "fields 74, 76, 86 and 88 must come together", partial=m)
+            raise MessageFormatError(
+                next(n for n, c in zip((74, 76, 86, 88), counts, strict=True) if c is None),
+                None,
+                "fields 74, 76, 86 and 88 must come together",
+                partial=m,
+            )
         credit_count, debit_count, credit_amount, debit_amount = (c or 0 for c in counts)
         foreign: tuple[int, int, int, int, Reconciliation | None] = (0, 0, 0, 0, None)
         if 48 in m:
             foreign = unpack_totals_block(48, m.fields[48])
-        totals = Totals(debit_amount, debit_count, credit_amount, credit_count,
-                        foreign[0], foreign[1], foreign[2], foreign[3])
+        totals = Totals(
+            debit_amount,
+            debit_count,
+            credit_amount,
+            credit_count,
+            foreign[0],
+            foreign[1],
+            foreign[2],
+            foreign[3],
+        )
         return totals, foreign[4]
 
     def _parse_settlement_request(self, m: IsoMessage) -> Totals:
         return self._parse_totals(m)[0]
 
     def _parse_settlement_response(
-            self, m: IsoMessage) -> tuple[Totals | None, Reconciliation | None, Reconciliation | None]:
+        self, m: IsoMessage
+    ) -> tuple[Totals | None, Reconciliation | None, Reconciliation | None]:
         totals, foreign_code = None, None
         if any(n in m for n in (74, 76, 86, 88)):
             totals, foreign_code = self._parse_totals(m)
@@ -258,15 +309,15 @@ class Ascii87Dialect(BaseDialect):
         return totals, Reconciliation(code) if code is not None else None, foreign_code
 
     # ------------------------------------------------------------------ framing
-    def frame(self, message: bytes, *, tpdu: Tpdu | None = None,
-              header: CupsHeader | None = None) -> bytes:
+    def frame(self, message: bytes, *, tpdu: Tpdu | None = None, header: CupsHeader | None = None) -> bytes:
         """``[length][message]``: ascii87 frames carry no TPDU or header."""
         if tpdu is not None or header is not None:
             raise ValueError("ascii87 frames carry no TPDU or header")
         return encode_frame(message, max_length=self.max_frame)
 
-    def frame_reply(self, message: bytes, request_envelope: Envelope, *,
-                    processing_requirement: int = 0) -> bytes:
+    def frame_reply(
+        self, message: bytes, request_envelope: Envelope, *, processing_requirement: int = 0
+    ) -> bytes:
         return encode_frame(message, max_length=self.max_frame)
 
     def unframe(self, payload: bytes) -> Envelope:

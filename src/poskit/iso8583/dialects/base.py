@@ -92,9 +92,20 @@ __all__ = [
 T = TxnType
 
 #: Card-present financial transactions (requests carry card data and an amount).
-FINANCIAL_TYPES = frozenset({T.SALE, T.VOID, T.REFUND, T.PREAUTH, T.PREAUTH_VOID, T.COMPLETION,
-                             T.COMPLETION_VOID, T.COMPLETION_ADVICE, T.OFFLINE_SALE_ADVICE,
-                             T.BALANCE})
+FINANCIAL_TYPES = frozenset(
+    {
+        T.SALE,
+        T.VOID,
+        T.REFUND,
+        T.PREAUTH,
+        T.PREAUTH_VOID,
+        T.COMPLETION,
+        T.COMPLETION_VOID,
+        T.COMPLETION_ADVICE,
+        T.OFFLINE_SALE_ADVICE,
+        T.BALANCE,
+    }
+)
 NETWORK_TYPES = frozenset({T.SIGN_ON, T.SIGN_OFF, T.ECHO, T.STATUS_UPLOAD})
 #: Batch upload kinds (60.3): 201 magstripe/advice details, 203/205 IC detail when the
 #: settlement balanced / did not balance; 202/207 end of upload (balanced/unbalanced).
@@ -116,9 +127,9 @@ class MessagePlan:
     response_mandatory: frozenset[int]
 
 
-def plan(request: str, request_mandatory: str, response: str,
-         response_mandatory: str) -> MessagePlan:
+def plan(request: str, request_mandatory: str, response: str, response_mandatory: str) -> MessagePlan:
     """Build a plan from space-separated field numbers (readable as a table)."""
+
     def nums(text: str) -> frozenset[int]:
         return frozenset(int(x) for x in text.split())
 
@@ -136,18 +147,23 @@ class Dialect(Protocol):
     @property
     def name(self) -> str:
         """``"cups"`` or ``"ascii87"``."""
+
     @property
     def spec(self) -> DialectSpec:
         """The validated field specs (pyiso8583 dict in ``spec.pyiso``)."""
+
     @property
     def table(self) -> TransactionTable:
         """The transaction identification table."""
+
     @property
     def mac_field(self) -> int:
         """64 (cups) or 128 (ascii87)."""
+
     @property
     def max_frame(self) -> int:
         """Largest frame payload accepted and sent."""
+
     @property
     def max_signature_chunk(self) -> int:
         """Most signature-image bytes one upload message carries."""
@@ -159,15 +175,19 @@ class Dialect(Protocol):
     def seal(self, message: IsoMessage, mac: Callable[[bytes], bytes] | None = None) -> bytes: ...
     def encode_request(self, request: Request, *, with_mac: bool | None = None) -> IsoMessage: ...
     def decode_request(self, message: IsoMessage, *, now: datetime | None = None) -> Request: ...
-    def encode_response(self, response: Response, request: Request, *,
-                        with_mac: bool | None = None) -> IsoMessage: ...
-    def decode_response(self, message: IsoMessage, *, envelope: Envelope | None = None,
-                        now: datetime | None = None) -> Response: ...
+    def encode_response(
+        self, response: Response, request: Request, *, with_mac: bool | None = None
+    ) -> IsoMessage: ...
+    def decode_response(
+        self, message: IsoMessage, *, envelope: Envelope | None = None, now: datetime | None = None
+    ) -> Response: ...
     def error_response(self, message: IsoMessage, response_code: str) -> IsoMessage: ...
-    def frame(self, message: bytes, *, tpdu: Tpdu | None = None,
-              header: CupsHeader | None = None) -> bytes: ...
-    def frame_reply(self, message: bytes, request_envelope: Envelope, *,
-                    processing_requirement: int = 0) -> bytes: ...
+    def frame(
+        self, message: bytes, *, tpdu: Tpdu | None = None, header: CupsHeader | None = None
+    ) -> bytes: ...
+    def frame_reply(
+        self, message: bytes, request_envelope: Envelope, *, processing_requirement: int = 0
+    ) -> bytes: ...
     def unframe(self, payload: bytes) -> Envelope: ...
     def mac_input(self, encoded: bytes) -> bytes: ...
     def with_mac(self, encoded: bytes, mac: bytes) -> bytes: ...
@@ -198,7 +218,7 @@ def _service_code_from_track(track: str | None) -> str | None:
     if track is None:
         return None
     sep = track.find("D")
-    rest = track[sep + 1:] if sep >= 0 else ""
+    rest = track[sep + 1 :] if sep >= 0 else ""
     return rest[4:7] if len(rest) >= 7 and _digits(rest[:7]) else None
 
 
@@ -210,8 +230,9 @@ class BaseDialect:
     plans: ClassVar[Mapping[TxnType, MessagePlan]]
     max_signature_chunk: ClassVar[int]
 
-    def __init__(self, *, clock: Callable[[], datetime] = datetime.now,
-                 max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    def __init__(
+        self, *, clock: Callable[[], datetime] = datetime.now, max_frame: int = DEFAULT_MAX_FRAME
+    ) -> None:
         self.spec: DialectSpec = load_spec(self.name)
         self.mac_field: int = self.spec.mac_field
         self.max_frame = max_frame
@@ -245,8 +266,9 @@ class BaseDialect:
         raw = self.encode(message)
         if any(n in message.fields for n in (64, 128)):
             if mac is None:
-                raise MessageEncodeError(self.mac_field, "message carries a MAC field but no "
-                                         "MAC function was given")
+                raise MessageEncodeError(
+                    self.mac_field, "message carries a MAC field but no MAC function was given"
+                )
             raw = self.with_mac(raw, mac(self.mac_input(raw)))
         return raw
 
@@ -254,8 +276,16 @@ class BaseDialect:
     def identify(self, message: IsoMessage) -> TxnDefinition:
         raise NotImplementedError
 
-    def _identity(self, r: Request, d: TxnDefinition, ref: TxnDefinition | None, *,
-                  batch: int, response: bool, key_scheme: str | None) -> dict[int, str]:
+    def _identity(
+        self,
+        r: Request,
+        d: TxnDefinition,
+        ref: TxnDefinition | None,
+        *,
+        batch: int,
+        response: bool,
+        key_scheme: str | None,
+    ) -> dict[int, str]:
         raise NotImplementedError
 
     def _request_stan(self, r: Request) -> int:
@@ -277,7 +307,8 @@ class BaseDialect:
         raise NotImplementedError
 
     def _parse_settlement_response(
-            self, m: IsoMessage) -> tuple[Totals | None, Reconciliation | None, Reconciliation | None]:
+        self, m: IsoMessage
+    ) -> tuple[Totals | None, Reconciliation | None, Reconciliation | None]:
         raise NotImplementedError
 
     def _network_code(self, m: IsoMessage, f60: Field60) -> str:
@@ -296,8 +327,7 @@ class BaseDialect:
     def _card_extra(self, card: CardData) -> dict[int, str]:
         return {}
 
-    def _service_code_in(self, m: IsoMessage, track2: str | None,
-                         encrypted: bool) -> str | None:
+    def _service_code_in(self, m: IsoMessage, track2: str | None, encrypted: bool) -> str | None:
         return None if encrypted else _service_code_from_track(track2)
 
     def _text_out(self, text: str) -> str:
@@ -323,12 +353,20 @@ class BaseDialect:
         m = self._only(message, p.request, p.request_mandatory)
         return self._parse_request(m, d, now or self._clock())
 
-    def _finish(self, mti: str, txn: TxnType, fields: dict[int, str], allowed: frozenset[int],
-                mandatory: frozenset[int], mac: bool) -> IsoMessage:
+    def _finish(
+        self,
+        mti: str,
+        txn: TxnType,
+        fields: dict[int, str],
+        allowed: frozenset[int],
+        mandatory: frozenset[int],
+        mac: bool,
+    ) -> IsoMessage:
         for number in sorted(mandatory):
             if number not in fields:
-                raise MessageEncodeError(number, f"mandatory in a {txn.value} message but the "
-                                         "model value is missing")
+                raise MessageEncodeError(
+                    number, f"mandatory in a {txn.value} message but the model value is missing"
+                )
         out = {n: v for n, v in fields.items() if n in allowed}
         if mac:
             out[self.mac_field] = _MAC_PLACEHOLDER
@@ -345,11 +383,12 @@ class BaseDialect:
         if base != expected:
             raise UnknownTransactionError(
                 f"MTI {message.mti} is not a {d.txn_type.value} {'request' if request else 'response'}",
-                mti=message.mti, partial=message)
+                mti=message.mti,
+                partial=message,
+            )
         return d
 
-    def _only(self, message: IsoMessage, allowed: frozenset[int],
-              mandatory: frozenset[int]) -> IsoMessage:
+    def _only(self, message: IsoMessage, allowed: frozenset[int], mandatory: frozenset[int]) -> IsoMessage:
         for number in sorted(mandatory):
             message.require(number)
         kept = {n: v for n, v in message.fields.items() if n in allowed}
@@ -359,7 +398,8 @@ class BaseDialect:
         """Definition of the original for messages that copy its codes (3, 25, 60.1)."""
         t = r.txn_type
         needs = t in (T.REVERSAL, T.SCRIPT_ADVICE) or (
-            t == T.BATCH_UPLOAD and r.batch_upload is not None and r.batch_upload.code != "201")
+            t == T.BATCH_UPLOAD and r.batch_upload is not None and r.batch_upload.code != "201"
+        )
         if not needs:
             return None
         if r.original is None or r.original.txn_type is None:
@@ -388,10 +428,8 @@ class BaseDialect:
     def _request_fields(self, r: Request, d: TxnDefinition) -> dict[int, str]:
         t = r.txn_type
         ref = self._referenced(r, d)
-        f: dict[int, str] = {11: _int6(11, r.stan, "STAN"), 41: r.terminal_id,
-                             42: r.merchant_id}
-        f.update(self._identity(r, d, ref, batch=r.batch, response=False,
-                                key_scheme=r.key_scheme))
+        f: dict[int, str] = {11: _int6(11, r.stan, "STAN"), 41: r.terminal_id, 42: r.merchant_id}
+        f.update(self._identity(r, d, ref, batch=r.batch, response=False, key_scheme=r.key_scheme))
         if r.local_datetime is not None:
             f[12], f[13] = pack_local_datetime(r.local_datetime)
         if r.amount is not None:
@@ -443,8 +481,7 @@ class BaseDialect:
             return {}
         implied = IMPLIED_ORIGINAL.get(t)
         if implied is not None and o.txn_type is not None and o.txn_type != implied:
-            raise MessageEncodeError(61, f"a {t.value} refers to a {implied.value}, "
-                                     f"not a {o.txn_type.value}")
+            raise MessageEncodeError(61, f"a {t.value} refers to a {implied.value}, not a {o.txn_type.value}")
         out = {61: Field61(o.batch, o.stan, o.date).pack()}
         if o.rrn is not None:
             out[37] = _fixed(37, o.rrn, 12)
@@ -457,8 +494,10 @@ class BaseDialect:
         if sig is None or not sig.image:
             raise MessageEncodeError(62, "a signature upload needs image bytes")
         if len(sig.image) > self.max_signature_chunk:
-            raise MessageEncodeError(62, f"image chunk is {len(sig.image)} bytes; send at most "
-                                     f"{self.max_signature_chunk} per message")
+            raise MessageEncodeError(
+                62,
+                f"image chunk is {len(sig.image)} bytes; send at most {self.max_signature_chunk} per message",
+            )
         out = {62: _hex(sig.image)}
         if sig.receipt_tlv is not None:
             out[55] = _hex(sig.receipt_tlv)
@@ -491,7 +530,8 @@ class BaseDialect:
             f[53] = SecurityControl(
                 pin_format="2" if card.pin_block is not None else "0",
                 algorithm="0" if key_scheme == "001" else "6",
-                track_encrypted=card.track2_encrypted).pack()
+                track_encrypted=card.track2_encrypted,
+            ).pack()
         if card.icc_data is not None:
             f[55] = _hex(card.icc_data)
         f.update(self._card_extra(card))
@@ -503,8 +543,7 @@ class BaseDialect:
         if code is None:
             return None
         if len(code) != 3 or not _digits(code):
-            raise MessageFormatError(49, None, "currency must be an ISO 4217 numeric code",
-                                     partial=m)
+            raise MessageFormatError(49, None, "currency must be an ISO 4217 numeric code", partial=m)
         try:
             return currency(code)
         except CurrencyError:
@@ -515,8 +554,7 @@ class BaseDialect:
         if minor is None:
             return None
         if cur is None:
-            raise MessageFormatError(49, None, "mandatory field missing (currency of field 4)",
-                                     partial=m)
+            raise MessageFormatError(49, None, "mandatory field missing (currency of field 4)", partial=m)
         return Amount(minor, cur)
 
     def _parse_card(self, m: IsoMessage, numbers: tuple[int, ...] = _CARD_FIELDS) -> CardData | None:
@@ -538,22 +576,30 @@ class BaseDialect:
         expiry = m.get(14)
         sequence = m.get(23)
         return CardData(
-            entry_mode=mode, pan=m.get(2), track2=track2, track2_encrypted=encrypted,
-            track3=track3, expiry=expiry, card_sequence=sequence, pin_block=pin_block,
+            entry_mode=mode,
+            pan=m.get(2),
+            track2=track2,
+            track2_encrypted=encrypted,
+            track3=track3,
+            expiry=expiry,
+            card_sequence=sequence,
+            pin_block=pin_block,
             pin_max_length=unpack_pin_capture(capture) if capture is not None else None,
-            icc_data=m.binary(55), service_code=self._service_code_in(m, track2, encrypted))
+            icc_data=m.binary(55),
+            service_code=self._service_code_in(m, track2, encrypted),
+        )
 
     def _parse_original(self, m: IsoMessage, implied: TxnType | None) -> Original | None:
         if not any(n in m for n in (37, 38, 61)):
             return None
         f61 = Field61.unpack(m.fields[61]) if 61 in m else Field61()
-        return Original(batch=f61.batch, stan=f61.stan, date=f61.date, rrn=m.rrn,
-                        auth_code=m.auth_code, txn_type=implied)
+        return Original(
+            batch=f61.batch, stan=f61.stan, date=f61.date, rrn=m.rrn, auth_code=m.auth_code, txn_type=implied
+        )
 
     def _original_type(self, m: IsoMessage) -> TxnDefinition:
         processing = m.fields[3][:2] if 3 in m else None
-        return self.table.identify_original(processing=processing, condition=m.get(25),
-                                            among=ONLINE_TYPES)
+        return self.table.identify_original(processing=processing, condition=m.get(25), among=ONLINE_TYPES)
 
     def _parse_request(self, m: IsoMessage, d: TxnDefinition, now: datetime) -> Request:
         t = d.txn_type
@@ -611,24 +657,42 @@ class BaseDialect:
             signature = SignatureUpload(
                 image=m.binary(62) or b"",
                 continuation=self._network_code(m, f60) != "800",
-                receipt_tlv=m.binary(55))
+                receipt_tlv=m.binary(55),
+            )
             if 37 in m or 15 in m:
                 original = Original(rrn=m.rrn, settlement_date=m.get(15))
         processing = m.get(3)
         return Request(
-            txn_type=t, terminal_id=m.fields[41], merchant_id=m.fields[42], stan=stan,
-            batch=f60.batch, amount=amount, currency=cur, card=card, operator=operator,
-            original=original, reversal_reason=reversal_reason, repeat=m.is_repeat,
+            txn_type=t,
+            terminal_id=m.fields[41],
+            merchant_id=m.fields[42],
+            stan=stan,
+            batch=f60.batch,
+            amount=amount,
+            currency=cur,
+            card=card,
+            operator=operator,
+            original=original,
+            reversal_reason=reversal_reason,
+            repeat=m.is_repeat,
             local_datetime=unpack_local_datetime(m.get(12), m.get(13), now),
             account_type=processing[2:4] if processing is not None else "00",
-            reading_capability=f60.reading_capability, chip_condition=f60.chip_condition,
-            partial_approval=f60.partial_approval, key_scheme=key_scheme, totals=totals,
-            batch_upload=batch_upload, signature=signature, terminal_model=model,
-            terminal_info=terminal_info, ksn=ksn)
+            reading_capability=f60.reading_capability,
+            chip_condition=f60.chip_condition,
+            partial_approval=f60.partial_approval,
+            key_scheme=key_scheme,
+            totals=totals,
+            batch_upload=batch_upload,
+            signature=signature,
+            terminal_model=model,
+            terminal_info=terminal_info,
+            ksn=ksn,
+        )
 
     # ------------------------------------------------------------------ responses
-    def encode_response(self, response: Response, request: Request, *,
-                        with_mac: bool | None = None) -> IsoMessage:
+    def encode_response(
+        self, response: Response, request: Request, *, with_mac: bool | None = None
+    ) -> IsoMessage:
         """Field values answering ``request``. The identifying codes (3, 25, 60, 70) are
         echoed from the request; everything else comes from ``response``. MAC'd types
         carry a MAC placeholder unless the code is A0 (the MAC key is not trusted)."""
@@ -672,10 +736,11 @@ class BaseDialect:
         if response.card_organisation is not None or response.remarks:
             f[63] = pack_card_organisation_field(
                 self._text_out(response.card_organisation or ""),
-                tuple(self._text_out(r) for r in response.remarks), self._text)
+                tuple(self._text_out(r) for r in response.remarks),
+                self._text,
+            )
         if response.merchant_name is not None:
-            f[43] = pad_text(43, self._text_out(response.merchant_name), 40,
-                             self.spec.fields["43"].data_enc)
+            f[43] = pad_text(43, self._text_out(response.merchant_name), 40, self.spec.fields["43"].data_enc)
         if response.acquirer_id is not None:
             f[32] = response.acquirer_id
         additional = pack_additional_response(response.issuer_id, response.acquirer_id)
@@ -687,13 +752,13 @@ class BaseDialect:
         mac = (d.mac and code != "A0") if with_mac is None else with_mac
         return self._finish(d.response_mti, d.txn_type, f, p.response, p.response_mandatory, mac)
 
-    def decode_response(self, message: IsoMessage, *, envelope: Envelope | None = None,
-                        now: datetime | None = None) -> Response:
+    def decode_response(
+        self, message: IsoMessage, *, envelope: Envelope | None = None, now: datetime | None = None
+    ) -> Response:
         """The neutral response in ``message`` (terminal side). ``envelope`` supplies the
         cups header's processing requirement."""
         if message.is_request:
-            raise MessageFormatError("mti", 0, f"MTI {message.mti} is not a response",
-                                     partial=message)
+            raise MessageFormatError("mti", 0, f"MTI {message.mti} is not a response", partial=message)
         d = self._identify_checked(message, request=False)
         p = self.plans[d.txn_type]
         m = self._only(message, p.response, p.response_mandatory)
@@ -702,27 +767,38 @@ class BaseDialect:
         cur = self._currency(m)
         key_scheme = self._key_scheme_of(m, f60) if t == T.SIGN_ON else None
         keys_raw = m.binary(62) if t == T.SIGN_ON else None
-        org, remarks = (unpack_card_organisation_field(m.fields[63], self._text)
-                        if 63 in m else (None, ()))
-        issuer_id, acquirer_44 = (unpack_additional_response(m.fields[44]) if 44 in m
-                                  else (None, None))
-        totals, rec, frec = (self._parse_settlement_response(m) if t == T.SETTLEMENT
-                             else (None, None, None))
+        org, remarks = unpack_card_organisation_field(m.fields[63], self._text) if 63 in m else (None, ())
+        issuer_id, acquirer_44 = unpack_additional_response(m.fields[44]) if 44 in m else (None, None)
+        totals, rec, frec = self._parse_settlement_response(m) if t == T.SETTLEMENT else (None, None, None)
         name = m.get(43)
         header = envelope.header if envelope is not None else None
         return Response(
-            txn_type=t, response_code=m.fields[39], terminal_id=m.fields[41],
-            merchant_id=m.get(42), stan=m.number(11), batch=f60.batch if f60 else None,
-            rrn=m.rrn, auth_code=m.auth_code,
+            txn_type=t,
+            response_code=m.fields[39],
+            terminal_id=m.fields[41],
+            merchant_id=m.get(42),
+            stan=m.number(11),
+            batch=f60.batch if f60 else None,
+            rrn=m.rrn,
+            auth_code=m.auth_code,
             host_datetime=unpack_local_datetime(m.get(12), m.get(13), now or self._clock()),
-            settlement_date=m.get(15), amount=self._amount(m, cur), currency=cur,
+            settlement_date=m.get(15),
+            amount=self._amount(m, cur),
+            currency=cur,
             balance=unpack_balance(m.fields[54]) if 54 in m else None,
             working_keys=unpack_working_keys(keys_raw, key_scheme) if keys_raw else None,
-            key_scheme=key_scheme, icc_data=m.binary(55),
+            key_scheme=key_scheme,
+            icc_data=m.binary(55),
             processing_requirement=header.processing_requirement if header else 0,
-            totals=totals, reconciliation=rec, foreign_reconciliation=frec,
-            acquirer_id=m.get(32) or acquirer_44, issuer_id=issuer_id, card_organisation=org,
-            remarks=remarks, merchant_name=(name.rstrip() or None) if name is not None else None)
+            totals=totals,
+            reconciliation=rec,
+            foreign_reconciliation=frec,
+            acquirer_id=m.get(32) or acquirer_44,
+            issuer_id=issuer_id,
+            card_organisation=org,
+            remarks=remarks,
+            merchant_name=(name.rstrip() or None) if name is not None else None,
+        )
 
     def error_response(self, message: IsoMessage, response_code: str) -> IsoMessage:
         """A minimal unMAC'd answer to a request that could not be decoded or identified:
@@ -732,12 +808,12 @@ class BaseDialect:
         return IsoMessage(message.response_mti, f, self.name)
 
     # ------------------------------------------------------------------ framing
-    def frame(self, message: bytes, *, tpdu: Tpdu | None = None,
-              header: CupsHeader | None = None) -> bytes:
+    def frame(self, message: bytes, *, tpdu: Tpdu | None = None, header: CupsHeader | None = None) -> bytes:
         raise NotImplementedError
 
-    def frame_reply(self, message: bytes, request_envelope: Envelope, *,
-                    processing_requirement: int = 0) -> bytes:
+    def frame_reply(
+        self, message: bytes, request_envelope: Envelope, *, processing_requirement: int = 0
+    ) -> bytes:
         raise NotImplementedError
 
     def unframe(self, payload: bytes) -> Envelope:

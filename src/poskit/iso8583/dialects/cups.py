@@ -63,32 +63,34 @@ CUPS_PLANS: dict[TxnType, MessagePlan] = {
     T.SALE: plan(_FIN_REQ, _FIN_REQ_M, _FIN_RESP, _FIN_RESP_M),
     T.VOID: plan(_FIN_REQ + " 37 38 61", _FIN_REQ_M + " 61", _FIN_RESP, _FIN_RESP_M),
     T.REFUND: plan(_FIN_REQ + " 37 61", _FIN_REQ_M + " 37 61", _FIN_RESP, _FIN_RESP_M),
-    T.BALANCE: plan(_FIN_REQ.replace(" 4 ", " "), "3 11 22 25 41 42 60",
-                    _FIN_RESP + " 54", _FIN_RESP_M),
+    T.BALANCE: plan(_FIN_REQ.replace(" 4 ", " "), "3 11 22 25 41 42 60", _FIN_RESP + " 54", _FIN_RESP_M),
     T.PREAUTH: plan(_FIN_REQ, _FIN_REQ_M, _FIN_RESP, _FIN_RESP_M),
     T.PREAUTH_VOID: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP, _FIN_RESP_M),
     T.COMPLETION: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP, _FIN_RESP_M),
     T.COMPLETION_VOID: plan(_FIN_REQ + " 37 38 61", _FIN_REQ_M + " 61", _FIN_RESP, _FIN_RESP_M),
-    T.COMPLETION_ADVICE: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP,
-                              _FIN_RESP_M),
+    T.COMPLETION_ADVICE: plan(_FIN_REQ + " 38 61", _FIN_REQ_M + " 38 61", _FIN_RESP, _FIN_RESP_M),
     T.OFFLINE_SALE_ADVICE: plan(_FIN_REQ, _FIN_REQ_M, _FIN_RESP, _FIN_RESP_M),
-    T.REVERSAL: plan("2 3 4 11 14 22 23 25 38 39 41 42 49 55 60 61",
-                     "3 4 11 22 25 39 41 42 49 60",
-                     "3 4 11 12 13 15 25 32 37 39 41 42 49 60", "11 39 41"),
-    T.SCRIPT_ADVICE: plan("2 3 4 11 22 23 25 37 38 41 42 49 55 60 61",
-                          "3 11 22 25 41 42 55 60 61", _NET_RESP, "11 39 41"),
+    T.REVERSAL: plan(
+        "2 3 4 11 14 22 23 25 38 39 41 42 49 55 60 61",
+        "3 4 11 22 25 39 41 42 49 60",
+        "3 4 11 12 13 15 25 32 37 39 41 42 49 60",
+        "11 39 41",
+    ),
+    T.SCRIPT_ADVICE: plan(
+        "2 3 4 11 22 23 25 37 38 41 42 49 55 60 61", "3 11 22 25 41 42 55 60 61", _NET_RESP, "11 39 41"
+    ),
     T.SIGN_ON: plan("11 41 42 60 62 63", "11 41 42 60", _NET_RESP + " 37 62", _NET_RESP_M),
     T.SIGN_OFF: plan("11 41 42 60 63", "11 41 42 60", _NET_RESP, _NET_RESP_M),
     T.ECHO: plan("11 41 42 60", "11 41 42 60", _NET_RESP, _NET_RESP_M),
     T.STATUS_UPLOAD: plan("11 41 42 60 62", "11 41 42 60 62", _NET_RESP, _NET_RESP_M),
-    T.SETTLEMENT: plan("11 41 42 48 49 60 63", "11 41 42 48 49 60",
-                       "11 12 13 15 37 39 41 42 48 49 60", "11 39 41"),
-    T.BATCH_UPLOAD: plan("2 3 4 11 22 23 25 37 38 41 42 48 49 55 60 61", "11 41 42 60",
-                         _NET_RESP + " 48", _NET_RESP_M),
-    T.BATCH_UPLOAD_END: plan("11 41 42 48 60", "11 41 42 48 60", _NET_RESP + " 48",
-                             _NET_RESP_M),
-    T.SIGNATURE_UPLOAD: plan("2 4 11 15 37 41 42 49 55 60 62", "11 37 41 42 60 62",
-                             _NET_RESP, _NET_RESP_M),
+    T.SETTLEMENT: plan(
+        "11 41 42 48 49 60 63", "11 41 42 48 49 60", "11 12 13 15 37 39 41 42 48 49 60", "11 39 41"
+    ),
+    T.BATCH_UPLOAD: plan(
+        "2 3 4 11 22 23 25 37 38 41 42 48 49 55 60 61", "11 41 42 60", _NET_RESP + " 48", _NET_RESP_M
+    ),
+    T.BATCH_UPLOAD_END: plan("11 41 42 48 60", "11 41 42 48 60", _NET_RESP + " 48", _NET_RESP_M),
+    T.SIGNATURE_UPLOAD: plan("2 4 11 15 37 41 42 49 55 60 62", "11 37 41 42 60 62", _NET_RESP, _NET_RESP_M),
 }
 
 
@@ -101,9 +103,14 @@ class CupsDialect(BaseDialect):
     plans = CUPS_PLANS
     max_signature_chunk = 999
 
-    def __init__(self, *, tpdu: Tpdu | None = None, header: CupsHeader | None = None,
-                 clock: Callable[[], datetime] = datetime.now,
-                 max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    def __init__(
+        self,
+        *,
+        tpdu: Tpdu | None = None,
+        header: CupsHeader | None = None,
+        clock: Callable[[], datetime] = datetime.now,
+        max_frame: int = DEFAULT_MAX_FRAME,
+    ) -> None:
         super().__init__(clock=clock, max_frame=max_frame)
         self.tpdu = tpdu or Tpdu()
         self.header = header or CupsHeader()
@@ -113,11 +120,23 @@ class CupsDialect(BaseDialect):
         f60 = Field60.unpack(message.fields[60]) if 60 in message else None
         processing = message.fields[3][:2] if 3 in message else None
         return self.table.identify(
-            message.mti, processing=processing, condition=message.get(25),
-            function=f60.txn_code if f60 else None, network=f60.network if f60 else None)
+            message.mti,
+            processing=processing,
+            condition=message.get(25),
+            function=f60.txn_code if f60 else None,
+            network=f60.network if f60 else None,
+        )
 
-    def _identity(self, r: Request, d: TxnDefinition, ref: TxnDefinition | None, *,
-                  batch: int, response: bool, key_scheme: str | None) -> dict[int, str]:
+    def _identity(
+        self,
+        r: Request,
+        d: TxnDefinition,
+        ref: TxnDefinition | None,
+        *,
+        batch: int,
+        response: bool,
+        key_scheme: str | None,
+    ) -> dict[int, str]:
         f: dict[int, str] = {}
         processing = self._processing(r, d, ref)
         if processing is not None:
@@ -128,8 +147,11 @@ class CupsDialect(BaseDialect):
         function = ref.function if d.txn_type == T.REVERSAL and ref is not None else d.function
         if function is None:  # only the reversal row lacks 60.1, and it copies the original's
             raise MessageEncodeError(60, f"no 60.1 code for {d.txn_type.value}")
-        tail = ((r.reading_capability, r.chip_condition, r.partial_approval)
-                if not response else (None, None, None))
+        tail = (
+            (r.reading_capability, r.chip_condition, r.partial_approval)
+            if not response
+            else (None, None, None)
+        )
         f[60] = Field60(function, batch, self._network(r, d, key_scheme), *tail).pack()
         return f
 
@@ -175,48 +197,63 @@ class CupsDialect(BaseDialect):
     def _parse_reversal(self, m: IsoMessage, batch: int, stan: int) -> tuple[int, Original]:
         f60 = Field60.unpack(m.fields[60])
         od = self.table.identify_original(
-            processing=m.fields[3][:2], condition=m.get(25), function=f60.txn_code,
-            among=[row.txn_type for row in self.table if row.reversible])
+            processing=m.fields[3][:2],
+            condition=m.get(25),
+            function=f60.txn_code,
+            among=[row.txn_type for row in self.table if row.reversible],
+        )
         reference = None
         if 61 in m or 38 in m:
             f61 = Field61.unpack(m.fields[61]) if 61 in m else Field61()
-            reference = Original(batch=f61.batch, stan=f61.stan, date=f61.date,
-                                 auth_code=m.auth_code,
-                                 txn_type=IMPLIED_ORIGINAL.get(od.txn_type))
-        return stan, Original(batch=batch, stan=stan, txn_type=od.txn_type,
-                              mti=od.request_mti, reference=reference)
+            reference = Original(
+                batch=f61.batch,
+                stan=f61.stan,
+                date=f61.date,
+                auth_code=m.auth_code,
+                txn_type=IMPLIED_ORIGINAL.get(od.txn_type),
+            )
+        return stan, Original(
+            batch=batch, stan=stan, txn_type=od.txn_type, mti=od.request_mti, reference=reference
+        )
 
     # ------------------------------------------------------------------ settlement
     def _settlement_request(self, totals: Totals) -> dict[int, str]:
         return {48: pack_settlement_totals(totals)}
 
     def _settlement_response(self, response: Response) -> dict[int, str]:
-        if (response.totals is None and response.reconciliation is None
-                and response.foreign_reconciliation is None):
+        if (
+            response.totals is None
+            and response.reconciliation is None
+            and response.foreign_reconciliation is None
+        ):
             return {}
-        return {48: pack_settlement_totals(
-            response.totals or Totals(),
-            response.reconciliation or Reconciliation.NOT_CHECKED,
-            response.foreign_reconciliation or Reconciliation.NOT_CHECKED)}
+        return {
+            48: pack_settlement_totals(
+                response.totals or Totals(),
+                response.reconciliation or Reconciliation.NOT_CHECKED,
+                response.foreign_reconciliation or Reconciliation.NOT_CHECKED,
+            )
+        }
 
     def _parse_settlement_request(self, m: IsoMessage) -> Totals:
         return unpack_settlement_totals(m.fields[48])[0]
 
     def _parse_settlement_response(
-            self, m: IsoMessage) -> tuple[Totals | None, Reconciliation | None, Reconciliation | None]:
+        self, m: IsoMessage
+    ) -> tuple[Totals | None, Reconciliation | None, Reconciliation | None]:
         if 48 not in m:
             return None, None, None
         return unpack_settlement_totals(m.fields[48])
 
     # ------------------------------------------------------------------ framing
-    def frame(self, message: bytes, *, tpdu: Tpdu | None = None,
-              header: CupsHeader | None = None) -> bytes:
+    def frame(self, message: bytes, *, tpdu: Tpdu | None = None, header: CupsHeader | None = None) -> bytes:
         """``[length][TPDU][header][message]``; defaults are this dialect's TPDU/header."""
         payload = (tpdu or self.tpdu).to_bytes() + (header or self.header).to_bytes() + message
         return encode_frame(payload, max_length=self.max_frame)
 
-    def frame_reply(self, message: bytes, request_envelope: Envelope, *,
-                    processing_requirement: int = 0) -> bytes:
+    def frame_reply(
+        self, message: bytes, request_envelope: Envelope, *, processing_requirement: int = 0
+    ) -> bytes:
         """Frame a response: the request's TPDU swapped, its header with the host's
         processing requirement."""
         tpdu = request_envelope.tpdu.reply() if request_envelope.tpdu else self.tpdu.reply()
@@ -227,8 +264,12 @@ class CupsDialect(BaseDialect):
         """Split a frame payload (from ``read_frame``) into TPDU, header and message."""
         size = Tpdu.SIZE + CupsHeader.SIZE
         if len(payload) < size:
-            raise TruncatedFrameError(f"payload of {len(payload)} bytes is shorter than TPDU "
-                                      "and header (11 bytes)", position=len(payload))
-        return Envelope(payload[size:], Tpdu.from_bytes(payload[:Tpdu.SIZE]),
-                        CupsHeader.from_bytes(payload[Tpdu.SIZE:size], position=Tpdu.SIZE))
-
+            raise TruncatedFrameError(
+                f"payload of {len(payload)} bytes is shorter than TPDU and header (11 bytes)",
+                position=len(payload),
+            )
+        return Envelope(
+            payload[size:],
+            Tpdu.from_bytes(payload[: Tpdu.SIZE]),
+            CupsHeader.from_bytes(payload[Tpdu.SIZE : size], position=Tpdu.SIZE),
+        )

@@ -383,6 +383,20 @@ class BrowserPrinter:
             }
         )
 
+    async def print_report(self, title: str, lines: list[str]) -> None:
+        """A report (the settlement report) slides out of the page's printer like a receipt."""
+        if not self.paper:
+            raise PrinterError("paper out: load a new roll, then print the report again")
+        self.channel.send(
+            {
+                "t": "receipt",
+                "copy": "report",
+                "voucher": None,
+                "reprint": False,
+                "text": "\n".join([title, *lines]) + "\n",
+            }
+        )
+
 
 class BrowserPower:
     """The battery of the device showing the page (Battery Status API), else mains power."""

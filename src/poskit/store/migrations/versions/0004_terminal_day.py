@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("pan_masked", sa.String(length=19), nullable=True),
         sa.Column("transaction_id", sa.Integer(), nullable=True),
-        sa.Column("result", sa.String(length=12), nullable=False),
+        sa.Column("result", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(
             ["host_batch_id"],
             ["host_batches.id"],

@@ -1,0 +1,162 @@
+"""``poskit merchants``: change requests (商户信息变更) and compliance flags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail
+from poskit.cli.ledger import NowOption, parse_now, read_conn, resolve_merchant, write_conn
+from poskit.ledger.directory import parse_business_date
+from poskit.ledger.merchant_changes import (
+    ChangeRequest,
+    ChangeRequestError,
+    list_changes,
+    request_change,
+    review_change,
+)
+from poskit.ledger.monitoring import clear_flag, list_flags
+
+__all__ = ["merchants_app"]
+
+merchants_app = typer.Typer(help="Merchant change requests and compliance flags.", no_args_is_help=True)
+app.add_typer(merchants_app, name="merchants")
+
+
+def _print(c: ChangeRequest, as_json: bool) -> None:
+    if as_json:
+        emit_json(c.to_json())
+        return
+    console.print(
+        f"change {c.id} merchant#{c.merchant_id} {c.field}: {c.old_value!r} -> {c.new_value!r} "
+        f"from {c.effective_from.isoformat()} [{c.status}] requested by {c.requested_by}"
+        + (f", reviewed by {c.reviewed_by}" if c.reviewed_by else ""),
+        highlight=False,
+        markup=False,
+    )
+
+
+@merchants_app.command("change")
+def change_command(
+    merchant: Annotated[str, typer.Option("--merchant", help="Merchant number.")],
+    field: Annotated[
+        str,
+        typer.Option(
+            "--field", help="name, name_en, mcc, address, city, settlement_account, settlement_bank"
+        ),
+    ],
+    value: Annotated[str, typer.Option("--value", help="The new value.")],
+    effective: Annotated[str, typer.Option("--effective", help="Effective business date YYYY-MM-DD.")],
+    by: Annotated[str, typer.Option("--by", help="Who asks.")] = "merchant",
+    reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+    now: NowOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """File a change request; it takes effect from the start of that business date once approved."""
+    at = parse_now(now, as_json=as_json)
+    try:
+        day = parse_business_date(effective)
+        with write_conn(data_dir) as conn:
+            info = resolve_merchant(conn, merchant, as_json=as_json)
+            start = datetime.combine(day, time(0), tzinfo=ZoneInfo(info.acquirer.timezone)).astimezone(UTC)
+            change = request_change(
+                conn,
+                merchant_id=info.id,
+                field=field,
+                new_value=value,
+                effective_from=start,
+                requested_by=by,
+                reason=reason,
+                now=at,
+            )
+    except (ValueError, ChangeRequestError) as exc:
+        fail(str(exc), code=1, as_json=as_json)
+    _print(change, as_json)
+
+
+@merchants_app.command("review")
+def review_command(
+    request_id: Annotated[int, typer.Argument(help="Change request id.")],
+    by: Annotated[str, typer.Option("--by", help="Reviewer (acquirer staff).")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject.")],
+    note: Annotated[str, typer.Option("--note", help="Review note.")] = "",
+    now: NowOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve or reject a change request (never by its requester)."""
+    at = parse_now(now, as_json=as_json)
+    try:
+        with write_conn(data_dir) as conn:
+            change = review_change(conn, request_id, reviewer=by, approve=approve, note=note, now=at)
+    except ChangeRequestError as exc:
+        fail(str(exc), code=1, as_json=as_json)
+    _print(change, as_json)
+
+
+@merchants_app.command("changes")
+def changes_command(
+    merchant: Annotated[str | None, typer.Option("--merchant", help="Merchant number.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, approved, rejected, applied")
+    ] = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change requests and their review state."""
+    with read_conn(data_dir) as conn:
+        mid = resolve_merchant(conn, merchant, as_json=as_json).id if merchant else None
+        rows = list_changes(conn, merchant_id=mid, status=status)
+    if as_json:
+        emit_json([c.to_json() for c in rows])
+        return
+    for c in rows:
+        _print(c, False)
+
+
+@merchants_app.command("flags")
+def flags_command(
+    merchant: Annotated[str | None, typer.Option("--merchant", help="Merchant number.")] = None,
+    all_flags: Annotated[bool, typer.Option("--all", help="Include cleared flags.")] = False,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compliance flags: MCC jumping, terminal used for another merchant, terminal off its site."""
+    with read_conn(data_dir) as conn:
+        mid = resolve_merchant(conn, merchant, as_json=as_json).id if merchant else None
+        rows = list_flags(conn, merchant_id=mid, status=None if all_flags else "open")
+    if as_json:
+        emit_json([f.to_json() for f in rows])
+        return
+    for f in rows:
+        console.print(
+            f"flag {f.id} {f.kind} [{f.severity}] {f.status}: {f.summary}", highlight=False, markup=False
+        )
+
+
+@merchants_app.command("clear-flag")
+def clear_flag_command(
+    flag_id: Annotated[int, typer.Argument(help="Flag id.")],
+    by: Annotated[str, typer.Option("--by", help="Reviewer.")],
+    note: Annotated[str, typer.Option("--note", help="Why it is cleared.")],
+    now: NowOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Clear a flag after review, keeping who cleared it and why."""
+    at = parse_now(now, as_json=as_json)
+    try:
+        with write_conn(data_dir) as conn:
+            flag = clear_flag(conn, flag_id, actor=by, note=note, now=at)
+    except LookupError as exc:
+        fail(str(exc), code=1, as_json=as_json)
+    if as_json:
+        emit_json(flag.to_json())
+    else:
+        console.print(
+            f"flag {flag.id} cleared by {flag.cleared_by}: {flag.note}", highlight=False, markup=False
+        )
