@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +16,6 @@ from poskit.cards.book import card_by_name
 from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
-from poskit.host.runtime import RunningServices
 from poskit.host.security import load_host_keys, load_lmk
 from poskit.store.db import make_engine, normalise_url
 from poskit.store.migrate import upgrade
@@ -40,6 +37,7 @@ from poskit.terminal.devices.scripted import (
 from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
+from poskit.testing import LiveServices
 from poskit.tms.provisioning import provision_demo, register_terminal, terminal_paths
 
 POSTGRES_URL = os.environ.get("POSKIT_TEST_POSTGRES_URL")
@@ -91,50 +89,6 @@ def sqlite_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
 
 
 # --- the running system: provisioned data directory, live host, scripted terminals ----------
-
-
-class LiveServices:
-    """The host (and optionally the portal) running in a background thread's event loop."""
-
-    def __init__(self, settings: Settings, *, portal: bool) -> None:
-        self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.services: RunningServices | None = None
-        self._portal = portal
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.services = RunningServices(self.settings, portal=self._portal)
-            self.loop.run_until_complete(self.services.start())
-        except BaseException as exc:  # surfaced to the test
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> LiveServices:
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    @property
-    def address(self) -> str:
-        assert self.services is not None
-        return self.services.host.address
-
-    def stop(self) -> None:
-        if self.services is not None:
-            asyncio.run_coroutine_threadsafe(self.services.stop(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
 
 
 def clear_card_data_in(directory: Path) -> list[str]:

@@ -13,7 +13,6 @@ import asyncio
 import os
 import shutil
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,8 +21,8 @@ from typing import Any
 import pytest
 
 from poskit.config import Settings
-from poskit.host.runtime import RunningServices
 from poskit.portal.pos import PosConfig
+from poskit.testing import LiveServices
 from poskit.tms.provisioning import DEMO_USERS, provision_demo
 
 CHROMIUM_ARGS = [
@@ -53,58 +52,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class LiveServices:
-    """Host and portal running in a background thread's event loop, as ``poskit up`` runs them."""
+class BrowserServices(LiveServices):
+    """Host and portal as ``poskit up`` runs them (the browser POS enabled by the running services)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.services: RunningServices | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="poskit-services", daemon=True)
+        super().__init__(settings, portal=True)
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.services = RunningServices(self.settings, portal=True)
-            self.loop.run_until_complete(self.services.start())
-        except BaseException as exc:  # surfaced to the test
-            self._error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> LiveServices:
-        self._thread.start()
-        self._ready.wait(60)
-        if self._error is not None:
-            raise self._error
-        assert self.services is not None and self.services.portal is not None
-        assert isinstance(
+    def start(self) -> BrowserServices:
+        super().start()
+        assert self.services is not None and isinstance(
             getattr(self.services.portal_app.state, "pos", None), PosConfig
-        )  # as `poskit up` runs it
+        )
         return self
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.portal_port}"
-
-    def run(self, coro: Any, timeout: float = 30) -> Any:
-        """Run a coroutine in the services' loop (e.g. a scripted terminal against the host)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    async def _stop(self) -> None:
-        assert self.services is not None
-        await self.services.stop()  # POS pages finish, uvicorn exits gracefully, then the host
-
-    def stop(self) -> None:
-        if self.services is not None:
-            self.run(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +78,7 @@ def pos_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def live(pos_settings: Settings) -> Iterator[LiveServices]:
     """The real host and portal for the whole browser session."""
-    services = LiveServices(pos_settings).start()
+    services = BrowserServices(pos_settings).start()
     yield services
     services.stop()
 
