@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from poskit.host.issuer import IssuerDecision, authorize_debit, check_card_state, find_card
+from poskit.host.issuer import IssuerDecision, authorize_debit, find_card
 from poskit.host.registry import TerminalRecord
 from poskit.ledger.events import (
     mirror_journals,
@@ -396,8 +396,10 @@ def _description(inp: TxnInput, rrn: str | None) -> str:
 
 
 # ----------------------------------------------------------------------------- purchases
-def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
-    """Duplicate check, issuer decision, transaction record, fee and ledger journal."""
+def _issuer_decision(
+    conn: Connection, inp: TxnInput, *, amount: int, pin_required: bool, hold: bool = False
+) -> IssuerDecision | AuthResult:
+    """The issuer's approval, or the final answer: a replayed one or a recorded decline."""
     if (replay := _replay_or_late(conn, inp)) is not None:
         return replay
     card, refused = _issuer_checks(conn, inp)
@@ -406,21 +408,26 @@ def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
     decision = authorize_debit(
         conn,
         card,
-        amount=inp.amount,
+        amount=amount,
         currency=inp.currency,
         pin=inp.pin_check,
-        pin_required=inp.pin_required,
+        pin_required=pin_required,
         issuer_day=inp.issuer_day,
         presented_expiry=inp.card.expiry,
         now=inp.business_date,
+        hold=hold,
     )
-    if not decision.approved:
-        result = record_decline(conn, inp, decision.response_code, decision.reason)
-        return (
-            dataclasses.replace(result, balance=decision.balance)
-            if decision.response_code == "51"
-            else result
-        )
+    if decision.approved:
+        return decision
+    result = record_decline(conn, inp, decision.response_code, decision.reason)
+    return dataclasses.replace(result, balance=decision.balance) if decision.response_code == "51" else result
+
+
+def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
+    """Duplicate check, issuer decision, transaction record, fee and ledger journal."""
+    decision = _issuer_decision(conn, inp, amount=inp.amount, pin_required=inp.pin_required)
+    if isinstance(decision, AuthResult):
+        return decision
     txn_id, result = _approve(
         conn, inp, status="approved", account_id=decision.account_id, balance=decision.balance
     )
@@ -430,25 +437,9 @@ def authorize_sale(conn: Connection, inp: TxnInput) -> AuthResult:
 
 def authorize_preauth(conn: Connection, inp: TxnInput) -> AuthResult:
     """Pre-authorisation: the issuer holds the funds; the merchant gets nothing until completion."""
-    if (replay := _replay_or_late(conn, inp)) is not None:
-        return replay
-    card, refused = _issuer_checks(conn, inp)
-    if refused is not None:
-        return record_decline(conn, inp, refused.response_code, refused.reason)
-    decision = authorize_debit(
-        conn,
-        card,
-        amount=inp.amount,
-        currency=inp.currency,
-        pin=inp.pin_check,
-        pin_required=inp.pin_required,
-        issuer_day=inp.issuer_day,
-        presented_expiry=inp.card.expiry,
-        now=inp.business_date,
-        hold=True,
-    )
-    if not decision.approved:
-        return record_decline(conn, inp, decision.response_code, decision.reason)
+    decision = _issuer_decision(conn, inp, amount=inp.amount, pin_required=inp.pin_required, hold=True)
+    if isinstance(decision, AuthResult):
+        return decision
     txn_id, result = _approve(
         conn, inp, status="authorized", account_id=decision.account_id, balance=decision.balance
     )
@@ -467,27 +458,9 @@ def authorize_preauth(conn: Connection, inp: TxnInput) -> AuthResult:
 
 def authorize_balance(conn: Connection, inp: TxnInput) -> AuthResult:
     """Balance inquiry: card and PIN checked by the issuer, the available balance returned."""
-    if (replay := _replay_or_late(conn, inp)) is not None:
-        return replay
-    card, refused = _issuer_checks(conn, inp)
-    if refused is not None:
-        return record_decline(conn, inp, refused.response_code, refused.reason)
-    state = check_card_state(card, presented_expiry=inp.card.expiry, now=inp.business_date)
-    if state is not None:
-        return record_decline(conn, inp, state.response_code, state.reason)
-    decision = authorize_debit(
-        conn,
-        card,
-        amount=0,
-        currency=inp.currency,
-        pin=inp.pin_check,
-        pin_required=True,
-        issuer_day=inp.issuer_day,
-        presented_expiry=inp.card.expiry,
-        now=inp.business_date,
-    )
-    if not decision.approved:
-        return record_decline(conn, inp, decision.response_code, decision.reason)
+    decision = _issuer_decision(conn, inp, amount=0, pin_required=True)
+    if isinstance(decision, AuthResult):
+        return decision
     _txn_id, result = _approve(
         conn,
         inp,
