@@ -264,9 +264,9 @@ def release_preauth_hold(
     )
 
 
-def negate_transaction(conn: Connection, *, txn_id: int, at: datetime, reason: str) -> list[int]:
-    """Post the exact negation of every journal of ``txn_id`` (reversal, void). Idempotent."""
-    journals = (
+def _journals_of(conn: Connection, txn_id: int) -> Sequence[Any]:
+    """The journals ``txn_id`` owns, other than negations of them."""
+    return (
         conn.execute(
             select(journal_entries).where(
                 journal_entries.c.transaction_id == txn_id,
@@ -276,43 +276,52 @@ def negate_transaction(conn: Connection, *, txn_id: int, at: datetime, reason: s
         .mappings()
         .all()
     )
-    posted: list[int] = []
-    for journal in journals:
-        key = f"{journal['idempotency_key']}:negated-by:{reason}"
-        if conn.execute(select(journal_entries.c.id).where(journal_entries.c.idempotency_key == key)).first():
-            continue
-        entries = conn.execute(
-            select(ledger_entries.c.account_id, ledger_entries.c.amount).where(
-                ledger_entries.c.journal_id == journal["id"]
-            )
-        ).all()
-        new_id = int(
-            inserted_id(
-                conn.execute(
-                    insert(journal_entries).values(
-                        idempotency_key=key,
-                        kind=reason,
-                        transaction_id=txn_id,
-                        merchant_id=journal["merchant_id"],
-                        description=f"{reason} of: {journal['description']}"[:200],
-                        currency=journal["currency"],
-                        posted_at=at,
-                    )
+
+
+def _post_negation(conn: Connection, journal: Any, *, key: str, kind: str, txn_id: int, at: datetime) -> int:
+    """Post under ``key``, attached to ``txn_id``, a journal with every entry of ``journal`` negated."""
+    entries = conn.execute(
+        select(ledger_entries.c.account_id, ledger_entries.c.amount).where(
+            ledger_entries.c.journal_id == journal["id"]
+        )
+    ).all()
+    new_id = int(
+        inserted_id(
+            conn.execute(
+                insert(journal_entries).values(
+                    idempotency_key=key,
+                    kind=kind,
+                    transaction_id=txn_id,
+                    merchant_id=journal["merchant_id"],
+                    description=f"{kind} of: {journal['description']}"[:200],
+                    currency=journal["currency"],
+                    posted_at=at,
                 )
             )
         )
-        rows: list[dict[str, Any]] = [
-            {
-                "journal_id": new_id,
-                "account_id": e.account_id,
-                "amount": -e.amount,
-                "currency": journal["currency"],
-            }
-            for e in entries
-        ]
-        if rows:
-            conn.execute(insert(ledger_entries), rows)
-        posted.append(new_id)
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "journal_id": new_id,
+            "account_id": e.account_id,
+            "amount": -e.amount,
+            "currency": journal["currency"],
+        }
+        for e in entries
+    ]
+    if rows:
+        conn.execute(insert(ledger_entries), rows)
+    return new_id
+
+
+def negate_transaction(conn: Connection, *, txn_id: int, at: datetime, reason: str) -> list[int]:
+    """Post the exact negation of every journal of ``txn_id`` (reversal, void). Idempotent."""
+    posted: list[int] = []
+    for journal in _journals_of(conn, txn_id):
+        key = f"{journal['idempotency_key']}:negated-by:{reason}"
+        if journal_exists(conn, key) is not None:
+            continue
+        posted.append(_post_negation(conn, journal, key=key, kind=reason, txn_id=txn_id, at=at))
     return posted
 
 
@@ -323,55 +332,13 @@ def mirror_journals(
     transaction owns. Keys are ``txn:<into>:<reason>:<source journal id>`` — the form the ledger
     (:mod:`poskit.ledger.negation`) recognises as undoing the source journal while the void stands;
     reversing the void negates these journals in turn. Idempotent."""
-    journals = (
-        conn.execute(
-            select(journal_entries).where(
-                journal_entries.c.transaction_id == source_txn_id,
-                ~journal_entries.c.idempotency_key.like("%:negated-by:%"),
-            )
-        )
-        .mappings()
-        .all()
-    )
     posted: list[int] = []
-    for journal in journals:
+    for journal in _journals_of(conn, source_txn_id):
         key = f"txn:{into_txn_id}:{reason}:{journal['id']}"
         existing = journal_exists(conn, key)
-        if existing is not None:
-            posted.append(existing)
-            continue
-        entries = conn.execute(
-            select(ledger_entries.c.account_id, ledger_entries.c.amount).where(
-                ledger_entries.c.journal_id == journal["id"]
-            )
-        ).all()
-        new_id = int(
-            inserted_id(
-                conn.execute(
-                    insert(journal_entries).values(
-                        idempotency_key=key,
-                        kind=reason,
-                        transaction_id=into_txn_id,
-                        merchant_id=journal["merchant_id"],
-                        description=f"{reason} of: {journal['description']}"[:200],
-                        currency=journal["currency"],
-                        posted_at=at,
-                    )
-                )
-            )
+        posted.append(
+            existing
+            if existing is not None
+            else _post_negation(conn, journal, key=key, kind=reason, txn_id=into_txn_id, at=at)
         )
-        if entries:
-            conn.execute(
-                insert(ledger_entries),
-                [
-                    {
-                        "journal_id": new_id,
-                        "account_id": e.account_id,
-                        "amount": -e.amount,
-                        "currency": journal["currency"],
-                    }
-                    for e in entries
-                ],
-            )
-        posted.append(new_id)
     return posted

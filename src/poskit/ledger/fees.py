@@ -161,31 +161,36 @@ def quote_fee(schedule: FeeSchedule, rule_name: str, base: Amount) -> FeeQuote:
     return FeeQuote(schedule.id, schedule.version, rule_name, base, zero, f"{rule_name} rule has no rate = 0")
 
 
-def _schedule_from_row(conn: Connection, row: Any) -> FeeSchedule:
-    rules = conn.execute(
-        select(fee_rules).where(fee_rules.c.schedule_id == row["id"]).order_by(fee_rules.c.id)
-    ).mappings()
+def _rule_from_row(r: Any) -> FeeRule:
+    return FeeRule(
+        rule=r["rule"],
+        kind=r["kind"],
+        currency=r["currency"],
+        rate=Decimal(r["rate"]) if r["rate"] is not None else None,
+        fixed=r["fixed"],
+        cap=r["cap"],
+        period=r["period"],
+    )
+
+
+def _schedule_from_rows(row: Any, rules: Sequence[FeeRule]) -> FeeSchedule:
     return FeeSchedule(
         id=row["id"],
         merchant_id=row["merchant_id"],
         version=row["version"],
         effective_from=row["effective_from"],
         effective_to=row["effective_to"],
-        rules=tuple(
-            FeeRule(
-                rule=r["rule"],
-                kind=r["kind"],
-                currency=r["currency"],
-                rate=Decimal(r["rate"]) if r["rate"] is not None else None,
-                fixed=r["fixed"],
-                cap=r["cap"],
-                period=r["period"],
-            )
-            for r in rules
-        ),
+        rules=tuple(rules),
         notified_at=row["notified_at"],
         description=row["description"],
     )
+
+
+def _schedule_from_row(conn: Connection, row: Any) -> FeeSchedule:
+    rules = conn.execute(
+        select(fee_rules).where(fee_rules.c.schedule_id == row["id"]).order_by(fee_rules.c.id)
+    ).mappings()
+    return _schedule_from_rows(row, [_rule_from_row(r) for r in rules])
 
 
 def schedule_in_force(conn: Connection, merchant_id: int, at: datetime) -> FeeSchedule:
@@ -222,30 +227,11 @@ def load_schedules(conn: Connection, merchant_id: int | None = None) -> dict[int
     if merchant_id is not None:
         rule_query = rule_query.where(fee_rules.c.schedule_id.in_([r["id"] for r in rows]))
     for r in conn.execute(rule_query).mappings():
-        rules_by_schedule.setdefault(r["schedule_id"], []).append(
-            FeeRule(
-                rule=r["rule"],
-                kind=r["kind"],
-                currency=r["currency"],
-                rate=Decimal(r["rate"]) if r["rate"] is not None else None,
-                fixed=r["fixed"],
-                cap=r["cap"],
-                period=r["period"],
-            )
-        )
+        rules_by_schedule.setdefault(r["schedule_id"], []).append(_rule_from_row(r))
     out: dict[int, list[FeeSchedule]] = {}
     for row in rows:
         out.setdefault(row["merchant_id"], []).append(
-            FeeSchedule(
-                id=row["id"],
-                merchant_id=row["merchant_id"],
-                version=row["version"],
-                effective_from=row["effective_from"],
-                effective_to=row["effective_to"],
-                rules=tuple(rules_by_schedule.get(row["id"], [])),
-                notified_at=row["notified_at"],
-                description=row["description"],
-            )
+            _schedule_from_rows(row, rules_by_schedule.get(row["id"], []))
         )
     return out
 
