@@ -22,23 +22,21 @@ from poskit.store.migrate import upgrade
 from poskit.store.schema import issuer_accounts, issuer_cards
 from poskit.terminal.devices.network import TcpHostLink
 from poskit.terminal.devices.ports import (
-    Devices,
     NoResponse,
 )
 from poskit.terminal.devices.scripted import (
-    FixedPower,
     MemoryPrinter,
     ScriptedDisplay,
-    ScriptedKeypad,
     ScriptedPinEntry,
-    SystemClock,
     TestCardReader,
+    scripted_devices,
 )
 from poskit.terminal.engine import TerminalEngine
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 from poskit.testing import LiveServices
-from poskit.tms.provisioning import provision_demo, register_terminal, terminal_paths
+from poskit.tms.provisioning import provision_demo, register_terminal
 
 POSTGRES_URL = os.environ.get("POSKIT_TEST_POSTGRES_URL")
 
@@ -149,7 +147,7 @@ class Counter:
     def __init__(self, settings: Settings, address: str, terminal_id: str) -> None:
         self.settings = settings
         self.terminal_id = terminal_id
-        store_file, key_file = terminal_paths(settings, terminal_id)
+        store_file, key_file = terminal_files(settings, terminal_id)
         self.store = TerminalStore.open(store_file)
         self.element = SecureElement.open(
             key_file, self.store, mac_algorithm=self.store.profile().mac_algorithm
@@ -175,15 +173,8 @@ class Counter:
             chip_reader_ok=chip_reader_ok,
         )
         self.pins = ScriptedPinEntry(list(pins))
-        devices = Devices(
-            display=self.display,
-            keypad=ScriptedKeypad(),
-            card_reader=self.reader,  # type: ignore[arg-type]
-            pin_entry=self.pins,
-            printer=self.printer,
-            link=link or self.link,
-            clock=SystemClock(),
-            power=FixedPower(),
+        devices = scripted_devices(
+            link or self.link, self.reader, self.pins, display=self.display, printer=self.printer
         )
         return TerminalEngine(self.store, self.element, devices, sleep=_no_sleep)
 

@@ -40,9 +40,10 @@ from poskit.logs import configure_logging
 from poskit.store.db import make_engine
 from poskit.store.schema import system_keys
 from poskit.store.schema_keys import dukpt_devices
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
 from poskit.tms.keys import BDK_NAMES, KEY_BLOCK_COLUMNS
-from poskit.tms.provisioning import provision_demo, terminal_paths
+from poskit.tms.provisioning import provision_demo
 
 runner = CliRunner()
 TERMINALS = ("10000001", "10000002", "20000001")
@@ -151,7 +152,7 @@ def _learn_pinpad_keys(
 ) -> None:
     """Each PIN pad's LMK, its key blocks and its DUKPT registers, unwrapped (test-only)."""
     for tid in TERMINALS:
-        store_file, key_file = terminal_paths(settings, tid)
+        store_file, key_file = terminal_files(settings, tid)
         lmk = LocalMasterKey.load(key_file)
         lmk_files[key_file] = lmk._key
         into[f"PIN pad LMK {tid}"] = lmk._key

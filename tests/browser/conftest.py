@@ -287,15 +287,7 @@ def pay(live: LiveServices) -> Callable[..., Any]:
     from poskit.cards.book import card_by_name
     from poskit.money import Amount
     from poskit.terminal.devices.ports import Devices, HostLink
-    from poskit.terminal.devices.scripted import (
-        FixedPower,
-        MemoryPrinter,
-        ScriptedDisplay,
-        ScriptedKeypad,
-        ScriptedPinEntry,
-        SystemClock,
-        TestCardReader,
-    )
+    from poskit.terminal.devices.scripted import ScriptedPinEntry, TestCardReader, scripted_devices
     from poskit.terminal.runtime import open_terminal
 
     assert live.services is not None
@@ -304,17 +296,10 @@ def pay(live: LiveServices) -> Callable[..., Any]:
         amount: str, card: str, *, entry: str = "swipe", pin: str | None = None, terminal: str = "10000002"
     ) -> Any:
         def devices(link: HostLink) -> Devices:
-            return Devices(
-                display=ScriptedDisplay(),
-                keypad=ScriptedKeypad(),
-                card_reader=TestCardReader(
-                    card_by_name(card), entry, wallet=live.settings.data_dir / "cards"
-                ),  # type: ignore[arg-type]
-                pin_entry=ScriptedPinEntry([pin] if pin else []),
-                printer=MemoryPrinter(),
-                link=link,
-                clock=SystemClock(),
-                power=FixedPower(),
+            return scripted_devices(
+                link,
+                TestCardReader(card_by_name(card), entry, wallet=live.settings.data_dir / "cards"),  # type: ignore[arg-type]
+                ScriptedPinEntry([pin] if pin else []),
             )
 
         assert live.services is not None

@@ -22,8 +22,9 @@ from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.lmk import LocalMasterKey
 from poskit.store.db import make_engine
 from poskit.store.schema import terminals
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import provision_demo, terminal_paths
+from poskit.tms.provisioning import provision_demo
 
 runner = CliRunner()
 TID = "10000001"
@@ -119,7 +120,7 @@ def test_inject_errors_exit_2(data_dir: Path, args: list[str], message: str) -> 
 
 def test_status_exits_1_and_says_what_is_wrong(data_dir: Path) -> None:
     """A PIN pad whose master key file is gone: status exits 1 naming the file and the fix."""
-    terminal_paths(Settings(data_dir=data_dir), TID)[1].unlink()
+    terminal_files(Settings(data_dir=data_dir), TID)[1].unlink()
     code, out = poskit("keys", "status", "--terminal", TID, "--data-dir", str(data_dir))
     assert code == 1 and "problem: PIN pad master key file" in out and "inject keys again" in out
 
@@ -159,7 +160,7 @@ def test_rotate_lmk_with_env_lmk_is_refused(data_dir: Path) -> None:
 # ---------------------------------------------------------------------------------- poskit pay
 def test_pay_refuses_when_the_pin_pad_key_file_is_lost(data_dir: Path) -> None:
     """No PIN pad master key file: `poskit pay` exits 2 naming the lost key and the inject command."""
-    terminal_paths(Settings(data_dir=data_dir), TID)[1].unlink()
+    terminal_files(Settings(data_dir=data_dir), TID)[1].unlink()
     args = ["pay", "1.00", "--card", "magstripe-debit", "--pin", "654321", "--terminal", TID]
     code, out = poskit(*args, "--data-dir", str(data_dir))
     assert code == 2
@@ -170,7 +171,7 @@ def test_pay_refuses_when_the_pin_pad_key_file_is_lost(data_dir: Path) -> None:
 
 def test_pay_refuses_when_the_tmk_is_gone(data_dir: Path) -> None:
     """TMK row deleted from the terminal store: `poskit pay` exits 2, says which key and what to do."""
-    store = TerminalStore.open(terminal_paths(Settings(data_dir=data_dir), TID)[0])
+    store = TerminalStore.open(terminal_files(Settings(data_dir=data_dir), TID)[0])
     store.delete_keys("tmk")
     store.close()
     code, out = poskit(

@@ -15,21 +15,19 @@ import pytest
 from poskit.cards.book import card_by_name
 from poskit.config import Settings
 from poskit.terminal.devices.network import TcpHostLink
-from poskit.terminal.devices.ports import Devices
 from poskit.terminal.devices.scripted import (
-    FixedPower,
     MemoryPrinter,
     ScriptedDisplay,
-    ScriptedKeypad,
     ScriptedPinEntry,
-    SystemClock,
     TestCardReader,
+    scripted_devices,
 )
 from poskit.terminal.engine import TerminalEngine
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 from poskit.tms.keys import inject_keys
-from poskit.tms.provisioning import register_terminal, terminal_paths
+from poskit.tms.provisioning import register_terminal
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +47,7 @@ class Till:
         self.settings = settings
         self.address = address
         self.terminal_id = terminal_id
-        self.store_file, self.key_file = terminal_paths(settings, terminal_id)
+        self.store_file, self.key_file = terminal_files(settings, terminal_id)
         self.store = TerminalStore.open(self.store_file)
         self.printer = MemoryPrinter()
         self.display = ScriptedDisplay()
@@ -65,15 +63,12 @@ class Till:
     def engine(
         self, card: str | None = None, *, pins: tuple[str, ...] = (), entry: str = "swipe"
     ) -> TerminalEngine:
-        devices = Devices(
+        devices = scripted_devices(
+            TcpHostLink(self.address),
+            TestCardReader(card_by_name(card) if card else None, entry),  # type: ignore[arg-type]
+            ScriptedPinEntry(list(pins)),
             display=self.display,
-            keypad=ScriptedKeypad(),
-            card_reader=TestCardReader(card_by_name(card) if card else None, entry),  # type: ignore[arg-type]
-            pin_entry=ScriptedPinEntry(list(pins)),
             printer=self.printer,
-            link=TcpHostLink(self.address),
-            clock=SystemClock(),
-            power=FixedPower(),
         )
         return TerminalEngine(self.store, self.element, devices, sleep=_no_sleep)
 

@@ -40,20 +40,16 @@ from poskit.portal.tokens import create_token
 from poskit.store.db import WRITE, make_engine
 from poskit.store.schema import fee_lines, merchants, operators, transactions
 from poskit.terminal.devices.network import TcpHostLink
-from poskit.terminal.devices.ports import Devices
 from poskit.terminal.devices.scripted import (
-    FixedPower,
-    MemoryPrinter,
-    ScriptedDisplay,
-    ScriptedKeypad,
     ScriptedPinEntry,
-    SystemClock,
     TestCardReader,
+    scripted_devices,
 )
 from poskit.terminal.engine import TerminalEngine
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import DEMO_USERS, provision_demo, register_terminal, terminal_paths
+from poskit.tms.provisioning import DEMO_USERS, provision_demo, register_terminal
 
 with warnings.catch_warnings():
     # starlette's test client warns that its httpx transport is deprecated (httpx2 is not installed here).
@@ -101,18 +97,13 @@ def _engine_for(
     pins: tuple[str, ...],
     chip_ok: bool,
 ) -> tuple[TerminalEngine, TerminalStore]:
-    store_file, key_file = terminal_paths(settings, tid)
+    store_file, key_file = terminal_files(settings, tid)
     store = TerminalStore.open(store_file)
     element = SecureElement.open(key_file, store, mac_algorithm=store.profile().mac_algorithm)
-    devices = Devices(
-        display=ScriptedDisplay(),
-        keypad=ScriptedKeypad(),
-        card_reader=TestCardReader(card_by_name(card) if card else None, entry, chip_reader_ok=chip_ok),  # type: ignore[arg-type]
-        pin_entry=ScriptedPinEntry(list(pins)),
-        printer=MemoryPrinter(),
-        link=TcpHostLink(address),
-        clock=SystemClock(),
-        power=FixedPower(),
+    devices = scripted_devices(
+        TcpHostLink(address),
+        TestCardReader(card_by_name(card) if card else None, entry, chip_reader_ok=chip_ok),  # type: ignore[arg-type]
+        ScriptedPinEntry(list(pins)),
     )
     return TerminalEngine(store, element, devices, sleep=_no_sleep), store
 

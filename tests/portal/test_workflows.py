@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from poskit.portal.accounts import verify_password
+from poskit.passwords import verify_password
 from poskit.store.schema import audit_log, operators
 from poskit.store.schema_ledger import disputes, flags, merchant_change_requests
 from poskit.store.schema_portal import api_tokens

@@ -23,17 +23,13 @@ from poskit.store.db import make_engine
 from poskit.store.schema import audit_log, system_keys, terminals
 from poskit.store.schema_keys import lmk_rotations
 from poskit.terminal.devices.network import TcpHostLink
-from poskit.terminal.devices.ports import Devices
 from poskit.terminal.devices.scripted import (
-    FixedPower,
-    MemoryPrinter,
-    ScriptedDisplay,
-    ScriptedKeypad,
     ScriptedPinEntry,
-    SystemClock,
     TestCardReader,
+    scripted_devices,
 )
 from poskit.terminal.engine import TerminalEngine
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 from poskit.tms.keys import (
@@ -46,7 +42,7 @@ from poskit.tms.keys import (
     lmk_side_file,
     rotate_lmk,
 )
-from poskit.tms.provisioning import provision_demo, terminal_paths
+from poskit.tms.provisioning import provision_demo
 
 H = bytes.fromhex
 TID = "10000001"
@@ -154,7 +150,7 @@ def test_inject_dukpt_creates_the_bdk_and_a_device(settings: Settings, aes: bool
 
 def test_inject_recreates_a_lost_pin_pad(settings: Settings) -> None:
     """A PIN pad whose master key file is gone is re-initialised: new file, old blocks wiped."""
-    _store_file, key_file = terminal_paths(settings, TID)
+    _store_file, key_file = terminal_files(settings, TID)
     key_file.unlink()
     assert "missing" in " ".join(key_status(settings, TID).problems)
     result = inject_keys(settings, TID)
@@ -277,19 +273,10 @@ async def _no_sleep(_seconds: float) -> None:
 def _engine(
     settings: Settings, link: TcpHostLink, *, card: str = "magstripe-debit", pin: str = "654321"
 ) -> Any:
-    store_file, key_file = terminal_paths(settings, TID)
+    store_file, key_file = terminal_files(settings, TID)
     store = TerminalStore.open(store_file)
     element = SecureElement.open(key_file, store, mac_algorithm=store.profile().mac_algorithm)
-    devices = Devices(
-        display=ScriptedDisplay(),
-        keypad=ScriptedKeypad(),
-        card_reader=TestCardReader(card_by_name(card), "swipe"),  # type: ignore[arg-type]
-        pin_entry=ScriptedPinEntry([pin] * 3),
-        printer=MemoryPrinter(),
-        link=link,
-        clock=SystemClock(),
-        power=FixedPower(),
-    )
+    devices = scripted_devices(link, TestCardReader(card_by_name(card), "swipe"), ScriptedPinEntry([pin] * 3))
     return TerminalEngine(store, element, devices, sleep=_no_sleep)
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import update
 from poskit.passwords import hash_password, verify_password
 from poskit.store.db import WRITE, make_engine
 from poskit.store.schema import merchants, operators
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import sync_operators, terminal_paths
+from poskit.tms.provisioning import sync_operators
 
 
 def test_operator_changes_reach_the_terminal_stores(demo_settings: Any) -> None:
@@ -36,7 +37,7 @@ def test_operator_changes_reach_the_terminal_stores(demo_settings: Any) -> None:
         assert sync_operators(demo_settings, engine, merchant_id=mid) == 1
     finally:
         engine.dispose()
-    store = TerminalStore.open(terminal_paths(demo_settings, "20000001")[0])
+    store = TerminalStore.open(terminal_files(demo_settings, "20000001")[0])
     try:
         assert verify_password(store.operator("01")["password_hash"], "2468")
         assert store.operator("02") is None

@@ -12,21 +12,11 @@ from poskit.cards.book import card_by_name
 from poskit.config import Settings
 from poskit.host.runtime import RunningServices
 from poskit.logs import configure_logging
-from poskit.terminal.devices.network import TcpHostLink
-from poskit.terminal.devices.ports import Devices
-from poskit.terminal.devices.scripted import (
-    FixedPower,
-    MemoryPrinter,
-    ScriptedDisplay,
-    ScriptedKeypad,
-    ScriptedPinEntry,
-    SystemClock,
-    TestCardReader,
-)
+from poskit.terminal.devices.scripted import ScriptedPinEntry, TestCardReader, scripted_devices
 from poskit.terminal.engine import TerminalEngine
-from poskit.terminal.secure_element import SecureElement
+from poskit.terminal.runtime import open_terminal
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import provision_demo, register_terminal, terminal_paths
+from poskit.tms.provisioning import provision_demo, register_terminal
 
 __all__ = ["bench_world", "percentile", "summary", "terminal_engine"]
 
@@ -60,20 +50,16 @@ def terminal_engine(
 ) -> tuple[TerminalStore, TerminalEngine]:
     if register:
         register_terminal(settings, terminal_id, "898310058120001")
-    store_file, key_file = terminal_paths(settings, terminal_id)
-    store = TerminalStore.open(store_file)
-    element = SecureElement.open(key_file, store, mac_algorithm=store.profile().mac_algorithm)
-    devices = Devices(
-        display=ScriptedDisplay(),
-        keypad=ScriptedKeypad(),
-        card_reader=TestCardReader(card_by_name(card), entry),  # type: ignore[arg-type]
-        pin_entry=ScriptedPinEntry(list(pins) * 100_000),
-        printer=MemoryPrinter(),
-        link=TcpHostLink(address),
-        clock=SystemClock(),
-        power=FixedPower(),
+    return open_terminal(
+        settings,
+        terminal_id,
+        lambda link: scripted_devices(
+            link,
+            TestCardReader(card_by_name(card), entry),  # type: ignore[arg-type]
+            ScriptedPinEntry(list(pins) * 100_000),
+        ),
+        host_address=address,
     )
-    return store, TerminalEngine(store, element, devices)
 
 
 def percentile(values: Sequence[float], p: float) -> float:

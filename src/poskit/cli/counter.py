@@ -18,11 +18,12 @@ import typer
 
 from poskit.cards.book import UnknownCardError, card_by_name
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
-from poskit.cli.pay import HostOption, TerminalOption, print_outcome, scripted_devices
+from poskit.cli.pay import HostOption, TerminalOption, counter_devices, print_outcome
 from poskit.logs import configure_logging
 from poskit.money import Amount, AmountError
 from poskit.terminal.engine import TerminalEngine, TxnOutcome
-from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal
+from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal, terminal_files
+from poskit.terminal.store import TerminalStore
 
 __all__: list[str] = []
 
@@ -64,7 +65,7 @@ def _run(
         store, engine = open_terminal(
             settings,
             tid,
-            scripted_devices(
+            counter_devices(
                 card, entry, [pin] if pin else [], echo=not as_json, wallet=settings.data_dir / "cards"
             ),
             host_address=host,
@@ -95,9 +96,6 @@ def _supervisor(password: str | None, as_json: bool) -> str:
 def _currency(data_dir: Path | None, terminal: str | None) -> str:
     settings = settings_from(data_dir)
     tid = terminal or default_terminal(settings)
-    from poskit.terminal.runtime import terminal_files
-    from poskit.terminal.store import TerminalStore
-
     store_file, _ = terminal_files(settings, tid)
     if not store_file.exists():
         return "CNY"

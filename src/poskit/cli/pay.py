@@ -16,19 +16,16 @@ from poskit.logs import configure_logging
 from poskit.money import Amount, AmountError
 from poskit.terminal.devices.ports import Devices, HostLink
 from poskit.terminal.devices.scripted import (
-    FixedPower,
-    MemoryPrinter,
     ScriptedDisplay,
-    ScriptedKeypad,
     ScriptedPinEntry,
-    SystemClock,
     TestCardReader,
+    scripted_devices,
 )
 from poskit.terminal.engine import TxnOutcome
 from poskit.terminal.receipt import render_text
 from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal
 
-__all__ = ["HostOption", "TerminalOption", "pay_command", "scripted_devices"]
+__all__ = ["HostOption", "TerminalOption", "counter_devices", "pay_command"]
 
 TerminalOption = Annotated[
     str | None, typer.Option("--terminal", help="Terminal ID (default: the first one).")
@@ -38,24 +35,21 @@ HostOption = Annotated[
 ]
 
 
-def scripted_devices(
+def counter_devices(
     card_name: str | None, entry: str, pins: list[str], *, echo: bool, wallet: Path | None = None
 ) -> Callable[[HostLink], Devices]:
+    """The devices of `poskit pay` and the counter commands: this test card, these PINs."""
     card = card_by_name(card_name) if card_name else None
 
     def build(link: HostLink) -> Devices:
         display = ScriptedDisplay(
             echo=(lambda level, text: console.print(f"[dim]terminal:[/] {text}")) if echo else None
         )
-        return Devices(
+        return scripted_devices(
+            link,
+            TestCardReader(card, entry, wallet=wallet),  # type: ignore[arg-type]
+            ScriptedPinEntry(list(pins)),
             display=display,
-            keypad=ScriptedKeypad(),
-            card_reader=TestCardReader(card, entry, wallet=wallet),  # type: ignore[arg-type]
-            pin_entry=ScriptedPinEntry(list(pins)),
-            printer=MemoryPrinter(),
-            link=link,
-            clock=SystemClock(),
-            power=FixedPower(),
         )
 
     return build
@@ -103,7 +97,7 @@ def pay_command(
         store, engine = open_terminal(
             settings,
             tid,
-            scripted_devices(
+            counter_devices(
                 card, entry, [pin] if pin else [], echo=not as_json, wallet=settings.data_dir / "cards"
             ),
             host_address=host,

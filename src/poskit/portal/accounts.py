@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.engine import Connection
 
+from poskit.passwords import hash_password, verify_password
 from poskit.store.db import inserted_id
 from poskit.store.schema import acquirers, merchants, portal_users
 
@@ -34,17 +33,14 @@ __all__ = [
     "ensure_strong_password",
     "get_user",
     "get_user_by_id",
-    "hash_password",
     "list_users",
     "set_locale",
     "set_password",
     "unlock_user",
-    "verify_password",
 ]
 
 ROLES = ("merchant_owner", "merchant_staff", "acquirer_staff", "acquirer_admin")
 LOCK_AFTER = 5
-_hasher = PasswordHasher()
 
 
 class UnknownUserError(LookupError):
@@ -84,17 +80,6 @@ class LoginResult:
     user: PortalUser | None
     reason: str  # ok | bad_credentials | locked
     locked_until: datetime | None = None
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 def ensure_strong_password(password: str) -> None:
@@ -261,4 +246,4 @@ def authenticate(conn: Connection, username: str, password: str, *, now: datetim
 
 @functools.cache
 def _dummy_hash() -> str:
-    return _hasher.hash("poskit-no-such-user")
+    return hash_password("poskit-no-such-user")

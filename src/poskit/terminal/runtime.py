@@ -23,6 +23,7 @@ class UnknownTerminalError(LookupError):
 
 
 def terminal_files(settings: Settings, terminal_id: str) -> tuple[Path, Path]:
+    """(store file, PIN pad master key file) of one terminal under the data directory."""
     base = settings.terminals_dir / terminal_id
     return base / "terminal.sqlite", base / "pinpad.key"
 

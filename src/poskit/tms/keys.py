@@ -39,9 +39,10 @@ from poskit.store.db import WRITE, make_engine
 from poskit.store.migrate import upgrade
 from poskit.store.schema import audit_log, system_keys, terminals
 from poskit.store.schema_keys import dukpt_devices, lmk_rotations
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import open_host_database, provision_terminal_store, terminal_paths
+from poskit.tms.provisioning import open_host_database, provision_terminal_store
 
 __all__ = [
     "BDK_NAMES",
@@ -229,7 +230,7 @@ def _ensure_bdk(
 
 def _open_pinpad(settings: Settings, terminal_id: str, store: TerminalStore) -> tuple[SecureElement, bool]:
     """The PIN pad's secure element; a lost master key file is re-created and its old keys wiped."""
-    _, key_file = terminal_paths(settings, terminal_id)
+    _, key_file = terminal_files(settings, terminal_id)
     mac = store.profile().mac_algorithm
     if key_file.exists():
         try:
@@ -553,7 +554,7 @@ def key_status(settings: Settings, terminal_id: str) -> KeyStatus:
                 }
         if any(not k["ok"] for k in host_keys.values()):
             problems.append("a host key block does not open under the current LMK")
-        store_file, key_file = terminal_paths(settings, terminal_id)
+        store_file, key_file = terminal_files(settings, terminal_id)
         pinpad_lmk: str | None = None
         pinpad_keys: dict[str, dict[str, Any]] = {}
         next_ksn: str | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -24,7 +23,8 @@ from poskit.crypto.pan_protect import PanProtector
 from poskit.host.security import HostKeys, ensure_system_keys, load_host_keys, load_lmk
 from poskit.ledger.demo import seed_demo_ledger
 from poskit.ledger.fees import FeeRule, create_schedule
-from poskit.portal.accounts import create_user, hash_password
+from poskit.passwords import hash_password
+from poskit.portal.accounts import create_user
 from poskit.store.db import WRITE, inserted_id, make_engine
 from poskit.store.migrate import upgrade
 from poskit.store.schema import (
@@ -37,6 +37,7 @@ from poskit.store.schema import (
     terminals,
 )
 from poskit.store.schema_portal import support_contacts
+from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 
@@ -49,7 +50,6 @@ __all__ = [
     "provision_terminal_store",
     "register_terminal",
     "seed_issuer_cards",
-    "terminal_paths",
 ]
 
 #: username -> (password, role, merchant_no or None). Demo credentials, printed by `poskit up`.
@@ -113,12 +113,6 @@ class DemoSummary:
     created: bool
     terminals: list[str]
     users: dict[str, tuple[str, str, str | None]]
-
-
-def terminal_paths(settings: Settings, terminal_id: str) -> tuple[Path, Path]:
-    """(store file, PIN pad master key file) of one terminal under the data directory."""
-    base = settings.terminals_dir / terminal_id
-    return base / "terminal.sqlite", base / "pinpad.key"
 
 
 def open_host_database(settings: Settings) -> tuple[Engine, SoftHSM, HostKeys]:
@@ -221,7 +215,7 @@ def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: 
         .mappings()
         .one()
     )
-    store_path, _ = terminal_paths(settings, terminal_id)
+    store_path, _ = terminal_files(settings, terminal_id)
     store = TerminalStore.open(store_path)
     if not store.is_provisioned():
         store.provision(
@@ -273,7 +267,7 @@ def sync_operators(settings: Settings, engine: Engine, *, merchant_id: int | Non
             query = query.where(terminals.c.merchant_id == merchant_id)
         rows = conn.execute(query).all()
         for tid, mid in rows:
-            store_path, _ = terminal_paths(settings, tid)
+            store_path, _ = terminal_files(settings, tid)
             if not store_path.exists():
                 continue
             ops = (
@@ -352,7 +346,7 @@ def register_terminal(
             )
         with engine.connect() as conn:
             store = provision_terminal_store(settings, conn, terminal_id)
-        _, key_file = terminal_paths(settings, terminal_id)
+        _, key_file = terminal_files(settings, terminal_id)
         element = SecureElement.open(key_file, store, create=True, mac_algorithm=mac_algorithm)
         kcv = inject_terminal_master_key(hsm, engine, terminal_id, element)
         store.close()
@@ -375,7 +369,7 @@ def provision_demo(settings: Settings, *, now: datetime | None = None) -> DemoSu
     for tid in tids:
         with engine.connect() as conn:
             store = provision_terminal_store(settings, conn, tid)
-        _, key_file = terminal_paths(settings, tid)
+        _, key_file = terminal_files(settings, tid)
         element = SecureElement.open(
             key_file, store, create=True, mac_algorithm=store.profile().mac_algorithm
         )

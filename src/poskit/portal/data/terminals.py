@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from poskit.portal.accounts import PortalUser, hash_password
+from poskit.passwords import hash_password
+from poskit.portal.accounts import PortalUser
 from poskit.portal.scope import NotFound, merchant_filter
 from poskit.store.db import inserted_id
 from poskit.store.schema import operators, transactions

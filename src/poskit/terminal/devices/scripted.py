@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from poskit.cards.book import TestCard
 from poskit.cards.magstripe import track2_for
-from poskit.terminal.devices.ports import CardPresentation, EntryKind, PrinterError
+from poskit.terminal.devices.ports import CardPresentation, Devices, EntryKind, HostLink, PrinterError
 from poskit.terminal.receipt import render_text
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "ScriptedPinEntry",
     "SystemClock",
     "TestCardReader",
+    "scripted_devices",
 ]
 
 
@@ -199,3 +200,25 @@ class FixedPower:
 
     def charging(self) -> bool:
         return self.on_charger
+
+
+def scripted_devices(
+    link: HostLink,
+    card_reader: TestCardReader,
+    pin_entry: ScriptedPinEntry,
+    *,
+    display: ScriptedDisplay | None = None,
+    printer: MemoryPrinter | None = None,
+) -> Devices:
+    """A headless counter: the scripted card and PINs, a keypad that confirms, mains power,
+    the system clock, and (unless given to be shared) a fresh display and printer."""
+    return Devices(
+        display=display if display is not None else ScriptedDisplay(),
+        keypad=ScriptedKeypad(),
+        card_reader=card_reader,
+        pin_entry=pin_entry,
+        printer=printer if printer is not None else MemoryPrinter(),
+        link=link,
+        clock=SystemClock(),
+        power=FixedPower(),
+    )
