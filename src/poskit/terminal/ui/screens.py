@@ -28,6 +28,7 @@ __all__ = [
     "AmountScreen",
     "ChoiceScreen",
     "ConfirmScreen",
+    "DigitEntryScreen",
     "PinScreen",
     "PosScreen",
     "TextEntryScreen",
@@ -224,16 +225,54 @@ class ChoiceScreen(PosScreen[int | None]):
         self.dismiss(None)
 
 
-class AmountScreen(PosScreen[Amount | None]):
-    """Amount entry as on a POS: digits shift in from the right (1, 2, 5, 0 → 12.50)."""
+class DigitEntryScreen(PosScreen[ResultT]):
+    """A screen typed on the keypad: digits from the keyboard or the on-screen keys, with
+    clear, OK and cancel; subclasses say what a digit does and what OK and cancel mean."""
 
-    TITLE = "Enter amount"
     HINTS = "Digits · Backspace = clear · Enter = OK · Esc = cancel"
     BINDINGS: ClassVar[list[Any]] = [
         Binding("enter", "submit", show=False),
         Binding("escape", "cancel", show=False),
         Binding("backspace", "clear", show=False),
     ]
+
+    def digit(self, key: str) -> None:
+        raise NotImplementedError
+
+    def action_clear(self) -> None:
+        raise NotImplementedError
+
+    def action_submit(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        raise NotImplementedError
+
+    def press(self, key: str) -> None:
+        if key.isdigit():
+            self.digit(key)
+        elif key == "clear":
+            self.action_clear()
+        elif key == "enter":
+            self.action_submit()
+        elif key == "cancel":
+            self.action_cancel()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.character and event.character.isdigit():
+            event.stop()
+            event.prevent_default()
+            self.press(event.character)
+
+    @on(KeypadGrid.Pressed)
+    def _keypad(self, event: KeypadGrid.Pressed) -> None:
+        self.press(event.key)
+
+
+class AmountScreen(DigitEntryScreen[Amount | None]):
+    """Amount entry as on a POS: digits shift in from the right (1, 2, 5, 0 → 12.50)."""
+
+    TITLE = "Enter amount"
 
     def __init__(self, currency_code: str, *, title: str | None = None) -> None:
         super().__init__()
@@ -258,26 +297,10 @@ class AmountScreen(PosScreen[Amount | None]):
         self.query_one("#amount", Digits).update(self.amount.grouped())
         self.query_one("#error", Static).update("")
 
-    def press(self, key: str) -> None:
-        if key.isdigit():
-            if len((self.digits + key).lstrip("0")) <= _MAX_AMOUNT_DIGITS:
-                self.digits = (self.digits + key).lstrip("0")
-                self._changed()
-        elif key == "clear":
-            self.action_clear()
-        elif key == "enter":
-            self.action_submit()
-        elif key == "cancel":
-            self.action_cancel()
-
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character.isdigit():
-            event.stop()
-            self.press(event.character)
-
-    @on(KeypadGrid.Pressed)
-    def _keypad(self, event: KeypadGrid.Pressed) -> None:
-        self.press(event.key)
+    def digit(self, key: str) -> None:
+        if len((self.digits + key).lstrip("0")) <= _MAX_AMOUNT_DIGITS:
+            self.digits = (self.digits + key).lstrip("0")
+            self._changed()
 
     def action_clear(self) -> None:
         self.digits = self.digits[:-1]
@@ -293,17 +316,11 @@ class AmountScreen(PosScreen[Amount | None]):
         self.dismiss(None)
 
 
-class PinScreen(PosScreen[str | None]):
+class PinScreen(DigitEntryScreen[str | None]):
     """The PIN pad. Digits stay in a private buffer, are shown only as dots, and go to the
     secure element through the PinEntry port; nothing here logs or renders them."""
 
     TITLE = "PIN"
-    HINTS = "Digits · Backspace = clear · Enter = OK · Esc = cancel"
-    BINDINGS: ClassVar[list[Any]] = [
-        Binding("enter", "submit", show=False),
-        Binding("escape", "cancel", show=False),
-        Binding("backspace", "clear", show=False),
-    ]
 
     def __init__(self, prompt: str, *, min_length: int = 4, max_length: int = 12) -> None:
         super().__init__()
@@ -332,27 +349,10 @@ class PinScreen(PosScreen[str | None]):
     def _changed(self) -> None:
         self.query_one("#dots", PinDots).show_count(len(self._digits), self.max_length)
 
-    def _press(self, key: str) -> None:
-        if key.isdigit():
-            if len(self._digits) < self.max_length:
-                self._digits.append(ord(key))
-                self._changed()
-        elif key == "clear":
-            self.action_clear()
-        elif key == "enter":
-            self.action_submit()
-        elif key == "cancel":
-            self.action_cancel()
-
-    def on_key(self, event: events.Key) -> None:
-        if event.character and event.character.isdigit():
-            event.stop()
-            event.prevent_default()
-            self._press(event.character)
-
-    @on(KeypadGrid.Pressed)
-    def _keypad(self, event: KeypadGrid.Pressed) -> None:
-        self._press(event.key)
+    def digit(self, key: str) -> None:
+        if len(self._digits) < self.max_length:
+            self._digits.append(ord(key))
+            self._changed()
 
     def _wipe(self) -> None:
         for i in range(len(self._digits)):
