@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from poskit.cli import commands  # noqa: F401  (registers the sub-commands)
 from poskit.cli.app import app
+from poskit.cli.cards import TRY_PAY, TRY_PAY_ARGS
 
 pytestmark = pytest.mark.usefixtures("live_host")
 
@@ -41,6 +42,19 @@ def test_cards_json_lists_the_book_with_balances(demo_settings: Any) -> None:
     assert all(keys <= set(c) for c in cards)
     low = next(c for c in cards if c["name"] == "low-balance")
     assert low["balance"] == "10.00" and low["currency"] == "CNY"
+
+
+def test_the_suggested_first_payment_is_approved(
+    demo_settings: Any, live_host: Any, new_counter: Any
+) -> None:
+    """The payment `poskit up` and `poskit cards` tell a new user to try (one constant) goes
+    through as written: the chip card is inserted, not swiped; `poskit cards` prints it."""
+    tid = new_counter().terminal_id
+    code, ok = _cli(demo_settings, *TRY_PAY_ARGS, "--terminal", tid, "--host", live_host.address)
+    assert code == 0, ok
+    assert ok["approved"] is True and ok["entry_mode"] == "chip", ok
+    cards = runner.invoke(app, ["cards", "--data-dir", str(demo_settings.data_dir)], terminal_width=200)
+    assert TRY_PAY in cards.stdout
 
 
 def test_pay_json_and_exit_codes(demo_settings: Any, live_host: Any, new_counter: Any) -> None:

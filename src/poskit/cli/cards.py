@@ -9,7 +9,11 @@ from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, s
 from poskit.config import Settings
 from poskit.money import Amount
 
-__all__ = ["cards_command"]
+__all__ = ["TRY_PAY", "TRY_PAY_ARGS", "cards_command"]
+
+#: The first payment `poskit up` and `poskit cards` suggest: a chip card is inserted, not swiped.
+TRY_PAY_ARGS = ("pay", "12.50", "--card", "unionpay-debit", "--pin", "123456", "--entry", "chip")
+TRY_PAY = "poskit " + " ".join(TRY_PAY_ARGS)
 
 
 def _current_balances(data_dir_settings: Settings) -> dict[str, int]:
@@ -92,4 +96,4 @@ def cards_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -
             str(r["expiry"]),
         )
     console.print(table)
-    console.print("Pay with one: [bold]poskit pay 12.50 --card unionpay-debit --pin 123456[/]")
+    console.print(f"Pay with one: [bold]{TRY_PAY}[/]")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from poskit.cli.app import DataDirOption, app, console, fail, settings_from
+from poskit.cli.cards import TRY_PAY
 from poskit.config import Settings
 from poskit.host.runtime import RunningServices, run_services
 from poskit.host.security import LmkRotationPendingError, refuse_if_rotation_pending
@@ -37,7 +38,7 @@ def _banner(settings: Settings, services: RunningServices, *, portal: bool) -> N
             )
         )
         console.print("                  (change with: poskit users set-password USER)")
-    console.print("  try it          poskit cards;  poskit pay 12.50 --card unionpay-debit --pin 123456")
+    console.print(f"  try it          poskit cards;  {TRY_PAY}")
     console.print("Press Ctrl-C to stop.")
 
 
