@@ -23,7 +23,7 @@ from poskit.logs import configure_logging
 from poskit.money import Amount, AmountError
 from poskit.terminal.engine import TerminalEngine, TxnOutcome
 from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal, terminal_files
-from poskit.terminal.store import TerminalStore
+from poskit.terminal.store import NotProvisionedError, TerminalStore
 
 __all__: list[str] = []
 
@@ -70,7 +70,7 @@ def _run(
             ),
             host_address=host,
         )
-    except (UnknownTerminalError, ValueError) as exc:
+    except (UnknownTerminalError, NotProvisionedError, ValueError) as exc:
         fail(str(exc), as_json=as_json)
     try:
         return asyncio.run(action(engine))
@@ -102,6 +102,8 @@ def _currency(data_dir: Path | None, terminal: str | None) -> str:
     store = TerminalStore.open(store_file)
     try:
         return store.profile().currency
+    except NotProvisionedError:
+        return "CNY"  # the command then reports the unprovisioned terminal when it opens it
     finally:
         store.close()
 

@@ -24,6 +24,7 @@ from poskit.terminal.devices.scripted import (
 from poskit.terminal.engine import TxnOutcome
 from poskit.terminal.receipt import render_text
 from poskit.terminal.runtime import UnknownTerminalError, default_terminal, open_terminal
+from poskit.terminal.store import NotProvisionedError
 
 __all__ = ["HostOption", "TerminalOption", "counter_devices", "pay_command"]
 
@@ -102,7 +103,7 @@ def pay_command(
             ),
             host_address=host,
         )
-    except (UnknownTerminalError, ValueError) as exc:
+    except (UnknownTerminalError, NotProvisionedError, ValueError) as exc:
         fail(str(exc), as_json=as_json)
     try:
         money = Amount.parse(amount, engine.profile.currency)
