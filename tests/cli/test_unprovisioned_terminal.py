@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from poskit.cli import commands  # noqa: F401  (registers the sub-commands)
@@ -28,22 +29,21 @@ def _json(stdout: str) -> dict[str, object]:
     return parsed
 
 
-def test_pay_at_an_unprovisioned_terminal_says_so_and_exits_2(tmp_path: Path) -> None:
-    """`poskit pay` answers with the reason and what to do (exit 2), not a traceback."""
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["pay", "1.00", "--card", "magstripe-debit"],
+        ["preauth", "300.00", "--card", "magstripe-debit"],  # a counter command with an amount
+    ],
+    ids=["pay", "preauth"],
+)
+def test_an_unprovisioned_terminal_is_reported_with_exit_2(tmp_path: Path, command: list[str]) -> None:
+    """`poskit pay` and the counter commands answer with the reason and what to do (exit 2),
+    not a traceback."""
     data_dir = _unprovisioned(tmp_path)
-    args = ["pay", "1.00", "--card", "magstripe-debit", "--terminal", "30000001"]
-    result = runner.invoke(app, [*args, "--data-dir", str(data_dir), "--json"])
+    args = [*command, "--terminal", "30000001", "--data-dir", str(data_dir), "--json"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     error = str(_json(result.stdout)["error"])
     assert "not provisioned" in error and "poskit up" in error
-
-
-def test_counter_command_at_an_unprovisioned_terminal_says_so_and_exits_2(tmp_path: Path) -> None:
-    """A counter command with an amount (pre-authorisation) reports the same, exit 2."""
-    data_dir = _unprovisioned(tmp_path)
-    args = ["preauth", "300.00", "--card", "magstripe-debit", "--terminal", "30000001"]
-    result = runner.invoke(app, [*args, "--data-dir", str(data_dir), "--json"])
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "not provisioned" in str(_json(result.stdout)["error"])
