@@ -150,3 +150,31 @@ def test_users_list_and_set_password(demo_settings: Any) -> None:
     assert code == 1 and "password rejected" in weak["error"]
     code, done = _cli(demo_settings, "users", "set-password", "cafe", "--password", "poskit-cafe-1")
     assert code == 0 and done["password_set"] is True
+
+
+def test_a_chip_card_the_terminal_cannot_read_ends_the_payment(demo_settings: Any, live_host: Any) -> None:
+    """The issue's command: a Verve chip card at the Chinese demo terminal (no common
+    application). Three chip tries, one request to swipe, then the payment ends (exit 2)
+    with the reason, instead of printing the fallback prompt for ever."""
+    result = runner.invoke(
+        app,
+        [
+            "pay",
+            "1500.00",
+            "--card",
+            "verve-ngn",
+            "--pin",
+            "1111",
+            "--terminal",
+            "20000001",
+            "--entry",
+            "chip",
+            "--data-dir",
+            str(demo_settings.data_dir),
+            "--host",
+            live_host.address,
+        ],
+    )
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout.count("swipe the card instead (fallback)") == 1
+    assert "the chip cannot be read and the card was not swiped" in result.stdout

@@ -42,13 +42,25 @@ from poskit.terminal.receipt import Receipt
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
 
-__all__ = ["NETWORK_DOWN", "Check", "SelfTestReport", "TerminalEngine", "TxnOutcome"]
+__all__ = [
+    "CHIP_TRIES",
+    "FALLBACK_FAILED",
+    "NETWORK_DOWN",
+    "Check",
+    "SelfTestReport",
+    "TerminalEngine",
+    "TxnOutcome",
+]
 
 _log = get_logger("poskit.terminal")
 
 NETWORK_DOWN = "network not connected: check the cable or SIM, then retry"
 #: Chip read attempts before a chip card may be swiped (fallback).
 CHIP_TRIES = 3
+FALLBACK_FAILED = (
+    "the chip cannot be read and the card was not swiped: the transaction is ended; "
+    "use another card or another way to pay"
+)
 
 _ENTRY_MODES = {
     "swipe": EntryMode.SWIPE,
@@ -484,9 +496,8 @@ class TerminalEngine:
             f"Amount {amount.currency.code} {amount.grouped()} — confirm?"
         ):
             return self._fail("cancelled by the operator", amount=amount)
-        chip_failures = 0
-        while True:
-            presentation = await self._read_card(amount, fallback_allowed=chip_failures >= CHIP_TRIES)
+        for chip_failures in range(CHIP_TRIES):
+            presentation = await self._read_card(amount)
             if isinstance(presentation, TxnOutcome):
                 return presentation
             if presentation.kind not in ("chip", "tap"):
@@ -494,17 +505,30 @@ class TerminalEngine:
             outcome = await self._emv_sale(amount, presentation, txn_type=txn_type)
             if not outcome.extra.get("chip_read_failed") or presentation.kind == "tap":
                 return outcome
-            chip_failures += 1
-            self.store.log_event("chip_read_failed", attempt=chip_failures)
-            if chip_failures < CHIP_TRIES:
+            self.store.log_event("chip_read_failed", attempt=chip_failures + 1)
+            if chip_failures + 1 < CHIP_TRIES:
                 await self._say(
-                    f"Chip read failed ({chip_failures}/{CHIP_TRIES}): insert the card again", "prompt"
+                    f"Chip read failed ({chip_failures + 1}/{CHIP_TRIES}): insert the card again", "prompt"
                 )
-            else:
-                await self._say("The chip cannot be read: swipe the card instead (fallback)", "prompt")
-                switch = getattr(self.devices.card_reader, "switch", None)
-                if getattr(self.devices.card_reader, "follow_advice", False) and switch is not None:
-                    switch("swipe")
+        return await self._fallback_swipe(amount, txn_type)
+
+    async def _fallback_swipe(self, amount: Amount, txn_type: TxnType) -> TxnOutcome:
+        """After CHIP_TRIES failed chip reads: one swipe of the chip card (fallback), or the end.
+
+        The bound matters: a reader that keeps offering the chip (or nothing) must not keep
+        the terminal asking for ever.
+        """
+        await self._say("The chip cannot be read: swipe the card instead (fallback)", "prompt")
+        switch = getattr(self.devices.card_reader, "switch", None)
+        if getattr(self.devices.card_reader, "follow_advice", False) and switch is not None:
+            switch("swipe")
+        presentation = await self._read_card(amount, fallback_allowed=True)
+        if isinstance(presentation, TxnOutcome):
+            return presentation
+        if presentation.kind != "swipe":
+            await self.devices.card_reader.remove_card()
+            return self._fail(FALLBACK_FAILED, amount=amount)
+        return await self._magstripe_sale(amount, presentation, txn_type=txn_type)
 
     async def _read_card(
         self, amount: Amount, *, fallback_allowed: bool = False
