@@ -1000,7 +1000,18 @@ class TerminalEngine:
             **(receipt_extra or {}),
         )
         if balance_inquiry:
-            # nothing to print, keep or reverse: show the balance
+            # a balance slip: the balance where a sale has its amount, nothing to sign or open online
+            shown_balance = response.balance or amount
+            receipt = dataclasses.replace(
+                receipt,
+                amount=shown_balance.grouped(),
+                currency=shown_balance.currency.code,
+                remarks=(),
+                signature_required=False,
+                signature_waiver="balance inquiry",
+                e_receipt_url="",
+            )
+            # nothing to keep or reverse: show the balance
             if reversal_id is not None:
                 self.store.delete_reversal(reversal_id)
             shown = response.balance.grouped() if response.balance else "?"
