@@ -46,6 +46,7 @@ __all__ = [
     "CHIP_TRIES",
     "FALLBACK_FAILED",
     "NETWORK_DOWN",
+    "NO_OPERATOR",
     "Check",
     "SelfTestReport",
     "TerminalEngine",
@@ -57,6 +58,8 @@ _log = get_logger("poskit.terminal")
 NETWORK_DOWN = "network not connected: check the cable or SIM, then retry"
 #: Chip read attempts before a chip card may be swiped (fallback).
 CHIP_TRIES = 3
+#: A payment started with nobody signed in (the terminal app says it before asking an amount).
+NO_OPERATOR = "no operator signed in: sign in first (poskit login 01)"
 FALLBACK_FAILED = (
     "the chip cannot be read and the card was not swiped: the transaction is ended; "
     "use another card or another way to pay"
@@ -488,7 +491,7 @@ class TerminalEngine:
         if amount.currency.code != self.profile.currency:
             return self._fail(f"this terminal takes {self.profile.currency}, not {amount.currency.code}")
         if self.profile.operator is None:
-            return self._fail("no operator signed in: sign in first (poskit login 01)")
+            return self._fail(NO_OPERATOR)
         blocked = await self.ensure_ready()
         if blocked is not None:
             return blocked
