@@ -392,7 +392,8 @@ def unsigned_command(
     for r in rows:
         console.print(
             f"voucher {r['voucher']}  {r['type']:<10} {r['currency']} {r['amount']:>10}  {r['masked_pan']}"
-            f"  {r['date_time'][:16].replace('T', ' ')} {r['zone']}  sign with: poskit sign --voucher {int(r['voucher'])} --image FILE"
+            f"  {r['date_time'][:16].replace('T', ' ')} {r['zone']}"
+            f"  sign with: poskit sign --voucher {int(r['voucher'])} --image FILE"
         )
 
 
