@@ -178,3 +178,27 @@ def test_a_chip_card_the_terminal_cannot_read_ends_the_payment(demo_settings: An
     assert result.exit_code == 2, result.stdout
     assert result.stdout.count("swipe the card instead (fallback)") == 1
     assert "the chip cannot be read and the card was not swiped" in result.stdout
+
+
+def test_pay_prints_the_merchant_and_cardholder_copies_and_balance_prints_a_balance_slip(
+    demo_settings: Any, live_host: Any, new_counter: Any
+) -> None:
+    """`poskit pay` prints both copies (as the README says); `poskit balance` prints one
+    balance slip with the available balance, not a sale slip with AMOUNT 0.00."""
+    tid = new_counter().terminal_id
+    common = ["--terminal", tid, "--data-dir", str(demo_settings.data_dir), "--host", live_host.address]
+    paid = runner.invoke(
+        app, ["pay", "12.50", "--card", "magstripe-debit", "--pin", "654321", *common], terminal_width=200
+    )
+    assert paid.exit_code == 0, paid.stdout
+    assert (
+        paid.stdout.count("商户存根 MERCHANT COPY") == 1
+        and paid.stdout.count("持卡人存根 CARDHOLDER COPY") == 1
+    )
+    assert paid.stdout.index("MERCHANT COPY") < paid.stdout.index("CARDHOLDER COPY")
+    balance = runner.invoke(
+        app, ["balance", "--card", "magstripe-debit", "--pin", "654321", *common], terminal_width=200
+    )
+    assert balance.exit_code == 0, balance.stdout
+    assert "可用余额 AVAILABLE BALANCE: CNY" in balance.stdout and "AMOUNT" not in balance.stdout
+    assert "MERCHANT COPY" not in balance.stdout and "SIGNATURE" not in balance.stdout
