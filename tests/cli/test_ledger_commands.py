@@ -94,7 +94,7 @@ def test_transactions_show_json_keys(data: tuple[Path, World]) -> None:
 
 
 def test_ledger_check_names_each_break(data: tuple[Path, World]) -> None:
-    """A clean ledger exits 0; a tampered entry exits 1 naming the unbalanced journal."""
+    """A clean ledger exits 0; a tampered entry exits 1 naming the unbalanced journal and its statement."""
     data_dir, world = data
     world.sale(5000)
     ok = run_json(data_dir, "ledger", "check")
@@ -104,7 +104,10 @@ def test_ledger_check_names_each_break(data: tuple[Path, World]) -> None:
     bad = run(data_dir, "ledger", "check")
     assert bad.exit_code == 1
     assert "journal_unbalanced: journal 1 txn:1:sale" in bad.stdout
-    assert run_json(data_dir, "ledger", "check", code=1)["counts"] == {"journal_unbalanced": 1}
+    assert run_json(data_dir, "ledger", "check", code=1)["counts"] == {
+        "journal_unbalanced": 1,
+        "statement_does_not_add_up": 1,
+    }
     balances = run_json(data_dir, "ledger", "balances", "--merchant", CAFE)
     assert [b["code"] for b in balances] == [f"merchant_payable:{CAFE}:CNY"]
 
