@@ -56,6 +56,7 @@ __all__ = [
     "ApplyReversal",
     "Authorize",
     "CheckBatch",
+    "EchoTest",
     "IssueWorkingKeys",
     "LoadTerminal",
     "ReadCard",
@@ -126,7 +127,11 @@ class LoadTerminal(_Base):
 
 
 class VerifyMac(_Base):
-    """Check the request MAC with the terminal's MAK; a bad MAC is answered A0 and forces a sign-on."""
+    """Check the request MAC with the terminal's MAK; a bad MAC is answered A0 and changes nothing.
+
+    The A0 answer's header asks for a sign-on (processing requirement 3), but the host keeps the
+    terminal's working keys: the genuine terminal, which never saw the forged request, goes on.
+    """
 
     name = "verify-mac"
 
@@ -139,6 +144,7 @@ class VerifyMac(_Base):
         if mac is None:
             ctx.decline("A0", "MAC missing")
             ctx.force_sign_on = True
+            await self.s.note_authentication_failure(t, ctx.received_at, ctx.peer, "MAC missing")
             return Vote.ABORTED
         if not self._mac_ok(t, ctx, mac):
             # the cached record may predate a sign-on handled elsewhere: re-read once before refusing
@@ -150,13 +156,11 @@ class VerifyMac(_Base):
             ctx.force_sign_on = True
             return Vote.ABORTED
         if not self._mac_ok(t, ctx, mac):
+            # Anyone who read a receipt knows fields 41/42: a forged MAC must not change the terminal's
+            # keys or state, or one packet would take the genuine terminal out of service. Count it.
             ctx.decline("A0", "MAC verification failed")
             ctx.force_sign_on = True
-            await self.s.writer.submit(
-                lambda conn: conn.execute(
-                    update(terminals).where(terminals.c.id == t.id).values(sign_on_required=True)
-                )
-            )
+            await self.s.note_authentication_failure(t, ctx.received_at, ctx.peer, "MAC verification failed")
             return Vote.ABORTED
         ctx.mac_verified = True
         return _READ_ONLY
@@ -645,6 +649,16 @@ class SignOff(_Base):
         )
         ctx.decline("00", "signed off")
         return _PREPARED
+
+
+class EchoTest(_Base):
+    """Echo test (回响测试): a registered terminal checking the line is answered 00; nothing is written."""
+
+    name = "echo"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        ctx.decline("00", "echo")
+        return _READ_ONLY
 
 
 class Settle(_Base):
