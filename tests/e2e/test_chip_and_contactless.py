@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -207,6 +208,50 @@ async def test_dead_chip_falls_back_to_swipe_after_three_tries(new_counter: Call
     assert outcome.entry_mode == "fallback"
     assert any("insert the card again" in t for t in counter.display.texts())
     assert any("fallback" in t for t in counter.display.texts())
+
+
+class _StubbornChipReader:
+    """A reader that keeps offering the dead chip, or nothing once a swipe is asked for."""
+
+    chip_reader_working = True
+    follow_advice = False
+
+    def __init__(self, card_name: str, *, after_fallback: str) -> None:
+        from poskit.cards.book import card_by_name
+        from poskit.terminal.devices.scripted import TestCardReader
+
+        self.inner = TestCardReader(card_by_name(card_name), "chip", chip_failures=99)
+        self.after_fallback = after_fallback
+        self.reads = 0
+
+    async def read_card(self, prompt: str, *, allowed: Any) -> Any:
+        self.reads += 1
+        if self.reads > 3 and self.after_fallback == "nothing":
+            return None
+        return await self.inner.read_card(prompt, allowed=allowed)
+
+    async def remove_card(self) -> None:
+        await self.inner.remove_card()
+
+
+@pytest.mark.parametrize("after_fallback", ["chip", "nothing"])
+async def test_fallback_ends_when_the_card_is_not_swiped(
+    new_counter: Callable[..., Any], after_fallback: str
+) -> None:
+    """Three failed chip reads, the terminal asks for a swipe; a reader that offers the chip
+    again (or nothing) ends the sale with a clear message after one more read: never a loop."""
+    from poskit.terminal.engine import CHIP_TRIES, FALLBACK_FAILED
+
+    counter = new_counter()
+    engine = counter.engine("unionpay-debit", entry="chip", pins=("123456",))
+    reader = _StubbornChipReader("unionpay-debit", after_fallback=after_fallback)
+    engine.devices.card_reader = reader
+    outcome = await asyncio.wait_for(engine.sale(cny("19.00")), timeout=60)
+    assert not outcome.approved
+    assert reader.reads == CHIP_TRIES + 1
+    expected = FALLBACK_FAILED if after_fallback == "chip" else "no card presented"
+    assert outcome.message.startswith(expected), outcome.message
+    assert sum("swipe the card instead" in t for t in counter.display.texts()) == 1
 
 
 async def test_chip_data_is_kept_for_the_portal_without_sensitive_tags(

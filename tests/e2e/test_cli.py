@@ -150,3 +150,55 @@ def test_users_list_and_set_password(demo_settings: Any) -> None:
     assert code == 1 and "password rejected" in weak["error"]
     code, done = _cli(demo_settings, "users", "set-password", "cafe", "--password", "poskit-cafe-1")
     assert code == 0 and done["password_set"] is True
+
+
+def test_a_chip_card_the_terminal_cannot_read_ends_the_payment(demo_settings: Any, live_host: Any) -> None:
+    """The issue's command: a Verve chip card at the Chinese demo terminal (no common
+    application). Three chip tries, one request to swipe, then the payment ends (exit 2)
+    with the reason, instead of printing the fallback prompt for ever."""
+    result = runner.invoke(
+        app,
+        [
+            "pay",
+            "1500.00",
+            "--card",
+            "verve-ngn",
+            "--pin",
+            "1111",
+            "--terminal",
+            "20000001",
+            "--entry",
+            "chip",
+            "--data-dir",
+            str(demo_settings.data_dir),
+            "--host",
+            live_host.address,
+        ],
+    )
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout.count("swipe the card instead (fallback)") == 1
+    assert "the chip cannot be read and the card was not swiped" in result.stdout
+
+
+def test_pay_prints_the_merchant_and_cardholder_copies_and_balance_prints_a_balance_slip(
+    demo_settings: Any, live_host: Any, new_counter: Any
+) -> None:
+    """`poskit pay` prints both copies (as the README says); `poskit balance` prints one
+    balance slip with the available balance, not a sale slip with AMOUNT 0.00."""
+    tid = new_counter().terminal_id
+    common = ["--terminal", tid, "--data-dir", str(demo_settings.data_dir), "--host", live_host.address]
+    paid = runner.invoke(
+        app, ["pay", "12.50", "--card", "magstripe-debit", "--pin", "654321", *common], terminal_width=200
+    )
+    assert paid.exit_code == 0, paid.stdout
+    assert (
+        paid.stdout.count("商户存根 MERCHANT COPY") == 1
+        and paid.stdout.count("持卡人存根 CARDHOLDER COPY") == 1
+    )
+    assert paid.stdout.index("MERCHANT COPY") < paid.stdout.index("CARDHOLDER COPY")
+    balance = runner.invoke(
+        app, ["balance", "--card", "magstripe-debit", "--pin", "654321", *common], terminal_width=200
+    )
+    assert balance.exit_code == 0, balance.stdout
+    assert "可用余额 AVAILABLE BALANCE: CNY" in balance.stdout and "AMOUNT" not in balance.stdout
+    assert "MERCHANT COPY" not in balance.stdout and "SIGNATURE" not in balance.stdout

@@ -37,6 +37,8 @@ BIN_TABLE: tuple[BinInfo, ...] = (
     BinInfo("628888", "unionpay", "credit", "156", "UnionPay test issuer", "CUP"),
     BinInfo("623456", "unionpay", "debit", "156", "UnionPay test issuer", "CUP"),
     BinInfo("62", "unionpay", "debit", "156", "UnionPay", "CUP"),
+    BinInfo("496009", "visa", "debit", "566", "Nigerian Visa test issuer", "VIS"),
+    BinInfo("539923", "mastercard", "debit", "566", "Nigerian Mastercard test issuer", "MCC"),
     BinInfo("476173", "visa", "credit", "840", "Visa test issuer", "VIS"),
     BinInfo("4", "visa", "credit", "840", "Visa", "VIS"),
     BinInfo("555555", "mastercard", "credit", "840", "Mastercard test issuer", "MCC"),

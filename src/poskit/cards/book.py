@@ -240,6 +240,32 @@ CARD_BOOK: tuple[TestCard, ...] = (
         emv_profile="verve-ngn",
         description="Nigerian Verve debit in NGN, PIN always",
     ),
+    TestCard(
+        "visa-ngn",
+        "4960090000000019",
+        "debit",
+        ("magstripe", "chip"),
+        "2580",
+        25_000_000,
+        "NGN",
+        "3012",
+        "201",
+        emv_profile="visa-ngn",
+        description="Visa debit issued in Nigeria, NGN, PIN",
+    ),
+    TestCard(
+        "mastercard-ngn",
+        "5399230000000019",
+        "debit",
+        ("magstripe", "chip"),
+        "1357",
+        25_000_000,
+        "NGN",
+        "3012",
+        "201",
+        emv_profile="mastercard-ngn",
+        description="Mastercard debit issued in Nigeria, NGN, PIN",
+    ),
 )
 
 

@@ -9,11 +9,16 @@ from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, s
 from poskit.config import Settings
 from poskit.money import Amount
 
-__all__ = ["TRY_PAY", "TRY_PAY_ARGS", "cards_command"]
+__all__ = ["TRY_PAY", "TRY_PAY_ARGS", "TRY_PAY_NG", "TRY_PAY_NG_ARGS", "cards_command"]
 
 #: The first payment `poskit up` and `poskit cards` suggest: a chip card is inserted, not swiped.
 TRY_PAY_ARGS = ("pay", "12.50", "--card", "unionpay-debit", "--pin", "123456", "--entry", "chip")
 TRY_PAY = "poskit " + " ".join(TRY_PAY_ARGS)
+#: The Nigerian first payment: a Verve card at the Lagos merchant's ascii87 terminal, in naira.
+TRY_PAY_NG_ARGS = (
+    "pay", "1500.00", "--card", "verve-ngn", "--pin", "1111", "--terminal", "30000001", "--entry", "chip",
+)  # fmt: skip
+TRY_PAY_NG = "poskit " + " ".join(TRY_PAY_NG_ARGS)
 
 
 def _current_balances(data_dir_settings: Settings) -> dict[str, int]:
@@ -97,3 +102,4 @@ def cards_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -
         )
     console.print(table)
     console.print(f"Pay with one: [bold]{TRY_PAY}[/]")
+    console.print(f"In Lagos (NGN): [bold]{TRY_PAY_NG}[/]")

@@ -66,7 +66,10 @@ def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
             f"[{style}]{outcome.status.upper()}[/] {outcome.message}"
             + (f" (code {outcome.response_code})" if outcome.response_code else "")
         )
-        if receipt_text:
+        if outcome.receipt is not None and outcome.receipt.txn_type != "BALANCE":
+            # the merchant keeps its copy (signed on paper when due); the cardholder takes the other
+            console.print(render_text(outcome.receipt, copy="merchant"), highlight=False, markup=False)
+        if receipt_text:  # a balance inquiry prints the cardholder's balance slip only
             console.print(receipt_text, highlight=False, markup=False)
     raise typer.Exit(outcome.exit_code)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from poskit.cli.app import DataDirOption, app, console, fail, settings_from
-from poskit.cli.cards import TRY_PAY
+from poskit.cli.cards import TRY_PAY, TRY_PAY_NG
 from poskit.config import Settings
 from poskit.host.runtime import RunningServices, run_services
 from poskit.host.security import LmkRotationPendingError, refuse_if_rotation_pending
@@ -39,6 +39,7 @@ def _banner(settings: Settings, services: RunningServices, *, portal: bool) -> N
         )
         console.print("                  (change with: poskit users set-password USER)")
     console.print(f"  try it          poskit cards;  {TRY_PAY}")
+    console.print(f"  in Lagos (NGN)  {TRY_PAY_NG}")
     console.print("Press Ctrl-C to stop.")
 
 

@@ -112,6 +112,7 @@ def terminal_command(
             reader=reader,  # type: ignore[arg-type]
             pcsc_reader=reader_name,
             default_card=card,
+            wallet=settings.data_dir / "cards",
             printer=device,
             self_test_on_start=not no_self_test,
         )

@@ -42,13 +42,28 @@ from poskit.terminal.receipt import Receipt
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
 
-__all__ = ["NETWORK_DOWN", "Check", "SelfTestReport", "TerminalEngine", "TxnOutcome"]
+__all__ = [
+    "CHIP_TRIES",
+    "FALLBACK_FAILED",
+    "NETWORK_DOWN",
+    "NO_OPERATOR",
+    "Check",
+    "SelfTestReport",
+    "TerminalEngine",
+    "TxnOutcome",
+]
 
 _log = get_logger("poskit.terminal")
 
 NETWORK_DOWN = "network not connected: check the cable or SIM, then retry"
 #: Chip read attempts before a chip card may be swiped (fallback).
 CHIP_TRIES = 3
+#: A payment started with nobody signed in (the terminal app says it before asking an amount).
+NO_OPERATOR = "no operator signed in: sign in first (poskit login 01)"
+FALLBACK_FAILED = (
+    "the chip cannot be read and the card was not swiped: the transaction is ended; "
+    "use another card or another way to pay"
+)
 
 _ENTRY_MODES = {
     "swipe": EntryMode.SWIPE,
@@ -476,7 +491,7 @@ class TerminalEngine:
         if amount.currency.code != self.profile.currency:
             return self._fail(f"this terminal takes {self.profile.currency}, not {amount.currency.code}")
         if self.profile.operator is None:
-            return self._fail("no operator signed in: sign in first (poskit login 01)")
+            return self._fail(NO_OPERATOR)
         blocked = await self.ensure_ready()
         if blocked is not None:
             return blocked
@@ -484,9 +499,8 @@ class TerminalEngine:
             f"Amount {amount.currency.code} {amount.grouped()} — confirm?"
         ):
             return self._fail("cancelled by the operator", amount=amount)
-        chip_failures = 0
-        while True:
-            presentation = await self._read_card(amount, fallback_allowed=chip_failures >= CHIP_TRIES)
+        for chip_failures in range(CHIP_TRIES):
+            presentation = await self._read_card(amount)
             if isinstance(presentation, TxnOutcome):
                 return presentation
             if presentation.kind not in ("chip", "tap"):
@@ -494,17 +508,30 @@ class TerminalEngine:
             outcome = await self._emv_sale(amount, presentation, txn_type=txn_type)
             if not outcome.extra.get("chip_read_failed") or presentation.kind == "tap":
                 return outcome
-            chip_failures += 1
-            self.store.log_event("chip_read_failed", attempt=chip_failures)
-            if chip_failures < CHIP_TRIES:
+            self.store.log_event("chip_read_failed", attempt=chip_failures + 1)
+            if chip_failures + 1 < CHIP_TRIES:
                 await self._say(
-                    f"Chip read failed ({chip_failures}/{CHIP_TRIES}): insert the card again", "prompt"
+                    f"Chip read failed ({chip_failures + 1}/{CHIP_TRIES}): insert the card again", "prompt"
                 )
-            else:
-                await self._say("The chip cannot be read: swipe the card instead (fallback)", "prompt")
-                switch = getattr(self.devices.card_reader, "switch", None)
-                if getattr(self.devices.card_reader, "follow_advice", False) and switch is not None:
-                    switch("swipe")
+        return await self._fallback_swipe(amount, txn_type)
+
+    async def _fallback_swipe(self, amount: Amount, txn_type: TxnType) -> TxnOutcome:
+        """After CHIP_TRIES failed chip reads: one swipe of the chip card (fallback), or the end.
+
+        The bound matters: a reader that keeps offering the chip (or nothing) must not keep
+        the terminal asking for ever.
+        """
+        await self._say("The chip cannot be read: swipe the card instead (fallback)", "prompt")
+        switch = getattr(self.devices.card_reader, "switch", None)
+        if getattr(self.devices.card_reader, "follow_advice", False) and switch is not None:
+            switch("swipe")
+        presentation = await self._read_card(amount, fallback_allowed=True)
+        if isinstance(presentation, TxnOutcome):
+            return presentation
+        if presentation.kind != "swipe":
+            await self.devices.card_reader.remove_card()
+            return self._fail(FALLBACK_FAILED, amount=amount)
+        return await self._magstripe_sale(amount, presentation, txn_type=txn_type)
 
     async def _read_card(
         self, amount: Amount, *, fallback_allowed: bool = False
@@ -976,7 +1003,18 @@ class TerminalEngine:
             **(receipt_extra or {}),
         )
         if balance_inquiry:
-            # nothing to print, keep or reverse: show the balance
+            # a balance slip: the balance where a sale has its amount, nothing to sign or open online
+            shown_balance = response.balance or amount
+            receipt = dataclasses.replace(
+                receipt,
+                amount=shown_balance.grouped(),
+                currency=shown_balance.currency.code,
+                remarks=(),
+                signature_required=False,
+                signature_waiver="balance inquiry",
+                e_receipt_url="",
+            )
+            # nothing to keep or reverse: show the balance
             if reversal_id is not None:
                 self.store.delete_reversal(reversal_id)
             shown = response.balance.grouped() if response.balance else "?"
@@ -1130,7 +1168,9 @@ class TerminalEngine:
         """Operator sign-in (操作员签到): three wrong passwords lock the operator."""
         from poskit.terminal.operators import check_operator_password
 
-        check = check_operator_password(self.store, operator, password, now=self.devices.clock.now())
+        check = check_operator_password(
+            self.store, operator, password, now=self.devices.clock.now(), zone=self.timezone
+        )
         if not check.ok:
             self.store.log_event("operator_sign_in_refused", operator=operator, reason=check.message)
             return self._fail(check.message, txn_type="sign_in")
@@ -1187,8 +1227,13 @@ class TerminalEngine:
         )
 
     def query(self, voucher: int) -> BatchRecord | None:
-        """Transaction query by voucher number (the latest batch holding it)."""
-        return self.store.find_voucher(voucher)
+        """Transaction query by voucher number (the latest batch holding it), in local time."""
+        record = self.store.find_voucher(voucher)
+        return self.in_local_time(record) if record is not None else None
+
+    def in_local_time(self, record: BatchRecord) -> BatchRecord:
+        """The record with its date/time (stored in UTC) in the terminal's zone, for people to read."""
+        return dataclasses.replace(record, local_datetime=record.local_datetime.astimezone(self.timezone))
 
     def totals(self) -> dict[str, Any]:
         """The open batch's totals, as settlement will send them."""
@@ -1211,7 +1256,7 @@ class TerminalEngine:
     def unsigned(self) -> list[BatchRecord]:
         """Approved transactions that need a signature and have none (补签 list)."""
         return [
-            r
+            self.in_local_time(r)
             for r in self.store.records()
             if r.signature_required and r.signature is None and r.status in ("approved", "completed")
         ]

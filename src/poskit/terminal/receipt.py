@@ -13,7 +13,15 @@ import dataclasses
 import unicodedata
 from typing import Any
 
-__all__ = ["COPIES", "ENTRY_SUFFIX", "TXN_NAMES", "Receipt", "render_text"]
+__all__ = [
+    "CARDHOLDER_SIGNS_MERCHANT_COPY",
+    "COPIES",
+    "ENTRY_SUFFIX",
+    "TXN_NAMES",
+    "Receipt",
+    "amount_label",
+    "render_text",
+]
 
 COPIES = {
     "merchant": ("商户存根", "MERCHANT COPY"),
@@ -32,6 +40,10 @@ TXN_NAMES = {
     "COMPLETION_ADVICE": ("预授权完成通知", "AUTH COMPLETE ADVICE"),
     "BALANCE": ("余额查询", "BALANCE"),
 }
+
+#: The cardholder copy of a slip signed on paper: the signature is on the merchant copy, and
+#: may still be missing (补签), so this copy never claims it was signed.
+CARDHOLDER_SIGNS_MERCHANT_COPY = "持卡人签名见商户存根 SIGNATURE ON THE MERCHANT COPY"
 
 ENTRY_SUFFIX = {"swipe": "S", "chip": "I", "tap": "C", "manual": "M", "fallback": "S"}
 
@@ -103,6 +115,11 @@ class Receipt:
         )
 
 
+def amount_label(receipt: Receipt) -> str:
+    """The amount line's label: a balance slip shows the available balance there."""
+    return "可用余额 AVAILABLE BALANCE" if receipt.txn_type == "BALANCE" else "金额 AMOUNT"
+
+
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -143,7 +160,7 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
         f"参考号 REF NO.: {receipt.rrn or '-'}",
         f"日期时间 DATE/TIME: {receipt.date_time}",
         rule,
-        f"金额 AMOUNT: {receipt.currency} {receipt.amount}",
+        f"{amount_label(receipt)}: {receipt.currency} {receipt.amount}",
         rule,
     ]
     if receipt.aid:
@@ -164,7 +181,9 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
     lines.append("备注 REFERENCE:")
     lines += [f"  {r}" for r in remarks] or ["  -"]
     lines.append(rule)
-    if receipt.signature_required and receipt.signature_image:
+    if receipt.txn_type == "BALANCE":
+        pass  # a balance slip has nothing to sign
+    elif receipt.signature_required and receipt.signature_image:
         lines.append("持卡人签名 CARDHOLDER SIGNATURE: [电子签名 E-SIGNATURE]")
         if receipt.feature_code:
             lines.append(f"特征码 FEATURE CODE: {receipt.feature_code}")
@@ -179,7 +198,7 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
             "OF RELATIVE GOODS/SERVICES",
         ]
     elif receipt.signature_required:
-        lines.append("持卡人已签名 SIGNED BY CARDHOLDER")
+        lines.append(CARDHOLDER_SIGNS_MERCHANT_COPY)
     else:
         waiver = receipt.signature_waiver or "no signature required"
         lines.append(f"免签名 NO SIGNATURE REQUIRED ({waiver})")

@@ -59,7 +59,13 @@ DEMO_USERS: dict[str, tuple[str, str, str | None]] = {
     "noodle": ("poskit-noodle-1", "merchant_owner", "898310058140002"),
     "acquirer": ("poskit-admin-1", "acquirer_admin", None),
     "reviewer": ("poskit-review-1", "acquirer_staff", None),
+    "lagos": ("poskit-lagos-1", "merchant_owner", "898234058120003"),
+    "lagos-staff": ("poskit-lagos-2", "merchant_staff", "898234058120003"),
+    "acquirer-ng": ("poskit-admin-ng1", "acquirer_admin", None),
 }
+#: Demo users of an acquirer other than the Chinese one (username -> acquirer code).
+_USER_ACQUIRER = {"acquirer-ng": "48020566"}
+_CHINA_ACQUIRER = "48020000"
 
 _MERCHANTS: list[dict[str, Any]] = [
     {
@@ -105,6 +111,54 @@ DEMO_FEES = [
     FeeRule("foreign", "percent", "CNY", rate=Decimal("2.50")),
     FeeRule("d0_settlement", "fixed", "CNY", fixed=200),
 ]
+
+
+# --- the second market: Nigeria ------------------------------------------------------------
+NIGERIA_ACQUIRER = {
+    "code": "48020566",
+    "name": "poskit Demo Acquirer Nigeria",
+    "country": "566",
+    "currency": "NGN",
+    "timezone": "Africa/Lagos",
+    "support_phone": "+234 1 700 0566",
+}
+_NIGERIA_SUPPORT = {
+    "phone": "+234 1 700 0566",
+    "email": "support-ng@poskit.example",
+    "hours": "Mon-Sat 08:00-20:00 WAT",
+    "complaints_phone": "+234 1 700 0567",
+    "address": "25 Adeola Odeku Street, Victoria Island, Lagos",
+}
+_NIGERIA_MERCHANTS: list[dict[str, Any]] = [
+    {
+        "merchant_no": "898234058120003",  # 898 + area 2340 + MCC 5812 + serial, as the Chinese ones
+        "name": "Eko Kitchen Lagos",
+        "name_en": "Eko Kitchen Lagos",
+        "mcc": "5812",
+        "address": "14 Awolowo Road, Ikoyi, Lagos",
+        "city": "Lagos",
+        "settlement_account": "0123456789",  # a 10-digit NUBAN
+        "settlement_bank": "poskit Demo Bank Nigeria",
+        "currency": "NGN",
+    },
+]
+_NIGERIA_TERMINALS = {
+    "30000001": ("898234058120003", "ascii87", "x919", "poskit virtual P1", "counter 1"),
+}
+#: The same operator codes and passwords, named in English only (the "中文 English" names' second half).
+_NIGERIA_OPERATORS = [(code, name.split(" ", 1)[1], role, pw) for code, name, role, pw in _OPERATORS]
+#: The Merchant Service Charge on naira cards: 0.50 % of the value, capped at NGN 1,000 per
+#: transaction (CBN circular "Review of Process for Merchants Collections on Electronic
+#: Transactions", Sept. 2019, which lowered it from 0.75 % capped at NGN 1,200; kept by the
+#: CBN Guide to Charges by Banks, FPR/DIR/GEN/CIR/07/042, effective 1 January 2020). Cards
+#: issued in foreign currencies follow the schemes' pricing: the contract rate below.
+NIGERIA_FEES = [
+    FeeRule("domestic_debit", "percent", "NGN", rate=Decimal("0.50"), cap=100_000),
+    FeeRule("domestic_credit", "percent", "NGN", rate=Decimal("0.50"), cap=100_000),
+    FeeRule("foreign", "percent", "NGN", rate=Decimal("2.50")),
+]
+#: The language a market's terminals speak; China follows the operator's locale setting.
+_MARKET_LANGUAGE = {"566": "en"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,7 +286,7 @@ def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: 
             host_address=f"{settings.host_bind}:{settings.host_port}",
             portal_url=f"http://{settings.portal_bind}:{settings.portal_port}",
             support_phone=row["support_phone"],
-            language=settings.locale,
+            language=_MARKET_LANGUAGE.get(row["country"], settings.locale),
             operator="01",
             software_version="poskit-0.1.0",
             params={
@@ -364,6 +418,11 @@ def provision_demo(settings: Settings, *, now: datetime | None = None) -> DemoSu
         if conn.execute(select(acquirers.c.id)).first() is None:
             created = True
             _seed_world(conn, at)
+        if (
+            conn.execute(select(acquirers.c.id).where(acquirers.c.code == NIGERIA_ACQUIRER["code"])).first()
+            is None
+        ):
+            _seed_nigeria(conn, at)
         seed_issuer_cards(conn, hsm, keys, list(CARD_BOOK), at)
         tids = [r.terminal_id for r in conn.execute(select(terminals.c.terminal_id).order_by(terminals.c.id))]
     for tid in tids:
@@ -412,7 +471,55 @@ def _seed_world(conn: Connection, at: datetime) -> None:
         merchant_ids[m["merchant_no"]] = int(
             inserted_id(conn.execute(insert(merchants).values(acquirer_id=acquirer_id, created_at=at, **m)))
         )
-    for tid, (mno, dialect, mac, model, location) in _TERMINALS.items():
+    _seed_terminals_and_operators(conn, merchant_ids, _TERMINALS, _OPERATORS, at)
+    for mid in merchant_ids.values():
+        create_schedule(
+            conn,
+            merchant_id=mid,
+            version=1,
+            effective_from=at - timedelta(days=90),
+            rules=DEMO_FEES,
+            now=at,
+            notified_at=at - timedelta(days=120),
+            description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
+        )
+    seed_demo_ledger(conn, merchant_ids=merchant_ids, at=at)
+    _seed_users(conn, _CHINA_ACQUIRER, int(acquirer_id), merchant_ids, at, locale="en")
+
+
+def _seed_nigeria(conn: Connection, at: datetime) -> None:
+    """The Lagos acquirer, merchant, ascii87 terminal, operators, fee schedule and logins."""
+    acquirer_id = int(inserted_id(conn.execute(insert(acquirers).values(created_at=at, **NIGERIA_ACQUIRER))))
+    conn.execute(insert(support_contacts).values(acquirer_id=acquirer_id, updated_at=at, **_NIGERIA_SUPPORT))
+    merchant_ids = {
+        m["merchant_no"]: int(
+            inserted_id(conn.execute(insert(merchants).values(acquirer_id=acquirer_id, created_at=at, **m)))
+        )
+        for m in _NIGERIA_MERCHANTS
+    }
+    _seed_terminals_and_operators(conn, merchant_ids, _NIGERIA_TERMINALS, _NIGERIA_OPERATORS, at)
+    for mid in merchant_ids.values():
+        create_schedule(
+            conn,
+            merchant_id=mid,
+            version=1,
+            effective_from=at - timedelta(days=90),
+            rules=NIGERIA_FEES,
+            now=at,
+            notified_at=at - timedelta(days=120),
+            description="CBN Merchant Service Charge: 0.50% on naira cards (cap NGN 1,000), 2.50% foreign",
+        )
+    _seed_users(conn, NIGERIA_ACQUIRER["code"], acquirer_id, merchant_ids, at, locale="en")
+
+
+def _seed_terminals_and_operators(
+    conn: Connection,
+    merchant_ids: dict[str, int],
+    terminal_rows: dict[str, tuple[str, str, str, str, str]],
+    operator_rows: list[tuple[str, str, str, str]],
+    at: datetime,
+) -> None:
+    for tid, (mno, dialect, mac, model, location) in terminal_rows.items():
         conn.execute(
             insert(terminals).values(
                 terminal_id=tid,
@@ -427,7 +534,7 @@ def _seed_world(conn: Connection, at: datetime) -> None:
             )
         )
     for mid in merchant_ids.values():
-        for code, name, role, password in _OPERATORS:
+        for code, name, role, password in operator_rows:
             conn.execute(
                 insert(operators).values(
                     merchant_id=mid,
@@ -438,18 +545,23 @@ def _seed_world(conn: Connection, at: datetime) -> None:
                     created_at=at,
                 )
             )
-        create_schedule(
-            conn,
-            merchant_id=mid,
-            version=1,
-            effective_from=at - timedelta(days=90),
-            rules=DEMO_FEES,
-            now=at,
-            notified_at=at - timedelta(days=120),
-            description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
-        )
-    seed_demo_ledger(conn, merchant_ids=merchant_ids, at=at)
+
+
+def _seed_users(
+    conn: Connection,
+    acquirer_code: str,
+    acquirer_id: int,
+    merchant_ids: dict[str, int],
+    at: datetime,
+    *,
+    locale: str,
+) -> None:
+    """The demo portal logins of one acquirer: its staff and its merchants' people."""
     for username, (password, role, merchant) in DEMO_USERS.items():
+        if merchant is not None and merchant not in merchant_ids:
+            continue
+        if merchant is None and _USER_ACQUIRER.get(username, _CHINA_ACQUIRER) != acquirer_code:
+            continue
         if conn.execute(select(portal_users.c.id).where(portal_users.c.username == username)).first():
             continue
         create_user(
@@ -458,7 +570,8 @@ def _seed_world(conn: Connection, at: datetime) -> None:
             password=password,
             role=role,
             merchant_id=merchant_ids[merchant] if merchant else None,
-            acquirer_id=int(acquirer_id),
+            acquirer_id=acquirer_id,
+            locale=locale,
             now=at,
             check_strength=False,
         )

@@ -133,3 +133,38 @@ def test_qr_matrix_is_segnos_symbol_and_text_has_two_rows_per_line() -> None:
     size = len(expected) + 4
     assert len(lines) == (size + 1) // 2 and all(len(line) == size for line in lines)
     assert lines[0] == "█" * size  # the quiet zone is light
+
+
+@pytest.mark.parametrize("renderer", ["blocks", "text"])
+def test_an_unsigned_cardholder_copy_never_claims_a_signature(
+    make_receipt: Callable[..., Receipt], renderer: str
+) -> None:
+    """A slip due a paper signature and not signed yet: the cardholder copy points to the
+    merchant copy, it never prints 持卡人已签名 SIGNED BY CARDHOLDER; the merchant copy has the line."""
+    from poskit.terminal.receipt import CARDHOLDER_SIGNS_MERCHANT_COPY, render_text
+
+    unsigned = make_receipt(signature_required=True, signature_waiver="")
+    if renderer == "blocks":
+        cardholder, merchant = "\n".join(_texts(unsigned, copy="cardholder")), "\n".join(_texts(unsigned))
+    else:
+        cardholder, merchant = render_text(unsigned, copy="cardholder"), render_text(unsigned)
+    assert "SIGNED BY CARDHOLDER" not in cardholder and "已签名" not in cardholder
+    assert CARDHOLDER_SIGNS_MERCHANT_COPY in cardholder
+    assert "持卡人签名 CARDHOLDER SIGNATURE:" in merchant
+
+
+@pytest.mark.parametrize("renderer", ["blocks", "text"])
+def test_a_balance_slip_shows_the_balance_not_an_amount(
+    make_receipt: Callable[..., Receipt], renderer: str
+) -> None:
+    """A balance inquiry slip: AVAILABLE BALANCE with the balance, no AMOUNT line, nothing to sign."""
+    from poskit.terminal.receipt import render_text
+
+    slip = make_receipt(txn_type="BALANCE", amount="8,000.00", signature_required=False)
+    text = (
+        "\n".join(_texts(slip, copy="cardholder"))
+        if renderer == "blocks"
+        else render_text(slip, copy="cardholder")
+    )
+    assert "可用余额 AVAILABLE BALANCE" in text and "8,000.00" in text
+    assert "金额 AMOUNT" not in text and "SIGNATURE" not in text

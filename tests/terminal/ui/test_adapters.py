@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,50 @@ def test_pcsc_reader_without_service_reports_the_problem() -> None:
         pytest.skip("a PC/SC reader is connected here")
     assert not reader.chip_reader_working
     assert reader.reader_problem and "PC/SC" in reader.describe()
+
+
+class _ChoosesChip:
+    """A screen host whose cardholder inserts one test card."""
+
+    def __init__(self, card_name: str) -> None:
+        self.card_name = card_name
+
+    async def ask(self, screen: Any) -> Any:
+        from poskit.terminal.ui.txn_screens import CardChoice
+
+        return CardChoice("chip", self.card_name)
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        return None
+
+
+async def test_terminal_app_uses_the_cards_chip_counters_from_the_wallet(tmp_path: Path) -> None:
+    """A card the CLI used (ATC 4, last online ATC 4 in the data directory's wallet) answers
+    the terminal app with those counters, and the app's use goes back to the same wallet:
+    one card, one ATC, whatever front end (no false 'ATC replayed' fraud decline)."""
+    import json
+
+    from poskit.cards.book import card_by_name
+    from poskit.terminal.devices.scripted import TestCardReader
+    from poskit.terminal.ui.adapters import TuiCardReader
+
+    cli_reader = TestCardReader(card_by_name("unionpay-debit"), "chip", wallet=tmp_path)
+    assert await cli_reader.read_card("Insert", allowed=["chip"]) is not None
+    await cli_reader.remove_card()
+    wallet_file = tmp_path / "unionpay-debit.json"
+    state = json.loads(wallet_file.read_text())
+    for app_state in state["applications"].values():
+        app_state["atc"] = app_state["last_online_atc"] = 4
+    wallet_file.write_text(json.dumps(state))
+
+    tui = TuiCardReader(_ChoosesChip("unionpay-debit"), wallet=tmp_path)  # type: ignore[arg-type]
+    presentation = await tui.read_card("Insert", allowed=["chip"])
+    assert presentation is not None and presentation.kind == "chip"
+    assert tui._holder is not None
+    chip = tui._holder._chip
+    assert {s.atc for s in chip.state.applications.values()} == {4}
+    for app_state in chip.state.applications.values():
+        app_state.atc = 5  # this insert's GENERATE AC
+    await tui.remove_card()
+    saved = json.loads(wallet_file.read_text())
+    assert {s["atc"] for s in saved["applications"].values()} == {5}

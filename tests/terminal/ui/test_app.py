@@ -10,7 +10,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Button, Digits, Static
 
-from poskit.terminal.engine import NETWORK_DOWN
+from poskit.terminal.engine import NETWORK_DOWN, NO_OPERATOR
 from poskit.terminal.ui.admin_screens import DiagnosticsScreen, MenuScreen
 from poskit.terminal.ui.app import PosApp
 from poskit.terminal.ui.screens import AmountScreen, ChoiceScreen, ConfirmScreen, PinScreen, TextEntryScreen
@@ -257,7 +257,9 @@ async def test_unsigned_slip_is_signed_later_from_an_image_file(
 async def test_operator_signs_out_and_in(
     make_app: Callable[..., PosApp], wait_for: Callable[..., Any]
 ) -> None:
-    """Operator 01 signs out (status bar says so), then signs in again with the password."""
+    """Operator 01 signs out (a "done" screen, not APPROVED: no money moved; the status bar
+    says so); a sale then stops before any amount is typed, saying nobody is signed in;
+    then 01 signs in again with the password."""
     app = make_app(self_test_on_start=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, MenuScreen)
@@ -265,17 +267,24 @@ async def test_operator_signs_out_and_in(
         await wait_for(pilot, ChoiceScreen)
         await press(pilot, "1")
         result = await wait_for(pilot, ResultScreen)
-        assert result.view.status == "approved"
+        assert result.view.status == "info"
+        assert text_of(result, "#banner") == "DONE"
         await press(pilot, "enter")
         menu = await wait_for(pilot, MenuScreen)
         assert "No operator" in str(menu.query_one(StatusBar).content)
+        await press(pilot, "1")
+        refused = await wait_for(pilot, ResultScreen)
+        assert refused.view.status == "failed" and refused.view.message == NO_OPERATOR
+        assert not any(isinstance(s, AmountScreen) for s in app.screen_stack)
+        await press(pilot, "enter")
+        await wait_for(pilot, MenuScreen)
         await press(pilot, "9")
         await wait_for(pilot, TextEntryScreen)
         await press(pilot, "0", "1", "enter")
         await wait_until(lambda: isinstance(app.screen, TextEntryScreen) and app.screen.secret)
         await press(pilot, "0", "0", "0", "0", "enter")
         result = await wait_for(pilot, ResultScreen)
-        assert result.view.status == "approved", result.view.message
+        assert result.view.status == "info", result.view.message
         assert app.engine.profile.operator == "01"
 
 
@@ -336,3 +345,26 @@ async def test_tap_of_a_small_amount_needs_no_pin_or_signature(
         assert result.view.status == "approved", result.view.message
         assert result.view.receipt is not None and result.view.receipt.card_masked.endswith("0016")
         assert "/C" in str(result.query_one(ReceiptView).content)
+
+
+async def test_card_screen_buttons_fit_the_device_in_chinese(
+    make_app: Callable[..., PosApp], wait_for: Callable[..., Any]
+) -> None:
+    """In 中文 mode the card screen's 刷卡/插卡/挥卡/取消 buttons all fit inside the device
+    frame (取消 was cut to 取)."""
+    app = make_app(self_test_on_start=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, MenuScreen)
+        await press(pilot, "f2", "1")
+        await wait_for(pilot, AmountScreen)
+        await press(pilot, "1", "enter")
+        await wait_for(pilot, ConfirmScreen)
+        await press(pilot, "enter")
+        card_screen = await wait_for(pilot, CardScreen)
+        frame = card_screen.query_one("#device").content_region
+        buttons = list(card_screen.query(".buttons Button").results(Button))
+        assert [str(b.label) for b in buttons][-1] == "取消"
+        for button in buttons:
+            region = button.region
+            assert region.x >= frame.x and region.right <= frame.right, (str(button.label), region, frame)
+        assert "取消" in app.export_screenshot()

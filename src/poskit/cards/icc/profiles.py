@@ -211,6 +211,19 @@ _VERVE = ApplicationProfile(
     contactless=False,
 )
 
+#: Visa and Mastercard issued in Nigeria: NGN, PIN-centric like every Nigerian card.
+_VISA_NG = dataclasses.replace(
+    _VISA,
+    preferred_name="Visa Debit",
+    label="VISA DEBIT",
+    cvm_list=_VERVE.cvm_list,
+    currency="0566",
+    country="0566",
+)
+_MASTERCARD_NG = dataclasses.replace(
+    _MASTERCARD, preferred_name="Debit Mastercard", cvm_list=_VERVE.cvm_list, currency="0566", country="0566"
+)
+
 PROFILES: Mapping[str, CardProfile] = {
     p.name: p
     for p in (
@@ -235,6 +248,10 @@ PROFILES: Mapping[str, CardProfile] = {
         CardProfile("expired-card", (_UP_DEBIT,), description="expired application"),
         CardProfile("low-balance", (_UP_DEBIT,), description="UnionPay debit, low balance"),
         CardProfile("verve-ngn", (_VERVE,), description="Verve debit in NGN, PIN always"),
+        CardProfile("visa-ngn", (_VISA_NG,), description="Visa debit issued in Nigeria, NGN, PIN"),
+        CardProfile(
+            "mastercard-ngn", (_MASTERCARD_NG,), description="Mastercard debit issued in Nigeria, NGN, PIN"
+        ),
     )
 }
 

@@ -12,7 +12,14 @@ import dataclasses
 import unicodedata
 from typing import Literal
 
-from poskit.terminal.receipt import COPIES, ENTRY_SUFFIX, TXN_NAMES, Receipt
+from poskit.terminal.receipt import (
+    CARDHOLDER_SIGNS_MERCHANT_COPY,
+    COPIES,
+    ENTRY_SUFFIX,
+    TXN_NAMES,
+    Receipt,
+    amount_label,
+)
 
 __all__ = [
     "PAPERS",
@@ -182,7 +189,7 @@ def _signature(receipt: Receipt, copy: str) -> list[Block]:
         if receipt.feature_code:
             blocks.append(PairLine("特征码 FEATURE CODE", receipt.feature_code))
     elif copy == "cardholder":
-        blocks.append(TextLine("(持卡人已签名 SIGNED BY CARDHOLDER)"))
+        blocks.append(TextLine(f"({CARDHOLDER_SIGNS_MERCHANT_COPY})"))
     else:
         blocks += [Space(2), Rule("_")]
     blocks += [TextLine(line) for line in ACKNOWLEDGEMENT]
@@ -227,7 +234,7 @@ def receipt_blocks(receipt: Receipt, *, copy: str = "merchant") -> list[Block]:
         PairLine("参考号 REFER NO.", receipt.rrn or "-"),
         PairLine("日期/时间 DATE/TIME", receipt.date_time),
         Rule(),
-        TextLine("金额 AMOUNT:"),
+        TextLine(f"{amount_label(receipt)}:"),
         TextLine(f"{receipt.currency} {receipt.amount}", align="right", bold=True, double=True),
         Rule(),
     ]
@@ -243,7 +250,8 @@ def receipt_blocks(receipt: Receipt, *, copy: str = "merchant") -> list[Block]:
     blocks.append(TextLine("备注 REFERENCE:"))
     blocks += _remarks(receipt)
     blocks.append(Rule())
-    blocks += _signature(receipt, copy)
+    if receipt.txn_type != "BALANCE":  # a balance slip has nothing to sign
+        blocks += _signature(receipt, copy)
     if receipt.support_phone:
         blocks.append(PairLine("客服电话 SUPPORT", receipt.support_phone))
     if receipt.e_receipt_url:

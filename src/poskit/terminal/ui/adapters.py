@@ -95,9 +95,12 @@ class TuiCardReader:
         source: Literal["book", "pcsc"] = "book",
         pcsc_reader: str | None = None,
         default_card: str | None = None,
+        wallet: Path | None = None,
     ) -> None:
         self.host = host
         self.source = source
+        self.wallet = wallet  # the cards' chip counters, shared with the CLI and the browser POS
+        self._holder: TestCardReader | None = None
         self.pcsc_reader = pcsc_reader
         self.card_name = default_card or CARD_BOOK[0].name
         self.entry: EntryKind = "swipe"
@@ -154,13 +157,19 @@ class TuiCardReader:
                 from poskit.terminal.devices.pcsc_reader import PcscIccTransport
 
                 return CardPresentation(choice.entry, icc=PcscIccTransport(self.pcsc_reader))
-            book = TestCardReader(card_by_name(choice.card_name), choice.entry, chip_reader_ok=self._chip_ok)
+            book = TestCardReader(
+                card_by_name(choice.card_name), choice.entry, chip_reader_ok=self._chip_ok, wallet=self.wallet
+            )
             presentation = await book.read_card(prompt, allowed=allowed)
             if presentation is not None:
+                self._holder = book
                 return presentation
             notice = "This card cannot be read that way: try another way or another card"
 
     async def remove_card(self) -> None:
+        if self._holder is not None:
+            await self._holder.remove_card()  # the chip's counters go back to the wallet
+            self._holder = None
         self.host.show_message("Please remove the card", "prompt")
 
 

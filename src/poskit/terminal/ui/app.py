@@ -8,6 +8,7 @@ power-on self-test, then shows the main menu. Every function runs in a worker.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 from textual.app import App
@@ -61,6 +62,7 @@ class PosApp(App[None]):
         reader: Literal["book", "pcsc"] = "book",
         pcsc_reader: str | None = None,
         default_card: str | None = None,
+        wallet: Path | None = None,
         printer: Printer | None = None,
         power: PowerSource | None = None,
         clock: Clock | None = None,
@@ -73,7 +75,7 @@ class PosApp(App[None]):
         self.display_port = TuiDisplay(self)
         self.keypad = TuiKeypad(self)
         self.card_reader = TuiCardReader(
-            self, source=reader, pcsc_reader=pcsc_reader, default_card=default_card
+            self, source=reader, pcsc_reader=pcsc_reader, default_card=default_card, wallet=wallet
         )
         self.pin_pad = TuiPinEntry(self)
         self.printer = PreviewPrinter(printer)

@@ -11,7 +11,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from poskit.money import Amount
-from poskit.terminal.engine import NETWORK_DOWN, TxnOutcome
+from poskit.terminal.engine import NETWORK_DOWN, NO_OPERATOR, TxnOutcome
 from poskit.terminal.receipt import TXN_NAMES, Receipt
 from poskit.terminal.store import BatchRecord
 from poskit.terminal.ui.admin_screens import DiagnosticsScreen, SettingsScreen
@@ -38,6 +38,10 @@ _HIDDEN_EXTRAS = frozenset({"record_id", "kcv", "report", "receipt"})
 
 def _entry_suffix(entry: str | None) -> str:
     return {"swipe": "S", "chip": "I", "tap": "C", "manual": "M", "fallback": "S"}.get(entry or "", "")
+
+
+#: Operator and terminal housekeeping: their success is "done", never "transaction approved".
+_NOT_A_PAYMENT = frozenset({"sign_in", "sign_out", "sign_on", "sign_off"})
 
 
 def outcome_view(app: PosApp, outcome: TxnOutcome, printed: list[tuple[str, Receipt]]) -> ResultView:
@@ -77,8 +81,11 @@ def outcome_view(app: PosApp, outcome: TxnOutcome, printed: list[tuple[str, Rece
     receipt = outcome.receipt
     if receipt is None and printed:
         receipt = printed[0][1]
+    status = outcome.status
+    if status == "approved" and outcome.txn_type in _NOT_A_PAYMENT:
+        status = "info"  # done, not 交易成功: no money moved
     return ResultView(
-        status=outcome.status,
+        status=status,
         message=message,
         details=details,
         receipt=receipt,
@@ -102,7 +109,7 @@ def record_view(app: PosApp, record: BatchRecord) -> ResultView:
         ("Batch", f"{record.batch_no:06d}"),
         ("Reference", record.rrn or "-"),
         ("Auth code", record.auth_code or "-"),
-        ("Date/time", f"{record.local_datetime:%Y-%m-%d %H:%M:%S}"),
+        ("Date/time", f"{record.local_datetime:%Y-%m-%d %H:%M:%S %Z}".rstrip()),
         ("Status", record.status),
         (
             "Signature",
@@ -142,6 +149,10 @@ class Flows:
         return await self.app.ask(ResultScreen(view))
 
     async def _amount(self, title: str) -> Amount | None:
+        """The amount of a payment, once the terminal knows an operator is signed in to take it."""
+        if self.engine.profile.operator is None:
+            await self._show(ResultView("failed", NO_OPERATOR))
+            return None
         return await self.app.ask(AmountScreen(self.engine.profile.currency, title=title))
 
     async def _text(
