@@ -1186,7 +1186,9 @@ class TerminalEngine:
         """Operator sign-in (操作员签到): three wrong passwords lock the operator."""
         from poskit.terminal.operators import check_operator_password
 
-        check = check_operator_password(self.store, operator, password, now=self.devices.clock.now())
+        check = check_operator_password(
+            self.store, operator, password, now=self.devices.clock.now(), zone=self.timezone
+        )
         if not check.ok:
             self.store.log_event("operator_sign_in_refused", operator=operator, reason=check.message)
             return self._fail(check.message, txn_type="sign_in")
@@ -1243,8 +1245,13 @@ class TerminalEngine:
         )
 
     def query(self, voucher: int) -> BatchRecord | None:
-        """Transaction query by voucher number (the latest batch holding it)."""
-        return self.store.find_voucher(voucher)
+        """Transaction query by voucher number (the latest batch holding it), in local time."""
+        record = self.store.find_voucher(voucher)
+        return self.in_local_time(record) if record is not None else None
+
+    def in_local_time(self, record: BatchRecord) -> BatchRecord:
+        """The record with its date/time (stored in UTC) in the terminal's zone, for people to read."""
+        return dataclasses.replace(record, local_datetime=record.local_datetime.astimezone(self.timezone))
 
     def totals(self) -> dict[str, Any]:
         """The open batch's totals, as settlement will send them."""
@@ -1267,7 +1274,7 @@ class TerminalEngine:
     def unsigned(self) -> list[BatchRecord]:
         """Approved transactions that need a signature and have none (补签 list)."""
         return [
-            r
+            self.in_local_time(r)
             for r in self.store.records()
             if r.signature_required and r.signature is None and r.status in ("approved", "completed")
         ]
