@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     host_bind: str = "127.0.0.1"
     host_port: int = 8583
+    # Connection limits of the ISO 8583 front end (raised by the load benchmark).
+    host_max_connections: int = 2000
+    host_idle_timeout: float = 300.0
     portal_bind: str = "127.0.0.1"
     portal_port: int = 8000
     lmk_file: Path | None = None

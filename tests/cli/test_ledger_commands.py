@@ -94,7 +94,7 @@ def test_transactions_show_json_keys(data: tuple[Path, World]) -> None:
 
 
 def test_ledger_check_names_each_break(data: tuple[Path, World]) -> None:
-    """A clean ledger exits 0; a tampered entry exits 1 naming the unbalanced journal."""
+    """A clean ledger exits 0; a tampered entry exits 1 naming the unbalanced journal and its statement."""
     data_dir, world = data
     world.sale(5000)
     ok = run_json(data_dir, "ledger", "check")
@@ -104,7 +104,10 @@ def test_ledger_check_names_each_break(data: tuple[Path, World]) -> None:
     bad = run(data_dir, "ledger", "check")
     assert bad.exit_code == 1
     assert "journal_unbalanced: journal 1 txn:1:sale" in bad.stdout
-    assert run_json(data_dir, "ledger", "check", code=1)["counts"] == {"journal_unbalanced": 1}
+    assert run_json(data_dir, "ledger", "check", code=1)["counts"] == {
+        "journal_unbalanced": 1,
+        "statement_does_not_add_up": 1,
+    }
     balances = run_json(data_dir, "ledger", "balances", "--merchant", CAFE)
     assert [b["code"] for b in balances] == [f"merchant_payable:{CAFE}:CNY"]
 
@@ -265,3 +268,11 @@ def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
         "terminal misconfigured, fixed",
     )
     assert cleared["status"] == "cleared" and run_json(data_dir, "merchants", "flags") == []
+
+
+def test_ledger_check_in_a_directory_without_data_says_so(tmp_path: Path) -> None:
+    """No database there: exit 2 saying so, and no data directory is created."""
+    empty = tmp_path / "nothing-here"
+    result = run_json(empty, "ledger", "check", code=2)
+    assert result["error"].startswith(f"no poskit data in {empty.resolve()}")
+    assert not empty.exists()

@@ -195,3 +195,47 @@ async def test_status_upload_records_the_terminal_and_flags_a_moved_one(
         engine.dispose()
     assert row.battery_percent == 87 and row.software_version
     assert "terminal_location" in kinds
+
+
+async def test_terminal_on_mains_is_recorded_as_mains_not_battery_zero(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
+    """A terminal without a battery sends power=mains; the host stores no battery level for it."""
+    from sqlalchemy import select
+
+    from poskit.store.db import make_engine
+    from poskit.store.schema import terminals
+    from poskit.terminal.devices.scripted import FixedPower
+
+    counter = new_counter()
+    terminal = counter.engine()
+    terminal.devices.power = FixedPower(percent=None, on_charger=False)
+    assert (await terminal.sign_on()).approved
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(terminals.c.battery_percent, terminals.c.power_source, terminals.c.charging).where(
+                    terminals.c.terminal_id == counter.terminal_id
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert (row.power_source, row.battery_percent, row.charging) == ("mains", None, None)
+
+
+async def test_critical_battery_refuses_a_sale_before_anything_is_sent(
+    new_counter: Callable[..., Any],
+) -> None:
+    """Off the charger below the critical level, the sale is refused plainly and nothing reaches the host."""
+    from poskit.terminal.devices.scripted import FixedPower
+
+    counter = new_counter()
+    terminal = counter.engine("magstripe-debit", pins=("123456",))
+    assert (await terminal.sign_on()).approved
+    stan = counter.store.next_stan()
+    terminal.devices.power = FixedPower(percent=3, on_charger=False)
+    outcome = await terminal.purchase(TxnType.SALE, Amount.parse("12.00", "CNY"))
+    assert not outcome.approved and "connect the charger" in outcome.message
+    assert counter.store.next_stan() == stan + 1  # no STAN was spent: no request went out
+    assert not counter.store.pending_reversals()

@@ -108,3 +108,21 @@ def test_the_merchant_service_charge_is_capped_at_ngn_1000(demo_settings: Any, l
         ).scalar_one()
     engine.dispose()
     assert fee == 100_000
+
+
+def test_the_terminal_tells_times_in_lagos_time(demo_settings: Any, live_host: Any) -> None:
+    """Stored in UTC, shown in the terminal's zone: `poskit query` gives the Lagos time with
+    its offset and zone name (WAT, UTC+1), and the slip's time is the same local time."""
+    outcome = _pay(demo_settings, live_host.address, "100.00", "verve-ngn", "1111")
+    assert outcome["approved"], outcome
+    result = runner.invoke(
+        app,
+        [
+            "query", "--voucher", str(int(outcome["stan"])), "--terminal", LAGOS_TERMINAL,
+            "--data-dir", str(demo_settings.data_dir), "--host", live_host.address, "--json",
+        ],
+    )  # fmt: skip
+    record = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
+    assert record["date_time"].endswith("+01:00") and record["zone"] == "WAT", record
+    local = record["date_time"][:16].replace("T", " ")
+    assert f"DATE/TIME: {local}" in outcome["receipt"]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from ledger_world import CAFE, NOW, World
+from ledger_world import CAFE, NOODLE, NOW, World
+from sqlalchemy import select
 
 import poskit.ledger.statements as statements
 from poskit.ledger.balances import merchant_available
-from poskit.ledger.disputes import receive_chargeback
+from poskit.ledger.check import check_ledger
+from poskit.ledger.demo import seed_demo_ledger
+from poskit.ledger.disputes import open_dispute, receive_chargeback, resolve
 from poskit.ledger.payouts import request_d0_payout
 from poskit.ledger.settlement import settle_day
 from poskit.ledger.statements import (
@@ -21,7 +25,10 @@ from poskit.ledger.statements import (
     find_cjk_font,
     statement_csv,
     statement_pdf,
+    summary_gaps,
+    summary_rows,
 )
+from poskit.store.schema import fee_lines
 
 HAVE_CJK_FONT = any(Path(p).is_file() for p in statements.CJK_FONT_CANDIDATES)
 
@@ -112,3 +119,45 @@ def test_statement_period_must_be_ordered(sqlite_world: World) -> None:
     """A period ending before it starts is refused."""
     with sqlite_world.engine.connect() as conn, pytest.raises(ValueError, match="before it starts"):
         build_statement(conn, CAFE, date(2026, 11, 25), date(2026, 11, 24))
+
+
+def test_upheld_fee_dispute_refund_is_counted_once(sqlite_world: World) -> None:
+    """After a 6.00 fee is disputed and 2.00 upheld, the summary rows add up to the net."""
+    sqlite_world.sale(100000)
+    with sqlite_world.begin() as conn:
+        line = conn.execute(select(fee_lines.c.id)).scalar_one()
+        dispute = open_dispute(
+            conn, merchant_id=sqlite_world.cafe, fee_line_id=line, reason="rate", opened_by="cafe", now=NOW
+        )
+        resolve(conn, dispute.id, reviewer="reviewer", upheld=True, amount=200, now=NOW)
+    with sqlite_world.engine.connect() as conn:
+        st = build_statement(conn, CAFE, NOW.date(), NOW.date())
+        rows = dict(summary_rows(st))
+        assert rows["Fees (net of fees returned)"] == -600
+        assert rows["Dispute refunds"] == 200
+        assert rows["Net for the period"] == 100000 - 600 + 200
+        assert summary_gaps(st) == []
+        assert check_ledger(conn).ok
+
+
+def test_every_demo_statement_adds_up(sqlite_world: World) -> None:
+    """The demo's history (sales, fees, a dispute) gives statements whose lines add up; check counts them."""
+    sqlite_world.sale(5000, merchant=NOODLE)
+    _busy_day(sqlite_world)
+    with sqlite_world.begin() as conn:
+        seed_demo_ledger(conn, merchant_ids=sqlite_world.merchants, at=NOW)
+    with sqlite_world.engine.connect() as conn:
+        report = check_ledger(conn)
+    assert report.ok, report.breaks
+    assert report.stats["statements"] >= 2
+
+
+def test_summary_gaps_name_a_statement_that_does_not_add_up(sqlite_world: World) -> None:
+    """A summary whose movements miss the net is named, with both sums (what ledger check reports)."""
+    sqlite_world.sale(100000)
+    with sqlite_world.engine.connect() as conn:
+        st = build_statement(conn, CAFE, NOW.date(), NOW.date())
+    broken = dataclasses.replace(st, totals={**st.totals, "fees": st.totals["fees"] + 200})
+    assert summary_gaps(broken) == [
+        f"summary rows add up to {100000 - 800}, net for the period is {100000 - 600}"
+    ]

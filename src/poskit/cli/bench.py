@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,20 @@ def bench_command(
         Path | None,
         typer.Option("--record", help="Write the result into this markdown file (e.g. docs/benchmarks.md)."),
     ] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="host: closed (saturation) or open (fixed offered rate).")
+    ] = "closed",
+    terminals: Annotated[
+        int | None, typer.Option("--terminals", help="host: terminals (default 200).")
+    ] = None,
+    rate: Annotated[float, typer.Option("--rate", help="host, open loop: requests per second.")] = 1000.0,
+    seconds: Annotated[float, typer.Option("--seconds", help="host, open loop: duration.")] = 60.0,
+    requests: Annotated[
+        int | None, typer.Option("--requests", help="host, closed loop: requests in all (default 12,000).")
+    ] = None,
+    idle: Annotated[
+        int | None, typer.Option("--idle", help="host: idle terminals for the RSS figure (default 10,000).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Measure speed on this machine (hsm, settle, emv, host ...)."""
@@ -34,7 +48,20 @@ def bench_command(
         run = load(name)
     except LookupError as exc:
         fail(str(exc), as_json=as_json)
-    result = run(quick=quick)
+    options: dict[str, Any] = {}
+    if name == "host":
+        options = {
+            "mode": mode,
+            "terminals": terminals,
+            "rate": rate,
+            "seconds": seconds,
+            "requests": requests,
+            "idle": idle,
+        }
+    try:
+        result = run(quick=quick, **options)
+    except ValueError as exc:
+        fail(str(exc), as_json=as_json)
     if record_to is not None:
         record(result, record_to)
     if as_json:

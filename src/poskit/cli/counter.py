@@ -319,7 +319,8 @@ def _record_json(record: Any) -> dict[str, Any]:
         "auth_code": record.auth_code,
         "entry_mode": record.entry_mode,
         "operator": record.operator,
-        "date_time": record.local_datetime.isoformat(),
+        "date_time": record.local_datetime.isoformat(),  # the terminal's local time, with its offset
+        "zone": record.local_datetime.tzname() or "",
         "signature_required": record.signature_required,
         "signed": record.signature is not None,
     }
@@ -391,7 +392,8 @@ def unsigned_command(
     for r in rows:
         console.print(
             f"voucher {r['voucher']}  {r['type']:<10} {r['currency']} {r['amount']:>10}  {r['masked_pan']}"
-            f"  {r['date_time'][:16]}  sign with: poskit sign --voucher {int(r['voucher'])} --image FILE"
+            f"  {r['date_time'][:16].replace('T', ' ')} {r['zone']}"
+            f"  sign with: poskit sign --voucher {int(r['voucher'])} --image FILE"
         )
 
 

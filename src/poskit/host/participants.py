@@ -730,9 +730,7 @@ class StatusUpload(_Base):
         t = ctx.terminal
         assert t is not None
         info = _parse_status(ctx.request.terminal_info or b"")
-        values: dict[str, object] = {"last_seen_at": ctx.received_at}
-        if "battery" in info and info["battery"].isdigit():
-            values["battery_percent"] = min(100, int(info["battery"]))
+        values: dict[str, object] = {"last_seen_at": ctx.received_at, **_power_values(info)}
         if "network" in info:
             values["network"] = info["network"][:20]
         if "version" in info:
@@ -757,6 +755,21 @@ class StatusUpload(_Base):
         await self.s.writer.submit(record)
         ctx.decline("00", "status recorded")
         return _PREPARED
+
+
+def _power_values(info: dict[str, str]) -> dict[str, object]:
+    """Power columns from the status TLV: on mains there is no battery reading at all (never 0 %).
+
+    A terminal that sends no ``power`` key (older software) is on battery only if it sent a
+    non-zero level; its ``battery=0`` meant "no battery"."""
+    level = info.get("battery", "")
+    percent = min(100, int(level)) if level.isdigit() else None
+    source = info.get("power", "").lower()
+    if source not in ("mains", "battery"):
+        source = "battery" if percent else "mains"
+    if source == "mains":
+        return {"power_source": "mains", "battery_percent": None, "charging": None}
+    return {"power_source": "battery", "battery_percent": percent, "charging": info.get("charging") == "1"}
 
 
 def _position(text: str) -> tuple[float, float] | None:

@@ -50,7 +50,13 @@ class RunningServices:
         self.writer = GroupCommitWriter(self.engine).start()
         self.services = HostServices(self.engine, self.writer, self.hsm, self.keys)
         self.app = HostApp(self.services)
-        self.host = HostServer(self.app, bind=settings.host_bind, port=settings.host_port)
+        self.host = HostServer(
+            self.app,
+            bind=settings.host_bind,
+            port=settings.host_port,
+            idle_timeout=settings.host_idle_timeout,
+            max_connections=settings.host_max_connections,
+        )
         self.portal: PortalServer | None = None
         self.portal_app: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -102,6 +108,14 @@ class RunningServices:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.writer.stop()
+        stats = self.writer.stats
+        _log.info(
+            "writer.stopped",
+            commits=stats.commits,
+            jobs=stats.jobs,
+            failed_commits=stats.failed_commits,
+            largest_group=stats.largest_group,
+        )
         self.engine.dispose()
 
 

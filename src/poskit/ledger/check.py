@@ -8,21 +8,26 @@ Checks, each one set-based SQL over the whole ledger:
 * every money journal before the last cut-off is settled (exactly one settlement item,
   guaranteed unique) and each item matches its journal; each payout matches its journal;
 * balances equal the sum of entries: roll-ups are contiguous per account, each roll-up's
-  movement equals the entries of its period, and each closing balance chains from the last.
+  movement equals the entries of its period, and each closing balance chains from the last;
+* every merchant's monthly statement adds up: its summary rows sum to its net, and opening +
+  net - paid out equals closing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from poskit.ledger.balances import tune_for_bulk
+from poskit.ledger.directory import merchant_info
 from poskit.ledger.negation import undo_counts
+from poskit.ledger.statements import build_statement, summary_gaps
 from poskit.store.schema import journal_entries, ledger_accounts, ledger_entries, merchants, transactions
 from poskit.store.schema_ledger import ledger_cutoffs, ledger_rollups, payouts, settlement_items
 
@@ -85,6 +90,7 @@ def check_ledger(conn: Connection, *, limit_per_kind: int = 200) -> CheckReport:
     _settled_once(conn, out)
     _payouts_match(conn, out)
     rollups = _rollups_consistent(conn, out)
+    statements = _statements_add_up(conn, out)
     stats = {
         "journals": int(conn.execute(select(func.count()).select_from(journal_entries)).scalar_one()),
         "entries": int(conn.execute(select(func.count()).select_from(ledger_entries)).scalar_one()),
@@ -94,6 +100,7 @@ def check_ledger(conn: Connection, *, limit_per_kind: int = 200) -> CheckReport:
             conn.execute(select(func.count()).select_from(settlement_items)).scalar_one()
         ),
         "rollups": rollups,
+        "statements": statements,
     }
     return CheckReport(out.breaks, dict(out.counts), stats)
 
@@ -367,3 +374,42 @@ def _rollups_consistent(conn: Connection, out: _Collector) -> int:
                     f"but entries give {got[0]}/{got[1]}/{got[2]}",
                 )
     return len(rows)
+
+
+def _months(first: date, last: date) -> list[tuple[date, date]]:
+    """(first day, last day) of each calendar month from ``first``'s to ``last``'s."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        months.append((month, following - timedelta(days=1)))
+        month = following
+    return months
+
+
+def _statements_add_up(conn: Connection, out: _Collector) -> int:
+    """Every monthly statement of every merchant with ledger movements adds up; returns how many."""
+    j = journal_entries
+    spans = conn.execute(
+        select(j.c.merchant_id, func.min(j.c.posted_at), func.max(j.c.posted_at))
+        .where(j.c.merchant_id.is_not(None))
+        .group_by(j.c.merchant_id)
+        .order_by(j.c.merchant_id)
+    ).all()
+    built = 0
+    for merchant_id, first, last in spans:
+        info = merchant_info(conn, merchant_id)
+        zone = ZoneInfo(info.acquirer.timezone)
+        for start, end in _months(
+            _aware(first).astimezone(zone).date(), _aware(last).astimezone(zone).date()
+        ):
+            statement = build_statement(conn, merchant_id, start, end)
+            built += 1
+            for gap in summary_gaps(statement):
+                out.add("statement_does_not_add_up", f"statement {info.merchant_no} {start:%Y-%m}", gap)
+    return built
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they are stored in UTC
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

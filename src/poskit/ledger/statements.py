@@ -32,6 +32,7 @@ from poskit.store.schema import fee_lines, journal_entries, ledger_accounts, led
 
 __all__ = [
     "CJK_FONT_CANDIDATES",
+    "SUMMARY_ROWS",
     "CjkFontMissingError",
     "FeeLineRow",
     "Statement",
@@ -40,6 +41,9 @@ __all__ = [
     "find_cjk_font",
     "statement_csv",
     "statement_pdf",
+    "summary_amounts",
+    "summary_gaps",
+    "summary_rows",
 ]
 
 #: TrueType fonts with CJK glyphs (ReportLab embeds TrueType outlines, not CFF/OpenType).
@@ -224,7 +228,8 @@ def build_statement(
         totals[f"{line.category}_net"] += line.net
         if line.category in ("sale", "reversal", "refund"):
             totals[f"{line.category}_gross"] += line.gross
-        totals["fees"] += line.fee
+        if line.category != "dispute_refund":  # a returned fee is its own summary row, not a fee
+            totals["fees"] += line.fee
     for fee in fee_list:
         if fee.status == "charged":
             totals[f"fee_{fee.rule}"] += fee.amount
@@ -246,19 +251,90 @@ def build_statement(
     )
 
 
-def _summary_rows(st: Statement) -> list[tuple[str, int]]:
+#: The summary's rows, in order, each an English label (the portal translates it) and its key.
+SUMMARY_ROWS = (
+    ("Opening balance owed", "opening"),
+    ("Gross sales", "sale_gross"),
+    ("Reversals and voids", "reversal_gross"),
+    ("Refunds", "refund_gross"),
+    ("Fees (net of fees returned)", "fees"),
+    ("Dispute holds", "holds"),
+    ("Dispute refunds", "dispute_refund_net"),
+    ("Other movements", "other_net"),
+    ("Net for the period", "net_before_payouts"),
+    ("Paid out", "payouts"),
+    ("Closing balance owed", "closing"),
+)
+#: The rows between the opening balance and the net: they add up to the net.
+MOVEMENT_KEYS = (
+    "sale_gross",
+    "reversal_gross",
+    "refund_gross",
+    "fees",
+    "holds",
+    "dispute_refund_net",
+    "other_net",
+)
+_CHINESE = {
+    "opening": "期初应付",
+    "sale_gross": "消费总额",
+    "reversal_gross": "冲正撤销",
+    "refund_gross": "退货",
+    "fees": "手续费合计",
+    "holds": "争议冻结",
+    "dispute_refund_net": "退还费用",
+    "other_net": "其他变动",
+    "net_before_payouts": "本期净额",
+    "payouts": "已划款",
+    "closing": "期末应付",
+}
+
+
+def summary_amounts(st: Statement) -> dict[str, int]:
+    """Each summary row's amount in minor units, by key (signed as the merchant sees it)."""
     t = st.totals
+    return {
+        "opening": st.opening,
+        "sale_gross": t.get("sale_gross", 0),
+        "reversal_gross": t.get("reversal_gross", 0),
+        "refund_gross": t.get("refund_gross", 0),
+        "fees": -t.get("fees", 0),
+        "holds": t.get("hold_net", 0) + t.get("hold_release_net", 0),
+        "dispute_refund_net": t.get("dispute_refund_net", 0),
+        "other_net": t.get("other_net", 0),
+        "net_before_payouts": t.get("net_before_payouts", 0),
+        "payouts": -t.get("payouts", 0),
+        "closing": st.closing,
+    }
+
+
+def summary_rows(st: Statement) -> list[tuple[str, int]]:
+    """(English label, minor units) rows; "Other movements" only when there are any."""
+    amounts = summary_amounts(st)
+    return [(label, amounts[key]) for label, key in SUMMARY_ROWS if key != "other_net" or amounts[key]]
+
+
+def summary_gaps(st: Statement) -> list[str]:
+    """What does not add up: the movements against the net, opening + net - paid out against closing."""
+    amounts = summary_amounts(st)
+    gaps = []
+    movements = sum(amounts[key] for key in MOVEMENT_KEYS)
+    if movements != amounts["net_before_payouts"]:
+        gaps.append(
+            f"summary rows add up to {movements}, net for the period is {amounts['net_before_payouts']}"
+        )
+    expected = amounts["opening"] + amounts["net_before_payouts"] + amounts["payouts"]
+    if expected != amounts["closing"]:
+        gaps.append(f"opening + net + paid out is {expected}, closing balance owed is {amounts['closing']}")
+    return gaps
+
+
+def _bilingual_rows(st: Statement) -> list[tuple[str, int]]:
+    amounts = summary_amounts(st)
     return [
-        ("期初应付 Opening balance owed", st.opening),
-        ("消费总额 Gross sales", t.get("sale_gross", 0)),
-        ("冲正撤销 Reversals and voids", t.get("reversal_gross", 0)),
-        ("退货 Refunds", t.get("refund_gross", 0)),
-        ("手续费合计 Fees (net of fees returned)", -t.get("fees", 0)),
-        ("争议冻结 Dispute holds", t.get("hold_net", 0) + t.get("hold_release_net", 0)),
-        ("退还费用 Dispute refunds", t.get("dispute_refund_net", 0)),
-        ("本期净额 Net for the period", t.get("net_before_payouts", 0)),
-        ("已划款 Paid out", -t.get("payouts", 0)),
-        ("期末应付 Closing balance owed", st.closing),
+        (f"{_CHINESE[key]} {label}", amounts[key])
+        for label, key in SUMMARY_ROWS
+        if key != "other_net" or amounts[key]
     ]
 
 
@@ -272,7 +348,7 @@ def statement_csv(st: Statement) -> str:
     )
     w.writerow([])
     w.writerow(["section", "item", "amount"])
-    for label, minor in _summary_rows(st):
+    for label, minor in _bilingual_rows(st):
         w.writerow(["summary", label, Amount.of(minor, st.currency).plain()])
     w.writerow([])
     w.writerow(
@@ -396,7 +472,7 @@ def statement_pdf(st: Statement, *, font_path: Path | None = None) -> bytes:
         ),
         Spacer(1, 4 * mm),
         table(
-            [["项目 Item", "金额 Amount"]] + [[label, money(v)] for label, v in _summary_rows(st)],
+            [["项目 Item", "金额 Amount"]] + [[label, money(v)] for label, v in _bilingual_rows(st)],
             [110 * mm, 40 * mm],
             (1,),
         ),

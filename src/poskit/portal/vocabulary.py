@@ -7,6 +7,8 @@ catalog can turn machine words (``contactless_chip``) into readable ones.
 
 from __future__ import annotations
 
+from poskit.ledger.statements import SUMMARY_ROWS
+
 __all__ = ["VOCABULARY"]
 
 _STATUSES = (
@@ -162,16 +164,7 @@ _REASONS = (
     "more than 2 decimal places",
     "too large",
 )
-_STATEMENT_SUMMARY = (
-    "Opening balance owed",
-    "Gross sales",
-    "Reversals and voids",
-    "Dispute holds",
-    "Dispute refunds",
-    "Net for the period",
-    "Paid out",
-    "Closing balance owed",
-)
+_STATEMENT_SUMMARY = tuple(label for label, _ in SUMMARY_ROWS)
 
 VOCABULARY: tuple[str, ...] = tuple(
     dict.fromkeys(

@@ -34,7 +34,9 @@ async def supervisor_check(engine: TerminalEngine, password: str | None) -> TxnO
         password = await engine.devices.keypad.read_text("Supervisor password", secret=True, max_length=12)
     if password is None:
         return engine._fail("supervisor password required")
-    check = check_operator_password(engine.store, SUPERVISOR, password, now=engine.devices.clock.now())
+    check = check_operator_password(
+        engine.store, SUPERVISOR, password, now=engine.devices.clock.now(), zone=engine.timezone
+    )
     if not check.ok:
         engine.store.log_event("supervisor_refused", reason=check.message)
         return engine._fail(f"supervisor: {check.message}")

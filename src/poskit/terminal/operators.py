@@ -9,7 +9,7 @@ for ``LOCK_MINUTES``; the lock survives restarts (it lives in the terminal store
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from poskit.passwords import verify_password
 from poskit.terminal.store import TerminalStore
@@ -29,9 +29,12 @@ class OperatorCheck:
 
 
 def check_operator_password(
-    store: TerminalStore, code: str, password: str, *, now: datetime
+    store: TerminalStore, code: str, password: str, *, now: datetime, zone: tzinfo = UTC
 ) -> OperatorCheck:
-    """Verify an operator's password, counting failures and locking after MAX_ATTEMPTS."""
+    """Verify an operator's password, counting failures and locking after MAX_ATTEMPTS.
+
+    The lock is stored in UTC and told in the terminal's zone (``zone``), named.
+    """
     operator = store.operator(code)
     if operator is None:
         return OperatorCheck(False, f"no operator {code} on this terminal")
@@ -39,7 +42,7 @@ def check_operator_password(
     if locked_until is not None and locked_until > now:
         return OperatorCheck(
             False,
-            f"operator {code} is locked until {locked_until:%H:%M} UTC after "
+            f"operator {code} is locked until {locked_until.astimezone(zone):%H:%M %Z} after "
             f"{MAX_ATTEMPTS} wrong passwords; ask the supervisor or wait",
         )
     if not verify_password(operator["password_hash"], password):

@@ -345,3 +345,26 @@ async def test_tap_of_a_small_amount_needs_no_pin_or_signature(
         assert result.view.status == "approved", result.view.message
         assert result.view.receipt is not None and result.view.receipt.card_masked.endswith("0016")
         assert "/C" in str(result.query_one(ReceiptView).content)
+
+
+async def test_card_screen_buttons_fit_the_device_in_chinese(
+    make_app: Callable[..., PosApp], wait_for: Callable[..., Any]
+) -> None:
+    """In 中文 mode the card screen's 刷卡/插卡/挥卡/取消 buttons all fit inside the device
+    frame (取消 was cut to 取)."""
+    app = make_app(self_test_on_start=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, MenuScreen)
+        await press(pilot, "f2", "1")
+        await wait_for(pilot, AmountScreen)
+        await press(pilot, "1", "enter")
+        await wait_for(pilot, ConfirmScreen)
+        await press(pilot, "enter")
+        card_screen = await wait_for(pilot, CardScreen)
+        frame = card_screen.query_one("#device").content_region
+        buttons = list(card_screen.query(".buttons Button").results(Button))
+        assert [str(b.label) for b in buttons][-1] == "取消"
+        for button in buttons:
+            region = button.region
+            assert region.x >= frame.x and region.right <= frame.right, (str(button.label), region, frame)
+        assert "取消" in app.export_screenshot()

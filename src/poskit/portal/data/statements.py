@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from poskit.ledger.directory import merchant_info
-from poskit.ledger.statements import Statement, build_statement
+from poskit.ledger.statements import Statement, build_statement, summary_rows
 from poskit.portal.scope import NotFound
 from poskit.store.schema import journal_entries
 
@@ -55,16 +54,4 @@ def statement_for_period(conn: Connection, merchant_id: int, period: str) -> Sta
 
 def statement_summary(st: Statement) -> list[tuple[str, int]]:
     """(label, minor units) rows that add up: opening + movements - payouts = closing."""
-    t: dict[str, Any] = st.totals
-    return [
-        ("Opening balance owed", st.opening),
-        ("Gross sales", t.get("sale_gross", 0)),
-        ("Reversals and voids", t.get("reversal_gross", 0)),
-        ("Refunds", t.get("refund_gross", 0)),
-        ("Fees", -t.get("fees", 0)),
-        ("Dispute holds", t.get("hold_net", 0) + t.get("hold_release_net", 0)),
-        ("Dispute refunds", t.get("dispute_refund_net", 0)),
-        ("Net for the period", t.get("net_before_payouts", 0)),
-        ("Paid out", -t.get("payouts", 0)),
-        ("Closing balance owed", st.closing),
-    ]
+    return summary_rows(st)

@@ -109,7 +109,7 @@ def record_view(app: PosApp, record: BatchRecord) -> ResultView:
         ("Batch", f"{record.batch_no:06d}"),
         ("Reference", record.rrn or "-"),
         ("Auth code", record.auth_code or "-"),
-        ("Date/time", f"{record.local_datetime:%Y-%m-%d %H:%M:%S}"),
+        ("Date/time", f"{record.local_datetime:%Y-%m-%d %H:%M:%S %Z}".rstrip()),
         ("Status", record.status),
         (
             "Signature",

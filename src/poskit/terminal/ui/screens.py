@@ -57,7 +57,7 @@ class PosScreen(Screen[ResultT]):
     PosScreen .error { color: $error; text-style: bold; }
     PosScreen .success { color: $success; text-style: bold; }
     PosScreen .buttons { height: auto; margin: 1 0 0 0; }
-    PosScreen .buttons Button { margin: 0 1 0 0; }
+    PosScreen .buttons Button { margin: 0 1 0 0; width: auto; min-width: 10; }
     PosScreen .slip { width: auto; background: white; color: black; padding: 0 1; }
     PosScreen .banner { width: 100%; content-align: center middle; text-style: bold reverse; }
     """

@@ -1,0 +1,54 @@
+"""The load generator of ``poskit bench host`` against the echo server of its ceiling measurement."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from poskit.benchmarks._echo import serve
+from poskit.benchmarks._loadgen import LoadPlan, LoadReport, _drive, decode_histogram
+from poskit.iso8583.dialects import get_dialect
+from poskit.iso8583.model import Request, TxnType
+
+
+def _plan(port: int, terminals: int, per_terminal: int, rate: float | None) -> LoadPlan:
+    dialect = get_dialect("cups")
+    frames, stans = [], []
+    for t in range(terminals):
+        tid = f"T{t:07d}"
+        ids = list(range(1, per_terminal + 1))
+        requests = [Request(TxnType.ECHO, tid, "898310058120001", s, 1) for s in ids]
+        frames.append([dialect.frame(dialect.encode(dialect.encode_request(r))) for r in requests])
+        stans.append(ids)
+    return LoadPlan(port, "cups", frames, stans, rate=rate, echo=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _run(rate: float | None) -> LoadReport:
+    port = _free_port()
+    server = asyncio.create_task(serve(port))
+    await asyncio.sleep(0.2)
+    try:
+        plan = _plan(port, terminals=4, per_terminal=25, rate=rate)
+        return await _drive(plan)
+    finally:
+        server.cancel()
+
+
+async def test_closed_loop_answers_every_request_matched_by_trace_number() -> None:
+    report = await _run(None)
+    assert report.sent == report.answered == 100
+    assert report.codes == {"echo": 100} and report.errors == []
+    assert decode_histogram(report.histogram).get_total_count() == 100
+
+
+async def test_open_loop_keeps_the_offered_rate_and_times_from_the_schedule() -> None:
+    """100 requests at 200/s take about half a second however fast the server answers."""
+    report = await _run(200.0)
+    assert report.answered == 100
+    assert 0.4 <= report.elapsed_s < 2.0
