@@ -17,6 +17,7 @@ from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
 from poskit.host.security import load_host_keys, load_lmk
+from poskit.sim.invariants import clear_card_data_in
 from poskit.store.db import make_engine, normalise_url
 from poskit.store.migrate import upgrade
 from poskit.store.schema import issuer_accounts, issuer_cards
@@ -87,27 +88,6 @@ def sqlite_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
 
 
 # --- the running system: provisioned data directory, live host, scripted terminals ----------
-
-
-def clear_card_data_in(directory: Path) -> list[str]:
-    """Files under ``directory`` holding any test-card PAN or track in clear (ASCII or packed BCD)."""
-    from poskit.cards.book import CARD_BOOK
-    from poskit.cards.magstripe import track2_for
-
-    needles: list[tuple[str, bytes]] = []
-    for card in CARD_BOOK:
-        needles.append((card.name, card.pan.encode()))
-        bcd = card.pan + ("F" if len(card.pan) % 2 else "")
-        needles.append((card.name, bytes.fromhex(bcd)))
-        needles.append((card.name, bcd.encode()))
-        needles.append((card.name, bcd.lower().encode()))
-        needles.append((card.name, str(track2_for(card)).split("=", 1)[1].encode()))  # discretionary + CVV
-    found = []
-    for path in sorted(directory.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            found += [f"{path.name}: {name}" for name, needle in needles if needle in data]
-    return found
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,22 @@ def test_aes_kcv_is_cmac_of_zeros() -> None:
         (["mac", "--algorithm", "sha1", "--key", TEST_KEY, "--data", "00"], "--algorithm: 'sha1'"),
         (["dukpt", "--bdk", TEST_KEY, "--ksn", "FFFF9876543210E000"], "--ksn: 9 bytes, expected 10"),
         (
+            ["dukpt", "--bdk", TEST_KEY, "--ksn", "FFFF9876543210E00000"],
+            "--ksn: transaction counter 0 is never used",
+        ),
+        (
+            ["dukpt", "--bdk", TEST_KEY, "--ksn", "FFFF9876543210E007FF"],
+            "--ksn: transaction counter 7FF has 11 one bits, a DUKPT device uses at most 10",
+        ),
+        (
+            ["dukpt", "--bdk", TEST_KEY, "--ksn", "123456789012345600000000", "--aes"],
+            "--ksn: transaction counter 0 is never used",
+        ),
+        (
+            ["dukpt", "--bdk", TEST_KEY, "--ksn", "12345678901234560001FFFF", "--aes"],
+            "--ksn: transaction counter 1FFFF has 17 one bits, a DUKPT device uses at most 16",
+        ),
+        (
             ["pinblock", "encode", "--format", "2", "--pin", "1234", "--pan", "4111111111111111"],
             "--format: 2",
         ),

@@ -268,3 +268,11 @@ def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
         "terminal misconfigured, fixed",
     )
     assert cleared["status"] == "cleared" and run_json(data_dir, "merchants", "flags") == []
+
+
+def test_ledger_check_in_a_directory_without_data_says_so(tmp_path: Path) -> None:
+    """No database there: exit 2 saying so, and no data directory is created."""
+    empty = tmp_path / "nothing-here"
+    result = run_json(empty, "ledger", "check", code=2)
+    assert result["error"].startswith(f"no poskit data in {empty.resolve()}")
+    assert not empty.exists()

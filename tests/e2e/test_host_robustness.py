@@ -63,10 +63,10 @@ async def test_duplicate_request_gets_the_original_answer(
     assert issuer_balance("magstripe-debit") == before - 777
 
 
-async def test_bad_mac_is_answered_a0_and_forces_a_new_sign_on(
+async def test_forged_mac_is_answered_a0_and_leaves_the_genuine_terminal_in_service(
     new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
 ) -> None:
-    """A request with a wrong MAC: A0, no debit, 'sign on again' in the header; the terminal recovers."""
+    """A wrong MAC: A0, no debit — and the terminal's keys stay, so its next sale is approved."""
     counter = new_counter()
     assert (await counter.engine().sign_on()).approved
     before = issuer_balance("magstripe-debit")
@@ -76,11 +76,52 @@ async def test_bad_mac_is_answered_a0_and_forces_a_new_sign_on(
     assert response.response_code == "A0"
     assert envelope.header.processing_requirement == 3
     assert issuer_balance("magstripe-debit") == before
-    # The host now refuses the old keys until the terminal signs on again; the engine does so itself.
-    declined = await counter.engine("magstripe-debit", pins=("654321",)).sale(Amount.parse("4.00", "CNY"))
-    assert declined.response_code == "A0" and "signed on again" in declined.message
-    retry = await counter.engine("magstripe-debit", pins=("654321",)).sale(Amount.parse("4.00", "CNY"))
-    assert retry.approved, retry.message
+    # The forger got A0; the genuine terminal, with the same keys, goes on without a sign-on.
+    genuine, _ = await _send(counter, _sale_request(counter, counter.store.next_stan(), "4.00"))
+    assert genuine.response_code == "00"
+    assert issuer_balance("magstripe-debit") == before - 400
+
+
+async def test_repeated_authentication_failures_flag_the_terminal(
+    new_counter: Callable[..., Any],
+) -> None:
+    """Five forged MACs within the hour raise one high 'authentication_failures' flag; service goes on."""
+    from poskit.ledger.monitoring import list_flags
+    from poskit.store.db import make_engine
+
+    counter = new_counter()
+    assert (await counter.engine().sign_on()).approved
+    for _ in range(6):
+        forged, _ = await _send(
+            counter, _sale_request(counter, counter.store.next_stan(), "1.00"), corrupt_mac=True
+        )
+        assert forged.response_code == "A0"
+    engine = make_engine(counter.settings.resolved_database_url)
+    with engine.connect() as conn:
+        mine = [f for f in list_flags(conn) if f.terminal_id == counter.terminal_id]
+    assert [f.kind for f in mine] == ["authentication_failures"]
+    assert mine[0].severity == "high" and "5 requests failed authentication" in mine[0].summary
+    genuine, _ = await _send(counter, _sale_request(counter, counter.store.next_stan(), "1.00"))
+    assert genuine.response_code == "00"
+
+
+@pytest.mark.parametrize("dialect_name", ["cups", "ascii87"])
+async def test_echo_test_is_answered_00(new_counter: Callable[..., Any], dialect_name: str) -> None:
+    """The echo test (cups 0820 60.3=301; ascii87 0800 70=301) from a registered terminal is answered 00."""
+    counter = new_counter(dialect=dialect_name)
+    dialect = get_dialect(dialect_name)
+    request = Request(
+        TxnType.ECHO,
+        counter.terminal_id,
+        counter.store.profile().merchant_no,
+        counter.store.next_stan(),
+        counter.store.batch_no(),
+    )
+    raw = dialect.encode(dialect.encode_request(request, with_mac=False))
+    payload = await counter.link.exchange(dialect.frame(raw), timeout=10)
+    envelope = dialect.unframe(payload)
+    response = dialect.decode_response(dialect.decode(envelope.message), envelope=envelope)
+    assert response.response_code == "00"
 
 
 async def _raw_exchange(address: str, data: bytes) -> bytes:
@@ -195,3 +236,47 @@ async def test_status_upload_records_the_terminal_and_flags_a_moved_one(
         engine.dispose()
     assert row.battery_percent == 87 and row.software_version
     assert "terminal_location" in kinds
+
+
+async def test_terminal_on_mains_is_recorded_as_mains_not_battery_zero(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
+    """A terminal without a battery sends power=mains; the host stores no battery level for it."""
+    from sqlalchemy import select
+
+    from poskit.store.db import make_engine
+    from poskit.store.schema import terminals
+    from poskit.terminal.devices.scripted import FixedPower
+
+    counter = new_counter()
+    terminal = counter.engine()
+    terminal.devices.power = FixedPower(percent=None, on_charger=False)
+    assert (await terminal.sign_on()).approved
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(terminals.c.battery_percent, terminals.c.power_source, terminals.c.charging).where(
+                    terminals.c.terminal_id == counter.terminal_id
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    assert (row.power_source, row.battery_percent, row.charging) == ("mains", None, None)
+
+
+async def test_critical_battery_refuses_a_sale_before_anything_is_sent(
+    new_counter: Callable[..., Any],
+) -> None:
+    """Off the charger below the critical level, the sale is refused plainly and nothing reaches the host."""
+    from poskit.terminal.devices.scripted import FixedPower
+
+    counter = new_counter()
+    terminal = counter.engine("magstripe-debit", pins=("123456",))
+    assert (await terminal.sign_on()).approved
+    stan = counter.store.next_stan()
+    terminal.devices.power = FixedPower(percent=3, on_charger=False)
+    outcome = await terminal.purchase(TxnType.SALE, Amount.parse("12.00", "CNY"))
+    assert not outcome.approved and "connect the charger" in outcome.message
+    assert counter.store.next_stan() == stan + 1  # no STAN was spent: no request went out
+    assert not counter.store.pending_reversals()

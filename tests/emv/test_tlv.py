@@ -158,3 +158,12 @@ def test_flat_matches_pyemv(values: dict[str, bytes]) -> None:
     """Flat primitives decode as pyemv.tlv does (test oracle)."""
     data = encode_flat(values)
     assert decode_flat(data) == pyemv_tlv.decode(data, flatten=True)
+
+
+def test_encode_keeps_padding_inside_a_decoded_template() -> None:
+    """A template decoded with '00' padding between its children re-encodes byte for byte,
+    as Tlv.to_bytes does (found by the tlv fuzz target)."""
+    data = bytes.fromhex("70075f2002434400" + "00")
+    items = decode(data)
+    assert encode(items) == data == items[0].to_bytes()
+    assert decode(encode(items)) == items

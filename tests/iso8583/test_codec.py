@@ -300,3 +300,30 @@ def test_seal_without_mac_function_is_refused() -> None:
     message = codec.decode("cups", CUPS_SALE)
     with pytest.raises(MessageEncodeError):
         dialect.seal(message)
+
+
+@pytest.mark.parametrize(
+    ("hex_input", "field", "reason"),
+    [
+        # Found by the iso-ascii87 fuzz target: field 42 carries a 0x1F control byte.
+        (
+            "3032303037303230303430303030433038303030313634373631373339303031303130313139303030"
+            "303030303030303030303031303030303030303031303531313233343536373831321f3435363738"
+            "39303132333435313536",
+            42,
+            "control characters",
+        ),
+        # Found by the iso-ascii87 fuzz target: field 2 announced with length 00.
+        (
+            "3032303037323031313930303030303030303030303030303130303030303030303130353131323334"
+            "35363738313233343536373839303132333435313536",
+            2,
+            "numeric field is empty",
+        ),
+    ],
+)
+def test_decode_rejects_what_encode_would_refuse(hex_input: str, field: int, reason: str) -> None:
+    """A received value the encoder could not send back is a format error, not an accepted message."""
+    with pytest.raises(MessageFormatError) as caught:
+        codec.decode("ascii87", bytes.fromhex(hex_input))
+    assert caught.value.field == field and reason in caught.value.reason

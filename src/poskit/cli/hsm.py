@@ -8,7 +8,8 @@ cryptogram that does not verify exits 1.
 * ``kcv``: key check value (TDES: encrypt zeros; AES: CMAC of zeros).
 * ``pinblock encode|decode``: ISO 9564 formats 0, 1, 3 (TDES) and 4 (AES, needs ``--key``).
 * ``mac``: UnionPay ECB MAC, ANSI X9.19 (ISO 9797-1 algorithm 3), CMAC (AES or TDES).
-* ``dukpt``: the initial key and the transaction keys for a KSN (X9.24-1 TDES, X9.24-3 AES).
+* ``dukpt``: the initial key and the transaction keys for a KSN (X9.24-1 TDES, X9.24-3 AES);
+  a KSN whose counter is 0 or has more one bits than a device uses (10 TDES, 16 AES) is refused.
 * ``arqc verify`` / ``arpc``: EMV card key and common session key derivation, ARQC, ARPC.
 * ``unwrap``: ECB decryption of a working key sent under a KEK, with its check value.
 """
@@ -279,6 +280,19 @@ def mac_command(
 
 
 # ---------------------------------------------------------------------------------- DUKPT
+def _check_dukpt_counter(counter: int, max_ones: int) -> int:
+    # An originating device never uses counter 0 nor one with more set bits than X9.24 allows;
+    # a KSN carrying one is a typo or a forgery, so the calculator refuses it instead of
+    # deriving a key no device would ever hold.
+    if counter == 0:
+        _raise_input("--ksn", "transaction counter 0 is never used by a DUKPT device")
+    ones = counter.bit_count()
+    if ones > max_ones:
+        _raise_input(
+            "--ksn",
+            f"transaction counter {counter:X} has {ones} one bits, a DUKPT device uses at most {max_ones}",
+        )
+    return counter
 _AES_USAGES = {
     "pin_key": dukpt_aes.KeyUsage.PIN_ENCRYPTION,
     "mac_generation_key": dukpt_aes.KeyUsage.MAC_GENERATION,
@@ -315,6 +329,7 @@ def dukpt_command(
         if aes:
             b = parse_key(bdk, "--bdk", algorithm="AES")
             k = parse_hex(ksn, "--ksn", lengths=(12,))
+            counter = _check_dukpt_counter(dukpt_aes.ksn_counter(k), dukpt_aes.MAX_ONE_BITS)
             if key_type not in _KEY_TYPES:
                 _raise_input("--key-type", f"{key_type!r}, expected {', '.join(_KEY_TYPES)}")
             ikid = dukpt_aes.ksn_initial_key_id(k)
@@ -322,7 +337,7 @@ def dukpt_command(
             intermediate = dukpt_aes.derive_intermediate_key(b, k)
             out: dict[str, Any] = {
                 "ksn": _hex(k),
-                "counter": dukpt_aes.ksn_counter(k),
+                "counter": counter,
                 "initial_key": _hex(initial),
                 "initial_key_kcv": _hex(kcv(initial, algorithm="AES")),
                 "derivation_key": _hex(intermediate),
@@ -336,11 +351,12 @@ def dukpt_command(
             return out
         b = _des_key(bdk, "--bdk", ignore_parity=ignore_parity, lengths=(16,))
         k = parse_hex(ksn, "--ksn", lengths=(10,))
+        tdes_counter = _check_dukpt_counter(tdes_dukpt.ksn_counter(k), tdes_dukpt.MAX_ONE_BITS)
         ipek = tdes_dukpt.derive_ipek(b, k)
         transaction = tdes_dukpt.derive_transaction_key(b, k)
         out = {
             "ksn": _hex(k),
-            "counter": tdes_dukpt.ksn_counter(k),
+            "counter": tdes_counter,
             "initial_key": _hex(ipek),
             "initial_key_kcv": _hex(kcv(ipek)),
             "transaction_key": _hex(transaction),

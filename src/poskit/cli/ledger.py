@@ -94,6 +94,14 @@ def resolve_merchant(conn: Connection, ref: str, *, as_json: bool = False) -> Me
 def check_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
     """Verify journals balance, approved transactions are settled or reversed exactly once, and
     balances (roll-ups) equal the sum of entries. Exit 1 naming every break."""
+    settings = settings_from(data_dir)
+    if settings.database_url is None and not (settings.data_dir / "poskit.sqlite").exists():
+        # checking would create an empty database and call it OK
+        fail(
+            f"no poskit data in {settings.data_dir.resolve()}: run `poskit up` there first"
+            " or pass --data-dir",
+            as_json=as_json,
+        )
     with read_conn(data_dir) as conn:
         report = check_ledger(conn)
     if as_json:

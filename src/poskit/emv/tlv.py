@@ -125,12 +125,12 @@ def tlv(tag: str, value: bytes) -> bytes:
 
 
 def encode(items: Iterable[Tlv]) -> bytes:
-    """Encode data objects in the order given."""
-    out = bytearray()
-    for item in items:
-        value = encode(item.children) if item.children else item.value
-        out += encode_tag(item.tag) + encode_length(len(value)) + value
-    return bytes(out)
+    """Encode data objects in the order given.
+
+    A template is written from its raw ``value`` (as :meth:`Tlv.to_bytes` does), so a decoded
+    template keeps any '00' padding between its children and re-encodes byte for byte.
+    """
+    return b"".join(item.to_bytes() for item in items)
 
 
 def read_tag(data: bytes, pos: int) -> tuple[str, int]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from poskit.crypto.errors import CryptoError
 from poskit.crypto.hsm import SoftHSM
@@ -29,6 +30,7 @@ from poskit.host.participants import (
     Authorize,
     BatchUpload,
     CheckBatch,
+    EchoTest,
     IssueWorkingKeys,
     LoadTerminal,
     ReadCard,
@@ -51,6 +53,7 @@ from poskit.iso8583.errors import Iso8583Error, MessageFormatError, UnknownTrans
 from poskit.iso8583.framing import Envelope
 from poskit.iso8583.message import IsoMessage
 from poskit.iso8583.model import Response, TxnType
+from poskit.ledger.monitoring import raise_flag
 from poskit.logs import get_logger
 from poskit.money import Amount, currency
 from poskit.store.writer import GroupCommitWriter
@@ -109,6 +112,7 @@ class HostServices:
             self.hsm, data_key=self.keys["pan_data"], hash_key=self.keys["pan_hash"]
         )
         self._terminals: dict[str, tuple[float, TerminalRecord]] = {}
+        self._auth_failures: dict[str, list[float]] = {}
 
     #: How long a terminal record may be reused without re-reading it (other host processes may change
     #: it: a sign-on elsewhere rotates its keys; a MAC failure always re-reads before answering A0).
@@ -129,6 +133,49 @@ class HostServices:
 
     def forget_terminal(self, terminal_id: str) -> None:
         self._terminals.pop(terminal_id, None)
+
+    #: Failed authentications (bad or missing MAC) per terminal in one window before it is flagged.
+    auth_failure_threshold: int = 5
+    auth_failure_window_seconds: float = 3600.0
+
+    async def note_authentication_failure(
+        self, terminal: TerminalRecord, at: datetime, peer: str, reason: str
+    ) -> None:
+        """Count a request that failed authentication; flag the terminal once the count reaches the threshold.
+
+        Nothing about the terminal changes (keys, sign-on state): the count only informs staff,
+        through a ``authentication_failures`` flag in the portal's flag list and ``poskit terminals``.
+        """
+        now = time.monotonic()
+        recent = [
+            t
+            for t in self._auth_failures.get(terminal.terminal_id, [])
+            if now - t < self.auth_failure_window_seconds
+        ]
+        recent.append(now)
+        self._auth_failures[terminal.terminal_id] = recent
+        _log.warning("auth.failure", tid=terminal.terminal_id, peer=peer, reason=reason, count=len(recent))
+        if len(recent) != self.auth_failure_threshold:
+            return
+        window = int(at.timestamp() // self.auth_failure_window_seconds)
+        summary = (
+            f"{len(recent)} requests failed authentication within the hour (last: {reason}, from {peer})"
+        )
+
+        def flag(conn: Connection) -> None:
+            raise_flag(
+                conn,
+                key=f"auth-failures:{terminal.terminal_id}:{window}",
+                kind="authentication_failures",
+                severity="high",
+                summary=summary,
+                details={"count": len(recent), "reason": reason, "peer": peer},
+                now=at,
+                merchant_id=terminal.merchant_id,
+                terminal_id=terminal.terminal_id,
+            )
+
+        await self.writer.submit(flag)
 
     def auth_code(self) -> str:
         return f"{int.from_bytes(self.random(4), 'big') % 1_000_000:06d}"
@@ -155,7 +202,7 @@ class HostApp:
                 "signature": [load, mac, StoreSignature(services)],
                 "sign-on": [load, IssueWorkingKeys(services)],
                 "sign-off": [load, SignOff(services)],
-                "echo": [load],
+                "echo": [load, EchoTest(services)],
             }
         )
 

@@ -56,6 +56,7 @@ __all__ = [
     "ApplyReversal",
     "Authorize",
     "CheckBatch",
+    "EchoTest",
     "IssueWorkingKeys",
     "LoadTerminal",
     "ReadCard",
@@ -126,7 +127,11 @@ class LoadTerminal(_Base):
 
 
 class VerifyMac(_Base):
-    """Check the request MAC with the terminal's MAK; a bad MAC is answered A0 and forces a sign-on."""
+    """Check the request MAC with the terminal's MAK; a bad MAC is answered A0 and changes nothing.
+
+    The A0 answer's header asks for a sign-on (processing requirement 3), but the host keeps the
+    terminal's working keys: the genuine terminal, which never saw the forged request, goes on.
+    """
 
     name = "verify-mac"
 
@@ -139,6 +144,7 @@ class VerifyMac(_Base):
         if mac is None:
             ctx.decline("A0", "MAC missing")
             ctx.force_sign_on = True
+            await self.s.note_authentication_failure(t, ctx.received_at, ctx.peer, "MAC missing")
             return Vote.ABORTED
         if not self._mac_ok(t, ctx, mac):
             # the cached record may predate a sign-on handled elsewhere: re-read once before refusing
@@ -150,13 +156,11 @@ class VerifyMac(_Base):
             ctx.force_sign_on = True
             return Vote.ABORTED
         if not self._mac_ok(t, ctx, mac):
+            # Anyone who read a receipt knows fields 41/42: a forged MAC must not change the terminal's
+            # keys or state, or one packet would take the genuine terminal out of service. Count it.
             ctx.decline("A0", "MAC verification failed")
             ctx.force_sign_on = True
-            await self.s.writer.submit(
-                lambda conn: conn.execute(
-                    update(terminals).where(terminals.c.id == t.id).values(sign_on_required=True)
-                )
-            )
+            await self.s.note_authentication_failure(t, ctx.received_at, ctx.peer, "MAC verification failed")
             return Vote.ABORTED
         ctx.mac_verified = True
         return _READ_ONLY
@@ -647,6 +651,16 @@ class SignOff(_Base):
         return _PREPARED
 
 
+class EchoTest(_Base):
+    """Echo test (回响测试): a registered terminal checking the line is answered 00; nothing is written."""
+
+    name = "echo"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        ctx.decline("00", "echo")
+        return _READ_ONLY
+
+
 class Settle(_Base):
     """0500: reconcile the terminal's totals with the host's; close the batch when balanced."""
 
@@ -730,9 +744,7 @@ class StatusUpload(_Base):
         t = ctx.terminal
         assert t is not None
         info = _parse_status(ctx.request.terminal_info or b"")
-        values: dict[str, object] = {"last_seen_at": ctx.received_at}
-        if "battery" in info and info["battery"].isdigit():
-            values["battery_percent"] = min(100, int(info["battery"]))
+        values: dict[str, object] = {"last_seen_at": ctx.received_at, **_power_values(info)}
         if "network" in info:
             values["network"] = info["network"][:20]
         if "version" in info:
@@ -757,6 +769,21 @@ class StatusUpload(_Base):
         await self.s.writer.submit(record)
         ctx.decline("00", "status recorded")
         return _PREPARED
+
+
+def _power_values(info: dict[str, str]) -> dict[str, object]:
+    """Power columns from the status TLV: on mains there is no battery reading at all (never 0 %).
+
+    A terminal that sends no ``power`` key (older software) is on battery only if it sent a
+    non-zero level; its ``battery=0`` meant "no battery"."""
+    level = info.get("battery", "")
+    percent = min(100, int(level)) if level.isdigit() else None
+    source = info.get("power", "").lower()
+    if source not in ("mains", "battery"):
+        source = "battery" if percent else "mains"
+    if source == "mains":
+        return {"power_source": "mains", "battery_percent": None, "charging": None}
+    return {"power_source": "battery", "battery_percent": percent, "charging": info.get("charging") == "1"}
 
 
 def _position(text: str) -> tuple[float, float] | None:

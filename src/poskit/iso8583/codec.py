@@ -170,6 +170,8 @@ def _check_decoded(spec: DialectSpec, message: IsoMessage, enc: dict[str, dict[s
         value = message.fields[number]
         fmt = spec.fields[str(number)].format
         if fmt == "n":
+            if not value:
+                raise MessageFormatError(number, start, "numeric field is empty", partial=message)
             bad = next((i for i, ch in enumerate(value) if ch not in "0123456789"), None)
             if bad is not None:
                 raise MessageFormatError(
@@ -193,6 +195,12 @@ def _check_decoded(spec: DialectSpec, message: IsoMessage, enc: dict[str, dict[s
             raise MessageFormatError(
                 number, start, "binary field is not an even-length hex string", partial=message
             )
+        elif fmt == "an" and not _AN.fullmatch(value):
+            raise MessageFormatError(
+                number, start, "an field holds other than letters, digits and spaces", partial=message
+            )
+        elif fmt == "ans" and not value.isprintable():
+            raise MessageFormatError(number, start, "ans field holds control characters", partial=message)
 
 
 # ---------------------------------------------------------------------------- MAC

@@ -201,6 +201,15 @@ class FiguresOut(_Out):
     approval_rate: float | None
 
 
+class TerminalAlertOut(_Out):
+    code: str = Field(description="battery_low | silent")
+    severity: str = Field(description="warning | critical")
+    message_en: str
+    message_zh: str
+    advice_en: str
+    advice_zh: str
+
+
 class TerminalOut(_Out):
     terminal_id: str
     merchant_id: int
@@ -215,7 +224,10 @@ class TerminalOut(_Out):
     model: str
     serial_number: str
     signed_on_at: datetime | None
+    power_source: str | None = Field(description="mains | battery; battery_percent is null on mains")
+    charging: bool | None
     low_battery: bool
+    alerts: list[TerminalAlertOut]
 
 
 class DashboardOut(_Out):

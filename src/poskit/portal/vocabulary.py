@@ -95,7 +95,13 @@ _FINDINGS = (
     "early_rate_change",
     "d0_fee_without_d0",
 )
-_FLAGS = ("mcc_mismatch", "terminal_merchant_mismatch", "terminal_location", "frequent_account_change")
+_FLAGS = (
+    "mcc_mismatch",
+    "terminal_merchant_mismatch",
+    "terminal_location",
+    "frequent_account_change",
+    "authentication_failures",
+)
 _DISPUTES = (
     "fee",
     "transaction",

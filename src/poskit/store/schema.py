@@ -140,7 +140,9 @@ terminals = Table(
     Column("model", String(40), nullable=False, server_default=""),
     Column("software_version", String(20), nullable=False, server_default=""),
     Column("location", String(120), nullable=False, server_default=""),
-    Column("battery_percent", Integer, nullable=True),
+    Column("battery_percent", Integer, nullable=True),  # NULL on mains power, never 0
+    Column("power_source", String(8), nullable=True),  # mains | battery, from the last status upload
+    Column("charging", Boolean, nullable=True),
     Column("network", String(20), nullable=True),
     Column("last_seen_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),

@@ -38,6 +38,7 @@ from poskit.terminal.devices.ports import (
     LinkError,
     PrinterError,
 )
+from poskit.terminal.power import PowerStatus, power_status
 from poskit.terminal.receipt import Receipt
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
@@ -257,11 +258,15 @@ class TerminalEngine:
                     "" if reachable else "check the cable or SIM card and the host address",
                 )
             )
-        battery = self.devices.power.battery_percent()
-        if battery is not None:
-            low = battery < 10 and not self.devices.power.charging()
+        power = self.power()
+        if power.percent is not None:
             checks.append(
-                Check("battery", not low, f"battery {battery}%", "connect the charger" if low else "")
+                Check(
+                    "battery",
+                    not power.low,
+                    f"battery {power.percent}%" + (" (charging)" if power.charging else ""),
+                    "connect the charger" if power.low else "",
+                )
             )
         checks.append(
             Check(
@@ -351,7 +356,7 @@ class TerminalEngine:
         """Status upload (0820, 终端状态上送): battery, network, software version and position for the TMS."""
         p = self.profile
         parts = [
-            f"battery={self.devices.power.battery_percent() or 0}",
+            *self.power().status_fields(),
             f"network={p.params.get('network', 'ethernet')}",
             f"version={p.software_version}",
         ]
@@ -369,8 +374,21 @@ class TerminalEngine:
         ex = await self._exchange(request)
         return ex.response is not None and ex.response.approved
 
+    def power(self) -> PowerStatus:
+        """Mains or battery now, with this terminal's low and critical levels."""
+        return power_status(self.devices.power, self.profile.params)
+
     async def ensure_ready(self) -> TxnOutcome | None:
-        """Keys present, signed on, previous reversals cleared; else the reason to stop."""
+        """Battery enough, keys present, signed on, previous reversals cleared; else the reason to stop."""
+        power = self.power()
+        refusal = power.refusal()
+        if refusal is not None:
+            self.store.log_event("battery_critical", percent=power.percent)
+            await self._say(refusal, "error")
+            return self._fail(refusal)
+        warning = power.warning()
+        if warning is not None:
+            await self._say(warning, "info")
         if not self.element.has_master_key():
             return self._fail(
                 "this terminal has no master key: ask the acquirer to inject keys "

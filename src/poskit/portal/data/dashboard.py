@@ -20,6 +20,7 @@ from poskit.portal.accounts import PortalUser
 from poskit.portal.data.transactions import PAYMENT_TYPES, REFUND_TYPES
 from poskit.portal.scope import merchant_filter
 from poskit.store.schema import merchants, terminals, transactions
+from poskit.tms.alerts import LOW_BATTERY_PERCENT, TerminalAlert, terminal_alerts
 
 __all__ = [
     "HEALTH_OFFLINE_AFTER",
@@ -31,7 +32,6 @@ __all__ = [
 ]
 
 HEALTH_OFFLINE_AFTER = timedelta(minutes=15)
-_LOW_BATTERY = 20
 
 
 @dataclasses.dataclass
@@ -91,21 +91,42 @@ class TerminalHealth:
     location: str
     status: str  # registry status: active | suspended | ...
     state: str  # online | offline | never_seen | suspended
-    battery_percent: int | None
+    battery_percent: int | None  # None on mains power
     network: str | None
     last_seen_at: datetime | None
     software_version: str
     model: str
     serial_number: str
     signed_on_at: datetime | None
+    power_source: str | None = None  # mains | battery; None before the first status upload
+    charging: bool | None = None
+
+    @property
+    def on_mains(self) -> bool:
+        return self.power_source == "mains"
 
     @property
     def low_battery(self) -> bool:
-        return self.battery_percent is not None and self.battery_percent < _LOW_BATTERY
+        return (
+            not self.on_mains
+            and not self.charging
+            and self.battery_percent is not None
+            and self.battery_percent < LOW_BATTERY_PERCENT
+        )
+
+    @property
+    def alerts(self) -> list[TerminalAlert]:
+        return terminal_alerts(
+            state=self.state,
+            power_source=self.power_source,
+            battery_percent=self.battery_percent,
+            charging=self.charging,
+        )
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["low_battery"] = self.low_battery
+        data["alerts"] = [dataclasses.asdict(a) for a in self.alerts]
         return data
 
 
@@ -211,4 +232,6 @@ def _health(r: Any, now: datetime) -> TerminalHealth:
         model=r["model"],
         serial_number=r["serial_number"],
         signed_on_at=r["signed_on_at"],
+        power_source=r["power_source"],
+        charging=r["charging"],
     )
