@@ -9,6 +9,7 @@ HSM and handed to each terminal's PIN pad by a key-injection ceremony
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -466,23 +467,16 @@ def _seed_world(conn: Connection, at: datetime) -> None:
             updated_at=at,
         )
     )
-    merchant_ids: dict[str, int] = {}
-    for m in _MERCHANTS:
-        merchant_ids[m["merchant_no"]] = int(
-            inserted_id(conn.execute(insert(merchants).values(acquirer_id=acquirer_id, created_at=at, **m)))
-        )
-    _seed_terminals_and_operators(conn, merchant_ids, _TERMINALS, _OPERATORS, at)
-    for mid in merchant_ids.values():
-        create_schedule(
-            conn,
-            merchant_id=mid,
-            version=1,
-            effective_from=at - timedelta(days=90),
-            rules=DEMO_FEES,
-            now=at,
-            notified_at=at - timedelta(days=120),
-            description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
-        )
+    merchant_ids = _seed_market(
+        conn,
+        int(acquirer_id),
+        _MERCHANTS,
+        _TERMINALS,
+        _OPERATORS,
+        fees=DEMO_FEES,
+        fee_description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
+        at=at,
+    )
     seed_demo_ledger(conn, merchant_ids=merchant_ids, at=at)
     _seed_users(conn, _CHINA_ACQUIRER, int(acquirer_id), merchant_ids, at, locale="en")
 
@@ -491,25 +485,49 @@ def _seed_nigeria(conn: Connection, at: datetime) -> None:
     """The Lagos acquirer, merchant, ascii87 terminal, operators, fee schedule and logins."""
     acquirer_id = int(inserted_id(conn.execute(insert(acquirers).values(created_at=at, **NIGERIA_ACQUIRER))))
     conn.execute(insert(support_contacts).values(acquirer_id=acquirer_id, updated_at=at, **_NIGERIA_SUPPORT))
-    merchant_ids = {
-        m["merchant_no"]: int(
+    merchant_ids = _seed_market(
+        conn,
+        acquirer_id,
+        _NIGERIA_MERCHANTS,
+        _NIGERIA_TERMINALS,
+        _NIGERIA_OPERATORS,
+        fees=NIGERIA_FEES,
+        fee_description="CBN Merchant Service Charge: 0.50% on naira cards (cap NGN 1,000), 2.50% foreign",
+        at=at,
+    )
+    _seed_users(conn, NIGERIA_ACQUIRER["code"], acquirer_id, merchant_ids, at, locale="en")
+
+
+def _seed_market(
+    conn: Connection,
+    acquirer_id: int,
+    merchant_rows: list[dict[str, Any]],
+    terminal_rows: dict[str, tuple[str, str, str, str, str]],
+    operator_rows: list[tuple[str, str, str, str]],
+    *,
+    fees: Sequence[FeeRule],
+    fee_description: str,
+    at: datetime,
+) -> dict[str, int]:
+    """One acquirer's merchants, their terminals and operators, and each merchant's first fee schedule."""
+    merchant_ids: dict[str, int] = {}
+    for m in merchant_rows:
+        merchant_ids[m["merchant_no"]] = int(
             inserted_id(conn.execute(insert(merchants).values(acquirer_id=acquirer_id, created_at=at, **m)))
         )
-        for m in _NIGERIA_MERCHANTS
-    }
-    _seed_terminals_and_operators(conn, merchant_ids, _NIGERIA_TERMINALS, _NIGERIA_OPERATORS, at)
+    _seed_terminals_and_operators(conn, merchant_ids, terminal_rows, operator_rows, at)
     for mid in merchant_ids.values():
         create_schedule(
             conn,
             merchant_id=mid,
             version=1,
             effective_from=at - timedelta(days=90),
-            rules=NIGERIA_FEES,
+            rules=fees,
             now=at,
             notified_at=at - timedelta(days=120),
-            description="CBN Merchant Service Charge: 0.50% on naira cards (cap NGN 1,000), 2.50% foreign",
+            description=fee_description,
         )
-    _seed_users(conn, NIGERIA_ACQUIRER["code"], acquirer_id, merchant_ids, at, locale="en")
+    return merchant_ids
 
 
 def _seed_terminals_and_operators(
