@@ -273,7 +273,9 @@ def _measure(
             "POSKIT_DATA_DIR": tmp,
             "POSKIT_HOST_PORT": str(port),
             "POSKIT_HOST_MAX_CONNECTIONS": str(max(idle, terminals) + 1000),
+            "POSKIT_HOST_MAX_CONNECTIONS_PER_ADDRESS": str(max(idle, terminals) + 1000),
             "POSKIT_HOST_IDLE_TIMEOUT": "3600",
+            "POSKIT_HOST_FIRST_MESSAGE_TIMEOUT": "3600",  # the idle terminals never send
         }
         host_args = ["-m", "poskit", "host", "--log-format", "json"]
         if mode == "open":

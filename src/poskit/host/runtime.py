@@ -54,8 +54,7 @@ class RunningServices:
             self.app,
             bind=settings.host_bind,
             port=settings.host_port,
-            idle_timeout=settings.host_idle_timeout,
-            max_connections=settings.host_max_connections,
+            limits=settings.connection_limits(),
         )
         self.portal: PortalServer | None = None
         self.portal_app: Any = None
