@@ -40,8 +40,8 @@ def _modules_after_version() -> set[str]:
 
 
 def test_version_imports_no_heavy_module() -> None:
-    """``poskit --version`` loads neither the portal, the EMV kernel, the host server, SQLAlchemy, pydantic-settings,
-    FastAPI nor Textual, nor any command module."""
+    """``poskit --version`` loads neither the portal, the EMV kernel, the host server,
+    SQLAlchemy, pydantic-settings, FastAPI nor Textual, nor any command module."""
     modules = _modules_after_version()
     heavy = sorted(m for m in modules if m.startswith(_HEAVY))
     assert heavy == []
