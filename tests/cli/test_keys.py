@@ -20,11 +20,11 @@ from poskit.cli.app import app
 from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.lmk import LocalMasterKey
+from poskit.demo.world import provision_demo
 from poskit.store.db import make_engine
 from poskit.store.schema import terminals
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import provision_demo
 
 runner = CliRunner()
 TID = "10000001"

@@ -328,8 +328,9 @@ def _measure(
 
 
 def _provision(settings: Settings) -> None:
+    from poskit.demo.world import provision_demo, seed_issuer_cards
+    from poskit.host.security import open_host_database
     from poskit.store.db import WRITE
-    from poskit.tms.provisioning import open_host_database, provision_demo, seed_issuer_cards
 
     provision_demo(settings)
     engine, hsm, keys = open_host_database(settings)

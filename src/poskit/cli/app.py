@@ -9,13 +9,17 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer import _click as click  # Typer vendors Click; TyperGroup's methods take its types
+from typer.core import TyperGroup
 
 from poskit import __version__
+from poskit.cli import registry
 from poskit.config import Settings, load_settings
 
 __all__ = [
     "DataDirOption",
     "JsonOption",
+    "LazyCommandGroup",
     "app",
     "console",
     "emit_json",
@@ -24,8 +28,34 @@ __all__ = [
     "settings_from",
 ]
 
+
+class LazyCommandGroup(TyperGroup):
+    """The root group: imports a command's module only when that command is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:
+            registry.load_command(cmd_name)
+            self._adopt_registered()
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        registry.load_all()
+        self._adopt_registered()
+        return sorted(super().list_commands(ctx))
+
+    def _adopt_registered(self) -> None:
+        # The loaded module registered its commands on the Typer app; build their Click
+        # commands the same way Typer built this group.
+        built = typer.main.get_group(app)
+        for name, command in built.commands.items():
+            self.commands.setdefault(name, command)
+
+
 app = typer.Typer(
     name="poskit",
+    cls=LazyCommandGroup,
     help="poskit: a card-payment POS stack — terminal, ISO 8583 acquirer host, ledger and portal.",
     no_args_is_help=True,
     add_completion=False,

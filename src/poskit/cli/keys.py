@@ -15,15 +15,10 @@ from rich.table import Table
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, settings_from
 from poskit.config import Settings
 from poskit.crypto.errors import CryptoError
-from poskit.tms.keys import (
-    InjectionResult,
-    KeyManagementError,
-    KeyStatus,
-    RotationProgress,
-    inject_keys,
-    key_status,
-    rotate_lmk,
-)
+from poskit.keys.errors import KeyManagementError
+from poskit.keys.injection import InjectionResult, inject_keys
+from poskit.keys.lmk_rotation import RotationProgress, rotate_lmk
+from poskit.keys.status import KeyStatus, key_status
 
 __all__ = ["inject_command", "keys_app", "rotate_lmk_command", "status_command"]
 

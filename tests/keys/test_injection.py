@@ -16,8 +16,13 @@ from poskit.crypto.des import adjust_odd_parity
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.kcv import kcv
 from poskit.crypto.lmk import LocalMasterKey
+from poskit.demo.world import provision_demo
 from poskit.host.runtime import RunningServices
 from poskit.iso8583.dialects import get_dialect
+from poskit.keys.errors import KeyManagementError
+from poskit.keys.injection import initial_ksn, inject_keys
+from poskit.keys.lmk_rotation import KEY_BLOCK_COLUMNS, RotationProgress, lmk_side_file, rotate_lmk
+from poskit.keys.status import key_status
 from poskit.money import Amount
 from poskit.store.db import make_engine
 from poskit.store.schema import audit_log, system_keys, terminals
@@ -32,17 +37,6 @@ from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.keys import (
-    KEY_BLOCK_COLUMNS,
-    KeyManagementError,
-    RotationProgress,
-    initial_ksn,
-    inject_keys,
-    key_status,
-    lmk_side_file,
-    rotate_lmk,
-)
-from poskit.tms.provisioning import provision_demo
 
 H = bytes.fromhex
 TID = "10000001"
