@@ -618,9 +618,13 @@ class ApplyReversal(_Base):
             repeat=r.repeat,
             original_stan=original.stan,
             original_batch=original.batch,
+            pan_hash=self.s.pan_protector.fingerprint(r.card.pan)
+            if r.card is not None and r.card.pan
+            else None,
+            amount_sent=r.amount is not None,
         )
         ctx.result = await self.s.writer.submit(lambda conn: apply_reversal(conn, inp))
-        ctx.decline("00", ctx.result.message)
+        ctx.decline(ctx.result.response_code, ctx.result.message)
         return _PREPARED
 
 
