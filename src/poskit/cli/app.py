@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from typer.core import TyperGroup
 
 from poskit import __version__
 from poskit.cli import registry
-from poskit.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from poskit.config import Settings
 
 __all__ = [
     "DataDirOption",
@@ -74,6 +76,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 
 
 def settings_from(data_dir: Path | None, **overrides: Any) -> Settings:
+    # pydantic-settings costs about 0.2 s to import: load it when a command reads its
+    # settings, not for `poskit --version` or `--help`.
+    from poskit.config import load_settings
+
     return load_settings(data_dir=data_dir, **overrides)
 
 
