@@ -16,6 +16,7 @@ from poskit.cards.book import card_by_name
 from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
+from poskit.demo.world import provision_demo
 from poskit.host.security import load_host_keys, load_lmk
 from poskit.sim.invariants import clear_card_data_in
 from poskit.store.db import make_engine, normalise_url
@@ -37,7 +38,7 @@ from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 from poskit.testing import LiveServices
-from poskit.tms.provisioning import provision_demo, register_terminal
+from poskit.tms.registry import register_terminal
 
 POSTGRES_URL = os.environ.get("POSKIT_TEST_POSTGRES_URL")
 

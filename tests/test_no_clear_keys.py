@@ -35,15 +35,16 @@ from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.lmk import LocalMasterKey
 from poskit.crypto.pinpad import DukptPinPad
+from poskit.demo.world import provision_demo
 from poskit.host.runtime import RunningServices
+from poskit.keys.injection import BDK_NAMES
+from poskit.keys.lmk_rotation import KEY_BLOCK_COLUMNS
 from poskit.logs import configure_logging
 from poskit.store.db import make_engine
 from poskit.store.schema import system_keys
 from poskit.store.schema_keys import dukpt_devices
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
-from poskit.tms.keys import BDK_NAMES, KEY_BLOCK_COLUMNS
-from poskit.tms.provisioning import provision_demo
 
 runner = CliRunner()
 TERMINALS = ("10000001", "10000002", "20000001")

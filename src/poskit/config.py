@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from poskit.host.connections import ConnectionLimits
+
 __all__ = ["Settings", "load_settings"]
 
 
@@ -24,14 +26,33 @@ class Settings(BaseSettings):
     database_url: str | None = None
     host_bind: str = "127.0.0.1"
     host_port: int = 8583
-    # Connection limits of the ISO 8583 front end (raised by the load benchmark).
+    # Connection limits of the ISO 8583 front end (docs/protocol.md "Connection limits";
+    # raised by the load benchmark).
     host_max_connections: int = 2000
+    host_max_connections_per_address: int = 100
     host_idle_timeout: float = 300.0
+    host_first_message_timeout: float = 30.0
+    host_frame_timeout: float = 10.0
+    host_max_bad_frames: int = 10
+    host_address_bad_frames: int = 50
+    host_bad_frame_delay: float = 0.5
     portal_bind: str = "127.0.0.1"
     portal_port: int = 8000
     lmk_file: Path | None = None
     log_format: str = "console"  # console | json
     locale: str = "en"
+
+    def connection_limits(self) -> ConnectionLimits:
+        return ConnectionLimits(
+            frame_timeout=self.host_frame_timeout,
+            first_message_timeout=self.host_first_message_timeout,
+            idle_timeout=self.host_idle_timeout,
+            max_connections=self.host_max_connections,
+            max_per_address=self.host_max_connections_per_address,
+            max_bad_frames=self.host_max_bad_frames,
+            address_bad_frames=self.host_address_bad_frames,
+            bad_frame_delay=self.host_bad_frame_delay,
+        )
 
     @property
     def resolved_database_url(self) -> str:

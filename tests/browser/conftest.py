@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from poskit.config import Settings
+from poskit.demo.world import DEMO_USERS, provision_demo
 from poskit.portal.pos import PosConfig
 from poskit.testing import LiveServices
-from poskit.tms.provisioning import DEMO_USERS, provision_demo
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -21,7 +21,7 @@ from poskit.portal.pos.i18n import pos_translator
 from poskit.portal.pos.session import MENU, PosSession, param_spec, safe_fields
 from poskit.terminal.devices.browser import BrowserChannel, browser_kit
 from poskit.terminal.runtime import open_terminal
-from poskit.tms.provisioning import register_terminal
+from poskit.tms.registry import register_terminal
 
 _tids = itertools.count(1)
 

@@ -18,13 +18,15 @@ import poskit.cli.keys  # registers `poskit keys`
 import poskit.cli.pay  # registers `poskit pay`
 from poskit.cli.app import app
 from poskit.config import Settings
+from poskit.crypto.des import adjust_odd_parity
 from poskit.crypto.hsm import SoftHSM
+from poskit.crypto.kcv import kcv
 from poskit.crypto.lmk import LocalMasterKey
+from poskit.demo.world import provision_demo
 from poskit.store.db import make_engine
 from poskit.store.schema import terminals
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import provision_demo
 
 runner = CliRunner()
 TID = "10000001"
@@ -191,3 +193,62 @@ def test_pay_refuses_when_the_tmk_is_gone(data_dir: Path) -> None:
     message = json.loads(out)["message"]
     assert "no master key" in message and "poskit keys inject" in message
     assert os.environ.get("POSKIT_LMK") is None
+
+
+def _component(seed: int) -> tuple[bytes, str]:
+    """A valid odd-parity double-length component and its ``HEX:KCV`` argument."""
+    clear = adjust_odd_parity(bytes((seed * 37 + i * 11) % 256 for i in range(16)))
+    return clear, f"{clear.hex().upper()}:{kcv(clear).hex().upper()}"
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_inject_components_sets_the_xor_of_the_custodians_components(data_dir: Path, count: int) -> None:
+    """2 or 3 `--component HEX:KCV`: the host's TMK is their XOR, parity-adjusted; its KCV is printed."""
+    parts = [_component(seed) for seed in range(1, count + 1)]
+    args = [a for _clear, arg in parts for a in ("--component", arg)]
+    code, out = poskit("keys", "inject", "--terminal", TID, *args, "--data-dir", str(data_dir))
+    assert code == 0, out
+    combined = bytes(16)
+    for clear, _arg in parts:
+        combined = bytes(a ^ b for a, b in zip(combined, clear, strict=True))
+    expected = adjust_odd_parity(combined)
+    assert _clear_tmk(data_dir) == expected.hex().upper()
+    assert f"TMK check value {kcv(expected).hex().upper()}" in out
+    assert expected.hex().upper() not in out
+
+
+def test_inject_components_refuses_a_wrong_check_value_or_even_parity(data_dir: Path) -> None:
+    """A component whose KCV does not match, or with an even-parity byte, is refused; the TMK stays."""
+    before = _clear_tmk(data_dir)
+    (_c1, good), (c2, other) = _component(1), _component(2)
+    wrong_kcv = other.split(":")[0] + ":000000"
+    code, out = poskit(
+        "keys",
+        "inject",
+        "--terminal",
+        TID,
+        "--component",
+        good,
+        "--component",
+        wrong_kcv,
+        "--data-dir",
+        str(data_dir),
+    )
+    assert code == 2 and "component 2: check value" in out, out
+    even = bytes([c2[0] ^ 0x01]) + c2[1:]
+    code, out = poskit(
+        "keys",
+        "inject",
+        "--terminal",
+        TID,
+        "--component",
+        good,
+        "--component",
+        f"{even.hex().upper()}:{kcv(even).hex().upper()}",
+        "--data-dir",
+        str(data_dir),
+    )
+    assert code == 2 and "even parity" in out, out
+    code, out = poskit("keys", "inject", "--terminal", TID, "--component", good, "--data-dir", str(data_dir))
+    assert code == 2 and "2 or 3" in out, out
+    assert _clear_tmk(data_dir) == before

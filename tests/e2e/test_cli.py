@@ -13,8 +13,8 @@ from poskit.cli import commands  # noqa: F401  (registers the sub-commands)
 from poskit.cli.app import app
 from poskit.cli.cards import TRY_PAY, TRY_PAY_ARGS
 from poskit.config import Settings
+from poskit.demo.world import provision_demo
 from poskit.testing import LiveServices
-from poskit.tms.provisioning import provision_demo
 
 pytestmark = pytest.mark.usefixtures("live_host")
 

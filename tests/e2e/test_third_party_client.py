@@ -29,7 +29,7 @@ from poskit.crypto.hsm import SoftHSM
 from poskit.host.security import load_lmk
 from poskit.store.db import WRITE, make_engine
 from poskit.store.schema import terminals
-from poskit.tms.provisioning import register_terminal
+from poskit.tms.registry import register_terminal
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 TMK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")  # the third party's key, injected by components

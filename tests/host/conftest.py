@@ -14,6 +14,7 @@ import pytest
 
 from poskit.cards.book import card_by_name
 from poskit.config import Settings
+from poskit.keys.injection import inject_keys
 from poskit.terminal.devices.network import TcpHostLink
 from poskit.terminal.devices.scripted import (
     MemoryPrinter,
@@ -26,8 +27,7 @@ from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.keys import inject_keys
-from poskit.tms.provisioning import register_terminal
+from poskit.tms.registry import register_terminal
 
 
 @pytest.fixture(scope="session")

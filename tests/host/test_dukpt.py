@@ -125,7 +125,7 @@ async def test_terminal_without_its_dukpt_key_refuses_and_says_why(
 async def test_fixed_key_terminal_still_uses_its_pik(new_till: Callable[..., Any], host_db: Engine) -> None:
     """Re-injecting without --dukpt retires the DUKPT device: PINs go under the sign-on PIK again."""
     till = new_till(dukpt=True)
-    from poskit.tms.keys import inject_keys
+    from poskit.keys.injection import inject_keys
 
     inject_keys(till.settings, till.terminal_id)
     till.reopen_element()

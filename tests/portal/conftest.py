@@ -27,6 +27,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from poskit.cards.book import card_by_name
 from poskit.config import Settings
+from poskit.demo.world import DEMO_USERS, provision_demo
 from poskit.host.runtime import RunningServices
 from poskit.ledger.disputes import open_dispute
 from poskit.ledger.merchant_changes import request_change
@@ -49,7 +50,7 @@ from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import DEMO_USERS, provision_demo, register_terminal
+from poskit.tms.registry import register_terminal
 
 with warnings.catch_warnings():
     # starlette's test client warns that its httpx transport is deprecated (httpx2 is not installed here).

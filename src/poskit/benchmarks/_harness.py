@@ -10,13 +10,14 @@ from pathlib import Path
 
 from poskit.cards.book import card_by_name
 from poskit.config import Settings
+from poskit.demo.world import provision_demo
 from poskit.host.runtime import RunningServices
 from poskit.logs import configure_logging
 from poskit.terminal.devices.scripted import ScriptedPinEntry, TestCardReader, scripted_devices
 from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.runtime import open_terminal
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import provision_demo, register_terminal
+from poskit.tms.registry import register_terminal
 
 __all__ = ["bench_world", "percentile", "summary", "terminal_engine"]
 

@@ -273,7 +273,9 @@ def _measure(
             "POSKIT_DATA_DIR": tmp,
             "POSKIT_HOST_PORT": str(port),
             "POSKIT_HOST_MAX_CONNECTIONS": str(max(idle, terminals) + 1000),
+            "POSKIT_HOST_MAX_CONNECTIONS_PER_ADDRESS": str(max(idle, terminals) + 1000),
             "POSKIT_HOST_IDLE_TIMEOUT": "3600",
+            "POSKIT_HOST_FIRST_MESSAGE_TIMEOUT": "3600",  # the idle terminals never send
         }
         host_args = ["-m", "poskit", "host", "--log-format", "json"]
         if mode == "open":
@@ -326,8 +328,9 @@ def _measure(
 
 
 def _provision(settings: Settings) -> None:
+    from poskit.demo.world import provision_demo, seed_issuer_cards
+    from poskit.host.security import open_host_database
     from poskit.store.db import WRITE
-    from poskit.tms.provisioning import open_host_database, provision_demo, seed_issuer_cards
 
     provision_demo(settings)
     engine, hsm, keys = open_host_database(settings)

@@ -1,6 +1,7 @@
 """The ``poskit`` command line (Typer + Rich).
 
-Sub-commands live in small modules by concern; this module assembles them.
+Sub-commands live in small modules by concern, each imported only when its command runs
+(:mod:`poskit.cli.registry`).
 Exit codes for transaction commands: 0 approved, 1 declined, 2 could not complete.
 """
 
@@ -12,6 +13,4 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    from poskit.cli import commands  # noqa: F401  (registers the sub-commands)
-
     app()

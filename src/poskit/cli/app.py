@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer import _click as click  # Typer vendors Click; TyperGroup's methods take its types
+from typer.core import TyperGroup
 
 from poskit import __version__
-from poskit.config import Settings, load_settings
+from poskit.cli import registry
+
+if TYPE_CHECKING:
+    from poskit.config import Settings
 
 __all__ = [
     "DataDirOption",
     "JsonOption",
+    "LazyCommandGroup",
     "app",
     "console",
     "emit_json",
@@ -24,8 +30,34 @@ __all__ = [
     "settings_from",
 ]
 
+
+class LazyCommandGroup(TyperGroup):
+    """The root group: imports a command's module only when that command is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:
+            registry.load_command(cmd_name)
+            self._adopt_registered()
+            found = super().get_command(ctx, cmd_name)
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        registry.load_all()
+        self._adopt_registered()
+        return sorted(super().list_commands(ctx))
+
+    def _adopt_registered(self) -> None:
+        # The loaded module registered its commands on the Typer app; build their Click
+        # commands the same way Typer built this group.
+        built = typer.main.get_group(app)
+        for name, command in built.commands.items():
+            self.commands.setdefault(name, command)
+
+
 app = typer.Typer(
     name="poskit",
+    cls=LazyCommandGroup,
     help="poskit: a card-payment POS stack — terminal, ISO 8583 acquirer host, ledger and portal.",
     no_args_is_help=True,
     add_completion=False,
@@ -44,6 +76,10 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 
 
 def settings_from(data_dir: Path | None, **overrides: Any) -> Settings:
+    # pydantic-settings costs about 0.2 s to import: load it when a command reads its
+    # settings, not for `poskit --version` or `--help`.
+    from poskit.config import load_settings
+
     return load_settings(data_dir=data_dir, **overrides)
 
 

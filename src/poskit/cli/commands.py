@@ -1,20 +1,13 @@
-"""Imports every sub-command module of :mod:`poskit.cli` so that each registers itself.
+"""Registers every ``poskit`` command at once (tests and tools that need the whole CLI).
 
-New command modules need no edit here: any module in this package that defines
-commands on :data:`poskit.cli.app.app` is picked up.
+The ``poskit`` entry point does not import this module: it loads commands on demand
+through :mod:`poskit.cli.registry`.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-import poskit.cli as _package
+from poskit.cli.registry import load_all
 
 __all__: list[str] = []
 
-_SKIP = {"app", "commands"}
-
-for _info in sorted(pkgutil.iter_modules(_package.__path__), key=lambda m: m.name):
-    if _info.name not in _SKIP and not _info.name.startswith("_"):
-        importlib.import_module(f"poskit.cli.{_info.name}")
+load_all()

@@ -12,9 +12,9 @@ from poskit.cards.book import UnknownCardError, card_by_name
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
 from poskit.crypto.pan_protect import PanProtector
 from poskit.host.issuer_scripts import ACTIONS, queue_action
+from poskit.host.security import open_host_database
 from poskit.store.db import WRITE
 from poskit.store.schema import issuer_cards
-from poskit.tms.provisioning import open_host_database
 
 __all__ = ["issuer_app"]
 

@@ -15,15 +15,11 @@ from rich.table import Table
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, settings_from
 from poskit.config import Settings
 from poskit.crypto.errors import CryptoError
-from poskit.tms.keys import (
-    InjectionResult,
-    KeyManagementError,
-    KeyStatus,
-    RotationProgress,
-    inject_keys,
-    key_status,
-    rotate_lmk,
-)
+from poskit.keys.components import import_tmk_components
+from poskit.keys.errors import KeyManagementError
+from poskit.keys.injection import InjectionResult, inject_keys
+from poskit.keys.lmk_rotation import RotationProgress, rotate_lmk
+from poskit.keys.status import KeyStatus, key_status
 
 __all__ = ["inject_command", "keys_app", "rotate_lmk_command", "status_command"]
 
@@ -83,15 +79,32 @@ def inject_command(
     components: Annotated[
         int, typer.Option("--components", help="Create the TMK as N printed components (dual control).")
     ] = 0,
+    component: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--component",
+            help="A custodian's TMK component as HEX:KCV (32 hex digits, odd parity; give 2 or 3): "
+            "the TMK of a third-party terminal, the XOR of the components. Nothing is loaded locally.",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a new terminal master key (and DUKPT key) and load it into the terminal's PIN pad.
 
     Prints check values only; with --components, also the key components for the custodians
-    (by design the only clear key output of poskit).
+    (by design the only clear key output of poskit). With --component (repeated), the host takes
+    a third party's TMK from its custodians' components instead.
     """
     settings = settings_from(data_dir)
+    if component:
+        if dukpt or components:
+            fail(
+                "--component imports a given TMK: it cannot be combined with --dukpt or --components",
+                as_json=as_json,
+            )
+        _import_components(settings, terminal, component, as_json=as_json)
+        return
     try:
         result = inject_keys(settings, terminal, dukpt=dukpt, aes=aes, components=components)
     except (KeyManagementError, CryptoError, ValueError) as exc:
@@ -126,6 +139,31 @@ def _host_listening(settings: Settings) -> bool:
             return True
     except OSError:
         return False
+
+
+def _import_components(settings: Settings, terminal: str, component: list[str], *, as_json: bool) -> None:
+    try:
+        result = import_tmk_components(settings, terminal, component)
+    except (KeyManagementError, CryptoError) as exc:
+        fail(str(exc), as_json=as_json)
+    if as_json:
+        emit_json(
+            {
+                "terminal": result.terminal_id,
+                "tmk_kcv": result.tmk_kcv,
+                "component_kcvs": list(result.component_kcvs),
+                "key_scheme": "fixed",
+            }
+        )
+        return
+    _say(
+        f"[bold green]terminal {result.terminal_id}[/]: "
+        f"TMK imported from {len(result.component_kcvs)} components"
+    )
+    for i, check in enumerate(result.component_kcvs, 1):
+        _say(f"  component {i} check value  {check} (verified)")
+    _say(f"  TMK check value        {result.tmk_kcv} (compare with the terminal's)")
+    _say("  the terminal signs on for new working keys before its next payment")
 
 
 @keys_app.command("rotate-lmk")

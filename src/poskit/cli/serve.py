@@ -10,10 +10,10 @@ import typer
 from poskit.cli.app import DataDirOption, app, console, fail, settings_from
 from poskit.cli.cards import TRY_PAY, TRY_PAY_NG
 from poskit.config import Settings
+from poskit.demo.world import DEMO_USERS, provision_demo
 from poskit.host.runtime import RunningServices, run_services
 from poskit.host.security import LmkRotationPendingError, refuse_if_rotation_pending
 from poskit.logs import configure_logging
-from poskit.tms.provisioning import DEMO_USERS, provision_demo
 
 __all__ = ["host_command", "up_command"]
 

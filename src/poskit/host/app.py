@@ -23,6 +23,7 @@ from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
 from poskit.emv.cryptogram import issuer_authentication_data
 from poskit.emv.issuer import response_icc_data
+from poskit.host.connections import PeerNotes, RateLimitedLog
 from poskit.host.context import HostContext
 from poskit.host.participants import (
     ApplyReversal,
@@ -187,6 +188,8 @@ class HostApp:
 
     def __init__(self, services: HostServices) -> None:
         self.s = services
+        # hostile frames arrive by the thousand: a few lines per minute, then a count
+        self.bad_frame_log = RateLimitedLog(_log)
         self.dialects: dict[str, Dialect] = {name: get_dialect(name) for name in ("cups", "ascii87")}
         load, mac, batch = LoadTerminal(services), VerifyMac(services), CheckBatch(services)
         card, arqc, pin = ReadCard(services), VerifyCryptogram(services), VerifyPin(services)
@@ -228,22 +231,31 @@ class HostApp:
             return self.dialects["ascii87"]
         return None
 
-    async def handle(self, payload: bytes, peer: str) -> bytes | None:
-        """The framed response to one frame payload, or None to close the connection."""
+    async def handle(self, payload: bytes, peer: str, *, notes: PeerNotes | None = None) -> bytes | None:
+        """The framed response to one frame payload, or None to close the connection.
+
+        ``notes`` (when given) learns whether the frame was bad, a valid message from a
+        registered terminal, and whether its MAC verified: the TCP server's connection limits
+        tell terminals from strangers by it.
+        """
+        notes = notes if notes is not None else PeerNotes()
         received_at = self.s.clock()
         dialect = self.sniff(payload)
         if dialect is None:
-            _log.warning("frame.unknown_dialect", peer=peer, first_byte=payload[:1].hex())
+            notes.bad = True
+            self.bad_frame_log.warning("frame.unknown_dialect", peer=peer, first_byte=payload[:1].hex())
             return None
         try:
             envelope = dialect.unframe(payload)
         except Iso8583Error as exc:
-            _log.warning("frame.bad_envelope", peer=peer, error=str(exc))
+            notes.bad = True
+            self.bad_frame_log.warning("frame.bad_envelope", peer=peer, error=str(exc))
             return None
         try:
             message = dialect.decode(envelope.message)
         except MessageFormatError as exc:
-            _log.warning("message.format_error", peer=peer, error=str(exc))
+            notes.bad = True
+            self.bad_frame_log.warning("message.format_error", peer=peer, error=str(exc))
             partial = exc.partial
             return self._error_reply(dialect, envelope, partial, "30")
         try:
@@ -251,10 +263,12 @@ class HostApp:
                 message, now=business_clock(received_at, self.s.timezone).replace(tzinfo=None)
             )
         except UnknownTransactionError as exc:
-            _log.warning("message.unknown_transaction", peer=peer, error=str(exc))
+            notes.bad = True
+            self.bad_frame_log.warning("message.unknown_transaction", peer=peer, error=str(exc))
             return self._error_reply(dialect, envelope, message, exc.response_code)
         except (MessageFormatError, Iso8583Error) as exc:
-            _log.warning("message.format_error", peer=peer, error=str(exc))
+            notes.bad = True
+            self.bad_frame_log.warning("message.format_error", peer=peer, error=str(exc))
             return self._error_reply(dialect, envelope, message, "30")
         ctx = HostContext(
             dialect=dialect,
@@ -271,6 +285,8 @@ class HostApp:
             await self.tm.run(group, ctx)
         if ctx.force_sign_on or request.txn_type in _CHANGES_TERMINAL:
             self.s.forget_terminal(request.terminal_id)
+        notes.valid = ctx.terminal is not None
+        notes.authenticated = ctx.mac_verified
         return self._reply(ctx)
 
     # responses ---------------------------------------------------------------------

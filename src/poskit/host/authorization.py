@@ -13,6 +13,11 @@ its completion or a completion void.
 Response codes: 12 invalid transaction, 13 invalid amount, 14 invalid card, 22
 wrong operation (outside the batch or the allowed days), 25 original not found,
 61 over the limit, 64 amount does not match the original, 94 duplicate.
+
+A repeat (same terminal, batch, trace and MTI) is answered with the stored answer only
+when its content matches the original's; other content under the same key is refused
+94 and flagged as suspicious, and a repeat of a sale since reversed gets 12, the same
+code as a late original whose reversal arrived first (in either dialect).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from poskit.ledger.events import (
     price_transaction,
     release_preauth_hold,
 )
-from poskit.ledger.monitoring import check_authorization
+from poskit.ledger.monitoring import check_authorization, raise_flag
 from poskit.store.db import inserted_id
 from poskit.store.schema import issuer_accounts, issuer_cards, transactions
 from poskit.store.schema_terminal_day import transaction_effects
@@ -145,6 +150,8 @@ class ReversalInput:
     repeat: bool
     original_stan: int | None = None  # ascii87 reversals have their own trace and point at the original
     original_batch: int | None = None
+    pan_hash: str | None = None  # keyed hash of the PAN the reversal names (field 2), if it sent one
+    amount_sent: bool = True  # field 4 present: it must equal the original's amount
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -173,6 +180,7 @@ class AuthResult:
     def from_row(cls, row: Any) -> AuthResult:
         data = dict(row["response"])
         data.pop("emv", None)  # the chip data shown in the portal is not part of the answer
+        data.pop("orphan_of", None)  # what an orphan reversal named, kept for a late original
         return cls(**data, transaction_id=row["id"], replayed=True)
 
 
@@ -354,10 +362,70 @@ def _issuer_checks(conn: Connection, inp: TxnInput) -> tuple[Any, IssuerDecision
 def _replay_or_late(conn: Connection, inp: TxnInput) -> AuthResult | None:
     existing = find_message(conn, inp.terminal.terminal_id, inp.batch, inp.stan, inp.mti)
     if existing is not None:
-        return AuthResult.from_row(existing)
-    if find_message(conn, inp.terminal.terminal_id, inp.batch, inp.stan, "0400") is not None:
+        return _answer_repeat(conn, inp, existing)
+    if _reversed_in_advance(conn, inp):
         return record_decline(conn, inp, "12", "already reversed by the terminal (late original)")
     return None
+
+
+def _answer_repeat(conn: Connection, inp: TxnInput, existing: Any) -> AuthResult:
+    """The stored answer for a true repeat; 94 (flagged) for other content, 12 once reversed."""
+    differences = _content_differences(inp, existing)
+    if differences:
+        raise_flag(
+            conn,
+            key=f"duplicate_mismatch:{existing['id']}:{inp.received_at.isoformat()}",
+            kind="duplicate_mismatch",
+            severity="high",
+            summary=(
+                f"terminal {inp.terminal.terminal_id} repeated batch {inp.batch} trace {inp.stan:06d} "
+                f"{inp.mti} with another {', '.join(differences)}"
+            ),
+            details={"differences": differences, "original_id": existing["id"], "mti": inp.mti},
+            now=inp.received_at,
+            merchant_id=inp.terminal.merchant_id,
+            terminal_id=inp.terminal.terminal_id,
+            transaction_id=existing["id"],
+        )
+        # The key is taken by the original, so this refusal is answered, not stored.
+        return AuthResult(
+            "94", f"duplicate key with other content ({', '.join(differences)})", currency=inp.currency
+        )
+    if existing["status"] == "reversed":
+        return AuthResult("12", "the original was reversed; nothing is approved again", currency=inp.currency)
+    return AuthResult.from_row(existing)
+
+
+def _content_differences(inp: TxnInput, existing: Any) -> list[str]:
+    """What a repeat changed against the original: type, amount, currency, card, cryptogram."""
+    differences = []
+    if existing["txn_type"] != inp.txn_type:
+        differences.append("processing code")
+    if int(existing["amount"]) != inp.amount:
+        differences.append("amount")
+    if existing["currency"] != inp.currency:
+        differences.append("currency")
+    if existing["pan_hash"] != inp.card.pan_hash:  # keyed hashes: the clear PAN is never compared
+        differences.append("card")
+    stored_emv = (existing["response"] or {}).get("emv") or {}
+    if stored_emv.get("9F26") != (inp.emv or {}).get("9F26"):
+        differences.append("cryptogram")
+    return differences
+
+
+def _reversed_in_advance(conn: Connection, inp: TxnInput) -> bool:
+    """True when an orphan reversal (one that overtook its original) named this message."""
+    if find_message(conn, inp.terminal.terminal_id, inp.batch, inp.stan, "0400") is not None:
+        return True  # cups: the reversal carries the original's trace number
+    named = {"batch": inp.batch, "stan": inp.stan, "mti": inp.mti, "type": inp.txn_type}
+    orphans = conn.execute(
+        select(transactions.c.response).where(
+            transactions.c.terminal_id == inp.terminal.terminal_id,
+            transactions.c.txn_type == "reversal",
+            transactions.c.status == "orphan",
+        )
+    ).scalars()
+    return any((response or {}).get("orphan_of") == named for response in orphans)
 
 
 def _price_and_post(
@@ -742,10 +810,23 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
             "noop",
             original["id"],
         )
+    elif (refusal := _reversal_mismatch(original, inp)) is not None:
+        # Neither dialect defines a partial reversal (field 95 is not used): refuse and change
+        # nothing. Not stored under the key, so the matching reversal can still follow.
+        return AuthResult(*refusal, currency=inp.currency)
     else:
         outcome, status, original_id = "original reversed", "applied", original["id"]
         _undo(conn, original, inp)
     result = AuthResult("00", outcome, currency=inp.currency)
+    stored = result.to_json()
+    if original is None:
+        # ascii87 reversals have their own trace: remember what they named, so the late original is refused
+        stored["orphan_of"] = {
+            "batch": inp.original_batch if inp.original_batch is not None else inp.batch,
+            "stan": inp.original_stan if inp.original_stan is not None else inp.stan,
+            "mti": inp.original_mti,
+            "type": inp.original_type,
+        }
     row_id = inserted_id(
         conn.execute(
             insert(transactions).values(
@@ -765,11 +846,20 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
                 status=status,
                 original_id=original_id,
                 message=f"reason {inp.reason}: {outcome}"[:120],
-                response=result.to_json(),
+                response=stored,
             )
         )
     )
     return dataclasses.replace(result, transaction_id=row_id)
+
+
+def _reversal_mismatch(original: Any, inp: ReversalInput) -> tuple[str, str] | None:
+    """Why a reversal does not describe its original: 25 another card, 64 another amount."""
+    if inp.pan_hash is not None and original["pan_hash"] is not None and inp.pan_hash != original["pan_hash"]:
+        return "25", "no original with this card; nothing reversed"
+    if inp.amount_sent and inp.amount != int(original["amount"]):
+        return "64", f"amount {inp.amount} is not the original's {int(original['amount'])}; nothing reversed"
+    return None
 
 
 def _undo(conn: Connection, original: Any, inp: ReversalInput) -> None:

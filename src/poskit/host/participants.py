@@ -133,6 +133,8 @@ class VerifyMac(_Base):
 
     The A0 answer's header asks for a sign-on (processing requirement 3), but the host keeps the
     terminal's working keys: the genuine terminal, which never saw the forged request, goes on.
+    Keys issued by a sign-on are pending until a request MAC'd under them arrives; that request
+    promotes them, and until then requests under the previous keys are still accepted.
     """
 
     name = "verify-mac"
@@ -148,33 +150,81 @@ class VerifyMac(_Base):
             ctx.force_sign_on = True
             await self.s.note_authentication_failure(t, ctx.received_at, ctx.peer, "MAC missing")
             return Vote.ABORTED
-        if not self._mac_ok(t, ctx, mac):
+        under = self._verifying_key(t, ctx, mac)
+        if under is None:
             # the cached record may predate a sign-on handled elsewhere: re-read once before refusing
             fresh = self.s.terminal(t.terminal_id, fresh=True)
             if fresh is not None and fresh != t:
                 ctx.terminal = t = fresh
-        if t.mak is None or t.sign_on_required:
+                under = self._verifying_key(t, ctx, mac)
+        if under is None and (t.sign_on_required or (t.mak is None and t.pending_mak is None)):
             ctx.decline("A0", "terminal is not signed on (no working keys)")
             ctx.force_sign_on = True
             return Vote.ABORTED
-        if not self._mac_ok(t, ctx, mac):
+        if under is None:
             # Anyone who read a receipt knows fields 41/42: a forged MAC must not change the terminal's
             # keys or state, or one packet would take the genuine terminal out of service. Count it.
             ctx.decline("A0", "MAC verification failed")
             ctx.force_sign_on = True
             await self.s.note_authentication_failure(t, ctx.received_at, ctx.peer, "MAC verification failed")
             return Vote.ABORTED
+        if under == "pending":
+            ctx.terminal = await self._promote(t)
         ctx.mac_verified = True
         return _READ_ONLY
 
-    def _mac_ok(self, t: TerminalRecord, ctx: HostContext, mac: bytes) -> bool:
-        if t.mak is None or t.sign_on_required:
+    def _verifying_key(self, t: TerminalRecord, ctx: HostContext, mac: bytes) -> str | None:
+        """ "current" or "pending": the working keys the MAC verifies under; None if neither."""
+        if t.sign_on_required:  # a PIN-block error or a new TMK retired both sets of keys
+            return None
+        if self._mac_ok(t.mak, t, ctx, mac):
+            return "current"
+        if self._mac_ok(t.pending_mak, t, ctx, mac):
+            return "pending"
+        return None
+
+    async def _promote(self, t: TerminalRecord) -> TerminalRecord:
+        """The terminal proved it holds the pending keys: they (and their batch) become current."""
+        promoted = dataclasses.replace(
+            t,
+            pik=t.pending_pik,
+            mak=t.pending_mak,
+            tdk=t.pending_tdk,
+            batch_no=t.pending_batch_no if t.pending_batch_no is not None else t.batch_no,
+            pending_pik=None,
+            pending_mak=None,
+            pending_tdk=None,
+            pending_batch_no=None,
+        )
+
+        def store(conn: Connection) -> None:
+            conn.execute(
+                update(terminals)
+                .where(terminals.c.id == t.id, terminals.c.pending_mak == t.pending_mak)
+                .values(
+                    pik=promoted.pik,
+                    mak=promoted.mak,
+                    tdk=promoted.tdk,
+                    batch_no=promoted.batch_no,
+                    pending_pik=None,
+                    pending_mak=None,
+                    pending_tdk=None,
+                    pending_batch_no=None,
+                )
+            )
+
+        await self.s.writer.submit(store)
+        self.s.forget_terminal(t.terminal_id)
+        return promoted
+
+    def _mac_ok(self, key: str | None, t: TerminalRecord, ctx: HostContext, mac: bytes) -> bool:
+        if key is None:
             return False
         try:
             self.s.hsm.verify_mac(
                 ctx.dialect.mac_input(ctx.envelope.message),
                 mac,
-                key=t.mak,
+                key=key,
                 algorithm=mac_algorithm(t.mac_algorithm),
             )
         except (MacVerificationError, CryptoError):
@@ -610,9 +660,13 @@ class ApplyReversal(_Base):
             repeat=r.repeat,
             original_stan=original.stan,
             original_batch=original.batch,
+            pan_hash=self.s.pan_protector.fingerprint(r.card.pan)
+            if r.card is not None and r.card.pan
+            else None,
+            amount_sent=r.amount is not None,
         )
         ctx.result = await self.s.writer.submit(lambda conn: apply_reversal(conn, inp))
-        ctx.decline("00", ctx.result.message)
+        ctx.decline(ctx.result.response_code, ctx.result.message)
         return _PREPARED
 
 
@@ -653,20 +707,31 @@ class IssueWorkingKeys(_Base):
         )
         now = ctx.received_at
         batch = max(t.batch_no, ctx.request.batch or 1)
+        # An 0800 carries no MAC: anyone can send one. While the terminal holds working keys the new
+        # ones wait as pending (with the batch), so a spoofed sign-on cannot retire the keys (or the
+        # batch) of the genuine terminal; its first request MAC'd under them promotes them.
+        keys_in_use = t.mak is not None and not t.sign_on_required
+        values: dict[str, object] = (
+            {"pending_pik": pik, "pending_mak": mak, "pending_tdk": tdk, "pending_batch_no": batch}
+            if keys_in_use
+            else {
+                "pik": pik,
+                "mak": mak,
+                "tdk": tdk,
+                "batch_no": batch,
+                "sign_on_required": False,
+                "pending_pik": None,
+                "pending_mak": None,
+                "pending_tdk": None,
+                "pending_batch_no": None,
+            }
+        )
 
-        def store(conn):  # type: ignore[no-untyped-def]
+        def store(conn: Connection) -> None:
             conn.execute(
                 update(terminals)
                 .where(terminals.c.id == t.id)
-                .values(
-                    pik=pik,
-                    mak=mak,
-                    tdk=tdk,
-                    signed_on_at=now,
-                    sign_on_required=False,
-                    batch_no=batch,
-                    last_seen_at=now,
-                )
+                .values(signed_on_at=now, last_seen_at=now, **values)
             )
 
         await self.s.writer.submit(store)
@@ -687,7 +752,17 @@ class SignOff(_Base):
             lambda conn: conn.execute(
                 update(terminals)
                 .where(terminals.c.id == t.id)
-                .values(pik=None, mak=None, tdk=None, sign_on_required=True, last_seen_at=ctx.received_at)
+                .values(
+                    pik=None,
+                    mak=None,
+                    tdk=None,
+                    pending_pik=None,
+                    pending_mak=None,
+                    pending_tdk=None,
+                    pending_batch_no=None,
+                    sign_on_required=True,
+                    last_seen_at=ctx.received_at,
+                )
             )
         )
         ctx.decline("00", "signed off")

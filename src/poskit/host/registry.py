@@ -34,6 +34,10 @@ class TerminalRecord:
     pik: str | None
     mak: str | None
     tdk: str | None
+    pending_pik: str | None
+    pending_mak: str | None
+    pending_tdk: str | None
+    pending_batch_no: int | None
     batch_no: int
     status: str
     sign_on_required: bool
@@ -66,6 +70,10 @@ def load_terminal(conn: Connection, terminal_id: str) -> TerminalRecord | None:
                 terminals.c.pik,
                 terminals.c.mak,
                 terminals.c.tdk,
+                terminals.c.pending_pik,
+                terminals.c.pending_mak,
+                terminals.c.pending_tdk,
+                terminals.c.pending_batch_no,
                 terminals.c.batch_no,
                 terminals.c.status,
                 terminals.c.sign_on_required,

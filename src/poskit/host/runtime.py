@@ -16,14 +16,14 @@ import uvicorn
 
 from poskit.config import Settings
 from poskit.host.app import HostApp, HostServices
-from poskit.host.security import refuse_if_rotation_pending
+from poskit.host.security import open_host_database, refuse_if_rotation_pending
 from poskit.host.server import HostServer
 from poskit.logs import get_logger
 from poskit.portal.app import create_app
 from poskit.portal.pos import close_pos, configure_pos
 from poskit.portal.security import load_session_secret
 from poskit.store.writer import GroupCommitWriter
-from poskit.tms.provisioning import open_host_database, sync_operators
+from poskit.tms.registry import sync_operators
 
 __all__ = ["PortalServer", "RunningServices", "run_services"]
 
@@ -54,8 +54,7 @@ class RunningServices:
             self.app,
             bind=settings.host_bind,
             port=settings.host_port,
-            idle_timeout=settings.host_idle_timeout,
-            max_connections=settings.host_max_connections,
+            limits=settings.connection_limits(),
         )
         self.portal: PortalServer | None = None
         self.portal_app: Any = None

@@ -14,16 +14,28 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
 from poskit.cards import test_keys
+from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.lmk import LocalMasterKey
 from poskit.crypto.pan_protect import PanProtector
-from poskit.store.schema import system_keys
+from poskit.store.db import WRITE, make_engine
+from poskit.store.migrate import upgrade
+from poskit.store.schema import system_keys, terminals
+from poskit.terminal.secure_element import SecureElement
 
-__all__ = ["SYSTEM_KEYS", "HostKeys", "ensure_system_keys", "load_host_keys", "load_lmk"]
+__all__ = [
+    "SYSTEM_KEYS",
+    "HostKeys",
+    "ensure_system_keys",
+    "inject_terminal_master_key",
+    "load_host_keys",
+    "load_lmk",
+    "open_host_database",
+]
 
 #: name -> (TR-31 usage, origin) of every system key the host needs.
 SYSTEM_KEYS = {
@@ -118,3 +130,35 @@ def ensure_system_keys(conn: Connection, hsm: SoftHSM, lmk_id: str, *, now: date
 def load_host_keys(conn: Connection) -> HostKeys:
     rows = conn.execute(select(system_keys.c.name, system_keys.c.key_block))
     return HostKeys({r.name: r.key_block for r in rows})
+
+
+def open_host_database(settings: Settings) -> tuple[Engine, SoftHSM, HostKeys]:
+    """Migrate the host database, load the LMK and make sure the system keys exist."""
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    lmk = load_lmk(settings.resolved_lmk_file)
+    hsm = SoftHSM(lmk)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        ensure_system_keys(conn, hsm, lmk.identifier)
+        keys = load_host_keys(conn)
+    return engine, hsm, keys
+
+
+def inject_terminal_master_key(
+    hsm: SoftHSM, engine: Engine, terminal_id: str, element: SecureElement, *, renew: bool = False
+) -> str:
+    """Key-injection ceremony: create (or reuse) the terminal's TMK and load it into its PIN pad.
+
+    Returns the TMK check value (hex), the only thing printed.
+    """
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        tmk = conn.execute(select(terminals.c.tmk).where(terminals.c.terminal_id == terminal_id)).scalar()
+        if tmk is None or renew:
+            tmk = hsm.generate_key("K0", algorithm="TDES", length=16, mode="B")
+            conn.execute(
+                update(terminals)
+                .where(terminals.c.terminal_id == terminal_id)
+                .values(tmk=tmk, pik=None, mak=None, tdk=None, sign_on_required=True)
+            )
+    pinpad_block = hsm.transfer_key(str(tmk), to=element.hsm)
+    return element.install_master_key(pinpad_block)

@@ -101,6 +101,7 @@ _FLAGS = (
     "terminal_location",
     "frequent_account_change",
     "authentication_failures",
+    "duplicate_mismatch",
 )
 _DISPUTES = (
     "fee",

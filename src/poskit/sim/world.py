@@ -18,6 +18,8 @@ from sqlalchemy import event
 
 from poskit.cards.book import CARD_BOOK, TestCard
 from poskit.config import Settings
+from poskit.demo.world import provision_demo
+from poskit.keys.injection import inject_keys
 from poskit.sim.clock import SimClock, SkewedClock
 from poskit.sim.faults import FaultPlan, PowerLoss
 from poskit.sim.host import SimHost
@@ -35,8 +37,7 @@ from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.keys import inject_keys
-from poskit.tms.provisioning import provision_demo, register_terminal
+from poskit.tms.registry import register_terminal
 
 __all__ = ["MERCHANT_NO", "START", "SimTerminal", "SimWorld", "template_dir"]
 

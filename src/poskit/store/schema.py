@@ -131,6 +131,12 @@ terminals = Table(
     Column("pik", Text, nullable=True),
     Column("mak", Text, nullable=True),
     Column("tdk", Text, nullable=True),
+    # Keys issued by a sign-on wait here until the terminal's first request MAC'd under them
+    # (a keyless 0800 from anyone must not retire the keys the genuine terminal holds).
+    Column("pending_pik", Text, nullable=True),
+    Column("pending_mak", Text, nullable=True),
+    Column("pending_tdk", Text, nullable=True),
+    Column("pending_batch_no", Integer, nullable=True),
     Column("bdk_name", String(40), nullable=True),
     Column("signed_on_at", UtcDateTime(), nullable=True),
     Column("sign_on_required", Boolean, nullable=False, server_default="1"),

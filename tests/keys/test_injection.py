@@ -16,8 +16,13 @@ from poskit.crypto.des import adjust_odd_parity
 from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.kcv import kcv
 from poskit.crypto.lmk import LocalMasterKey
+from poskit.demo.world import provision_demo
 from poskit.host.runtime import RunningServices
 from poskit.iso8583.dialects import get_dialect
+from poskit.keys.errors import KeyManagementError
+from poskit.keys.injection import initial_ksn, inject_keys
+from poskit.keys.lmk_rotation import KEY_BLOCK_COLUMNS, RotationProgress, lmk_side_file, rotate_lmk
+from poskit.keys.status import key_status
 from poskit.money import Amount
 from poskit.store.db import make_engine
 from poskit.store.schema import audit_log, system_keys, terminals
@@ -32,17 +37,6 @@ from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
-from poskit.tms.keys import (
-    KEY_BLOCK_COLUMNS,
-    KeyManagementError,
-    RotationProgress,
-    initial_ksn,
-    inject_keys,
-    key_status,
-    lmk_side_file,
-    rotate_lmk,
-)
-from poskit.tms.provisioning import provision_demo
 
 H = bytes.fromhex
 TID = "10000001"
@@ -288,13 +282,16 @@ def _host_working_kcvs(settings: Settings, engine: Engine) -> dict[str, Any]:
         "pik": hsm.kcv(row["pik"]).hex(),
         "mak": hsm.kcv(row["mak"]).hex(),
         "required": row["sign_on_required"],
+        # a sign-on while keys are in force leaves the new ones pending until their first MAC
+        "pending_pik": hsm.kcv(row["pending_pik"]).hex() if row["pending_pik"] else None,
+        "pending_mak": hsm.kcv(row["pending_mak"]).hex() if row["pending_mak"] else None,
     }
 
 
 async def test_working_keys_rotate_at_every_sign_on(
     settings: Settings, host: RunningServices, host_db: Engine
 ) -> None:
-    """Each sign-on loads a fresh PIK and MAK: different check values on the terminal and the host."""
+    """Each sign-on loads a fresh PIK and MAK: different check values; the host holds the new ones pending."""
     engine = _engine(settings, TcpHostLink(host.host.address))
     first = await engine.sign_on()
     host_first = _host_working_kcvs(settings, host_db)
@@ -303,8 +300,9 @@ async def test_working_keys_rotate_at_every_sign_on(
     assert first.extra["kcv"]["pik"] != second.extra["kcv"]["pik"]
     assert first.extra["kcv"]["mak"] != second.extra["kcv"]["mak"]
     host_second = _host_working_kcvs(settings, host_db)
-    assert host_first["pik"] != host_second["pik"] and host_first["mak"] != host_second["mak"]
-    assert host_second["pik"] == second.extra["kcv"]["pik"].lower()
+    assert host_second["pending_pik"] not in (None, host_first["pik"])
+    assert host_second["pending_mak"] not in (None, host_first["mak"])
+    assert host_second["pending_pik"] == second.extra["kcv"]["pik"].lower()
     engine.store.close()
 
 

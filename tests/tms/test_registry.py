@@ -11,7 +11,7 @@ from poskit.store.db import WRITE, make_engine
 from poskit.store.schema import merchants, operators
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
-from poskit.tms.provisioning import sync_operators
+from poskit.tms.registry import sync_operators
 
 
 def test_operator_changes_reach_the_terminal_stores(demo_settings: Any) -> None:

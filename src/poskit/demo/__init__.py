@@ -1,0 +1,1 @@
+"""The demo world `poskit up` seeds."""

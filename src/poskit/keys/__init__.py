@@ -1,0 +1,1 @@
+"""Key management between the host HSM and the terminals' PIN pads: injection, LMK rotation, status."""
