@@ -44,7 +44,9 @@ def _sale(counter: Any, stan: int, amount: str, card_name: str = "magstripe-debi
     )
 
 
-def _reversal(counter: Any, dialect_name: str, sale_stan: int, amount: str) -> Request:
+def _reversal(
+    counter: Any, dialect_name: str, sale_stan: int, amount: str, card_name: str = "magstripe-debit"
+) -> Request:
     """cups reversals carry the sale's trace; ascii87 ones their own, naming the sale in field 90."""
     stan = sale_stan if dialect_name == "cups" else counter.store.next_stan()
     batch = counter.store.batch_no()
@@ -55,7 +57,7 @@ def _reversal(counter: Any, dialect_name: str, sale_stan: int, amount: str) -> R
         stan,
         batch,
         amount=Amount.parse(amount, "CNY"),
-        card=CardData(entry_mode=EntryMode.SWIPE, pan=card_by_name("magstripe-debit").pan),
+        card=CardData(entry_mode=EntryMode.SWIPE, pan=card_by_name(card_name).pan),
         reversal_reason="98",
         original=Original(batch=batch, stan=sale_stan, txn_type=TxnType.SALE),
         local_datetime=datetime.now().replace(microsecond=0),
@@ -143,4 +145,29 @@ async def test_late_original_after_an_orphan_reversal_is_refused_12(
     before = issuer_balance("magstripe-debit")
     late = await _send(counter, dialect_name, _sale(counter, stan, "12.00"))
     assert late.response_code == "12"
+    assert issuer_balance("magstripe-debit") == before
+
+
+@pytest.mark.parametrize(("dialect_name", "mac_algorithm"), DIALECTS)
+async def test_reversal_naming_another_amount_or_card_reverses_nothing(
+    new_counter: Callable[..., Any],
+    issuer_balance: Callable[[str], int],
+    dialect_name: str,
+    mac_algorithm: str,
+) -> None:
+    """A reversal with another amount (64) or card (25) leaves the sale charged; the matching one undoes."""
+    counter = new_counter(dialect=dialect_name, mac_algorithm=mac_algorithm)
+    assert (await counter.engine().sign_on()).approved
+    before = issuer_balance("magstripe-debit")
+    stan = counter.store.next_stan()
+    assert (await _send(counter, dialect_name, _sale(counter, stan, "9.00"))).response_code == "00"
+    partial = await _send(counter, dialect_name, _reversal(counter, dialect_name, stan, "1.00"))
+    assert partial.response_code == "64"
+    other_card = await _send(
+        counter, dialect_name, _reversal(counter, dialect_name, stan, "9.00", "mastercard-credit")
+    )
+    assert other_card.response_code == "25"
+    assert issuer_balance("magstripe-debit") == before - 900
+    matching = await _send(counter, dialect_name, _reversal(counter, dialect_name, stan, "9.00"))
+    assert matching.response_code == "00"
     assert issuer_balance("magstripe-debit") == before

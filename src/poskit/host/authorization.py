@@ -85,6 +85,7 @@ class CardInfo:
     card_organisation: str
     entry_mode: str
     pin_entered: bool
+    issuer_service_code: str | None = None  # the issuer's record, once the issuer has seen the card
 
     def __repr__(self) -> str:
         return f"CardInfo({self.pan_masked}, {self.scheme}/{self.funding}/{self.origin})"
@@ -149,6 +150,8 @@ class ReversalInput:
     repeat: bool
     original_stan: int | None = None  # ascii87 reversals have their own trace and point at the original
     original_batch: int | None = None
+    pan_hash: str | None = None  # keyed hash of the PAN the reversal names (field 2), if it sent one
+    amount_sent: bool = True  # field 4 present: it must equal the original's amount
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -807,6 +810,10 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
             "noop",
             original["id"],
         )
+    elif (refusal := _reversal_mismatch(original, inp)) is not None:
+        # Neither dialect defines a partial reversal (field 95 is not used): refuse and change
+        # nothing. Not stored under the key, so the matching reversal can still follow.
+        return AuthResult(*refusal, currency=inp.currency)
     else:
         outcome, status, original_id = "original reversed", "applied", original["id"]
         _undo(conn, original, inp)
@@ -844,6 +851,15 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
         )
     )
     return dataclasses.replace(result, transaction_id=row_id)
+
+
+def _reversal_mismatch(original: Any, inp: ReversalInput) -> tuple[str, str] | None:
+    """Why a reversal does not describe its original: 25 another card, 64 another amount."""
+    if inp.pan_hash is not None and original["pan_hash"] is not None and inp.pan_hash != original["pan_hash"]:
+        return "25", "no original with this card; nothing reversed"
+    if inp.amount_sent and inp.amount != int(original["amount"]):
+        return "64", f"amount {inp.amount} is not the original's {int(original['amount'])}; nothing reversed"
+    return None
 
 
 def _undo(conn: Connection, original: Any, inp: ReversalInput) -> None:
