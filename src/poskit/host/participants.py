@@ -45,6 +45,7 @@ from poskit.host.context import HostContext
 from poskit.host.issuer import PinCheck, check_track_data, find_card
 from poskit.host.pipeline import Vote
 from poskit.host.registry import TerminalRecord
+from poskit.host.security import cvk_key_name
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
 from poskit.ledger.monitoring import check_authorization, check_terminal_location
 from poskit.store.schema import system_keys, terminals
@@ -327,7 +328,7 @@ class VerifyCardData(_Base):
         )
         decision = check_track_data(
             self.s.hsm,
-            self.s.keys["issuer_cvk"],
+            self.s.keys[cvk_key_name(ctx.pan)],
             issuer_card,
             ctx.track,
             pan=ctx.pan,
