@@ -109,6 +109,9 @@ class LoadTerminal(_Base):
         if record is None:
             ctx.decline("97", f"terminal {ctx.request.terminal_id!r} is not registered")
             return Vote.ABORTED
+        if record.status == "retired":
+            ctx.decline("97", f"terminal {record.terminal_id} is retired")
+            return Vote.ABORTED
         ctx.terminal = record
         if record.merchant_no != ctx.request.merchant_id.strip():
             ctx.decline("03", "merchant number does not match the terminal's merchant")
