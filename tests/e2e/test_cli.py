@@ -48,6 +48,22 @@ def test_cards_json_lists_the_book_with_balances(demo_settings: Any) -> None:
     assert low["balance"] == "10.00" and low["currency"] == "CNY"
 
 
+def test_cards_json_gives_the_tracks_a_test_terminal_needs(demo_settings: Any) -> None:
+    """`poskit cards --json` gives track2 (stripe, CVV), track2_equivalent (chip tag 57, iCVV),
+    service_code and card_sequence; a contactless-only card has no stripe track."""
+    from poskit.cards.book import card_by_name
+    from poskit.cards.magstripe import chip_track2_for, track2_for
+
+    _, cards = _cli(demo_settings, "cards")
+    by_name = {c["name"]: c for c in cards}
+    debit = by_name["unionpay-debit"]
+    assert debit["track2"] == str(track2_for(card_by_name("unionpay-debit")))
+    assert debit["track2_equivalent"] == str(chip_track2_for(card_by_name("unionpay-debit")))
+    assert debit["service_code"] == "220" and debit["card_sequence"] == "01"
+    assert by_name["quickpass-phone"]["track2"] is None
+    assert by_name["magstripe-debit"]["track2_equivalent"] is None
+
+
 def test_the_suggested_first_payment_is_approved(tmp_path: Path) -> None:
     """The payment `poskit up` and `poskit cards` tell a new user to try (one constant) goes
     through as written at the default terminal of a fresh data directory: the chip card is

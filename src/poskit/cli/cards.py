@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from poskit.cards.book import CARD_BOOK, TestCard
+from poskit.cards.magstripe import chip_track2_for, track2_for
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, settings_from
 from poskit.config import Settings
 from poskit.money import Amount
@@ -73,6 +74,13 @@ def _row(card: TestCard, balance: int) -> dict[str, object]:
         "currency": card.currency,
         "status": card.status,
         "expiry": card.expiry,
+        "service_code": card.service_code,
+        "card_sequence": card.psn,
+        # public test tracks: the stripe's (CVV) and the chip's tag 57 (iCVV), '=' separated
+        "track2": str(track2_for(card)) if card.has("magstripe") else None,
+        "track2_equivalent": str(chip_track2_for(card))
+        if card.emv_profile and card.interfaces != ("magstripe",)
+        else None,
         "description": card.description,
     }
 

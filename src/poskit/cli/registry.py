@@ -52,6 +52,7 @@ COMMAND_MODULES: Final[Mapping[str, str]] = {
     "settlement": "settlement",
     "sign": "counter",
     "terminal": "terminal_app",
+    "terminals": "terminals",
     "totals": "counter",
     "transactions": "transactions",
     "unsigned": "counter",

@@ -40,6 +40,7 @@ from poskit.host.participants import (
     SignOff,
     StatusUpload,
     StoreSignature,
+    VerifyCardData,
     VerifyCryptogram,
     VerifyMac,
     VerifyPin,
@@ -192,10 +193,21 @@ class HostApp:
         self.dialects: dict[str, Dialect] = {name: get_dialect(name) for name in ("cups", "ascii87")}
         load, mac, batch = LoadTerminal(services), VerifyMac(services), CheckBatch(services)
         card, arqc, pin = ReadCard(services), VerifyCryptogram(services), VerifyPin(services)
+        track = VerifyCardData(services)
         authorize = Authorize(services)
         self.tm: TransactionManager[HostContext] = TransactionManager(
             {
-                "authorise": [load, mac, batch, card, arqc, pin, AttachIssuerScripts(services), authorize],
+                "authorise": [
+                    load,
+                    mac,
+                    batch,
+                    card,
+                    track,
+                    arqc,
+                    pin,
+                    AttachIssuerScripts(services),
+                    authorize,
+                ],
                 "adjust": [load, mac, batch, card, pin, authorize],
                 "reversal": [load, mac, ApplyReversal(services)],
                 "settlement": [load, mac, Settle(services)],

@@ -85,6 +85,7 @@ class CardInfo:
     card_organisation: str
     entry_mode: str
     pin_entered: bool
+    issuer_service_code: str | None = None  # the issuer's record, once the issuer has seen the card
 
     def __repr__(self) -> str:
         return f"CardInfo({self.pan_masked}, {self.scheme}/{self.funding}/{self.origin})"

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from poskit.cards.track2 import Track2
 from poskit.host.authorization import AuthResult, CardInfo
 from poskit.host.issuer import PinCheck
 from poskit.host.registry import TerminalRecord
@@ -35,6 +36,7 @@ class HostContext:
     terminal: TerminalRecord | None = None
     card: CardInfo | None = None
     pan: str | None = dataclasses.field(default=None, repr=False)  # clear, in memory only, never logged
+    track: Track2 | None = dataclasses.field(default=None, repr=False)  # parsed field 35, never logged
     pin_check: str = PinCheck.ABSENT
     result: AuthResult | None = None
     working_keys: WorkingKeys | None = None

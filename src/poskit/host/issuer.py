@@ -15,14 +15,20 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from poskit.cards.magstripe import ICVV_SERVICE_CODE
+from poskit.cards.track2 import ServiceCode, Track2
+from poskit.crypto.errors import CryptoError
+from poskit.crypto.hsm import SoftHSM
 from poskit.store.schema import issuer_accounts, issuer_cards
 
 __all__ = [
+    "CVV_OFFSET",
     "IssuerCard",
     "IssuerDecision",
     "PinCheck",
     "authorize_debit",
     "check_card_state",
+    "check_track_data",
     "find_card",
     "restore_funds",
 ]
@@ -90,6 +96,48 @@ def check_card_state(
         return IssuerDecision(
             "54", "expiry date does not match the issuer's record", card.id, card.account_id
         )
+    return None
+
+
+#: Where this issuer writes the CVV in track 2 discretionary data: after PVKI (1) and PVV (4).
+CVV_OFFSET = 5
+
+
+def check_track_data(
+    hsm: SoftHSM,
+    cvk: str,
+    card: IssuerCard,
+    track: Track2 | None,
+    *,
+    pan: str,
+    swiped: bool,
+    fallback: bool,
+    chip_read: bool,
+) -> IssuerDecision | None:
+    """Card authentication from the track: service code against the record, then CVV or iCVV.
+
+    ``swiped`` is a magstripe read (swipe or fallback), ``chip_read`` a chip read whose field 35
+    is the chip's track 2 equivalent. None when the track proves the card (or none is required).
+    """
+    if swiped and track is None:
+        return IssuerDecision("30", "magstripe entry without track 2", card.id, card.account_id)
+    if swiped and ServiceCode(card.service_code).chip_card and not fallback:
+        return IssuerDecision("45", "chip card read by magstripe without fallback", card.id, card.account_id)
+    if track is None or not (swiped or chip_read):
+        return None
+    if track.service_code != card.service_code:
+        return IssuerDecision(
+            "05", "service code does not match the issuer's record", card.id, card.account_id
+        )
+    cvv = track.discretionary[CVV_OFFSET : CVV_OFFSET + 3]
+    service = ICVV_SERVICE_CODE if chip_read else card.service_code
+    try:
+        ok = len(cvv) == 3 and hsm.verify_cvv(pan, track.expiry, service, cvv, cvk=cvk)
+    except CryptoError:
+        ok = False
+    if not ok:
+        kind = "iCVV" if chip_read else "CVV"
+        return IssuerDecision("05", f"{kind} does not verify", card.id, card.account_id)
     return None
 
 

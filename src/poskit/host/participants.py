@@ -38,13 +38,15 @@ from poskit.host.authorization import (
     authorize_sale,
     cancel_preauth,
     complete_preauth,
+    find_message,
     refund,
     void_transaction,
 )
 from poskit.host.context import HostContext
-from poskit.host.issuer import PinCheck, find_card
+from poskit.host.issuer import PinCheck, check_track_data, find_card
 from poskit.host.pipeline import Vote
 from poskit.host.registry import TerminalRecord
+from poskit.host.security import cvk_key_name
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
 from poskit.ledger.monitoring import check_authorization, check_terminal_location
 from poskit.store.schema import system_keys, terminals
@@ -62,6 +64,7 @@ __all__ = [
     "LoadTerminal",
     "ReadCard",
     "SignOff",
+    "VerifyCardData",
     "VerifyCryptogram",
     "VerifyMac",
     "VerifyPin",
@@ -106,6 +109,9 @@ class LoadTerminal(_Base):
         record = self.s.terminal(ctx.request.terminal_id)
         if record is None:
             ctx.decline("97", f"terminal {ctx.request.terminal_id!r} is not registered")
+            return Vote.ABORTED
+        if record.status == "retired":
+            ctx.decline("97", f"terminal {record.terminal_id} is retired")
             return Vote.ABORTED
         ctx.terminal = record
         if record.merchant_no != ctx.request.merchant_id.strip():
@@ -266,6 +272,7 @@ class ReadCard(_Base):
                 ctx.decline("14", "field 2 does not match the track")
                 return Vote.ABORTED
             pan, expiry, service = track.pan, track.expiry, track.service_code
+            ctx.track = track
         if pan is None:
             ctx.decline("30", "no PAN in the request")
             return Vote.ABORTED
@@ -298,6 +305,44 @@ class ReadCard(_Base):
             entry_mode=card.entry_mode.value,
             pin_entered=card.pin_block is not None,
         )
+        return _READ_ONLY
+
+
+class VerifyCardData(_Base):
+    """The issuer authenticates the card's track: service code against its record, CVV or iCVV.
+
+    A magstripe read must carry track 2 (30); a chip card swiped without the fallback
+    indicator is refused (45); a track whose service code or CVV (iCVV for a chip's track 2
+    equivalent) is not the issuer's is declined 05. The issuer's service code also decides
+    whether a PIN is required (see :class:`Authorize`).
+    """
+
+    name = "verify-card-data"
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        card = ctx.request.card
+        assert card is not None and ctx.pan is not None and ctx.card is not None
+        with self.s.engine.connect() as conn:
+            issuer_card = find_card(conn, ctx.card.pan_hash)
+        if issuer_card is None:
+            return _READ_ONLY  # the issuer's own decision (card unknown) follows in Authorize
+        ctx.card = dataclasses.replace(ctx.card, issuer_service_code=issuer_card.service_code)
+        fallback = card.entry_mode == EntryMode.FALLBACK or (
+            card.entry_mode == EntryMode.SWIPE and ctx.request.chip_condition == "2"
+        )
+        decision = check_track_data(
+            self.s.hsm,
+            self.s.keys[cvk_key_name(ctx.pan)],
+            issuer_card,
+            ctx.track,
+            pan=ctx.pan,
+            swiped=card.entry_mode in (EntryMode.SWIPE, EntryMode.FALLBACK),
+            fallback=fallback,
+            chip_read=card.entry_mode in (EntryMode.CHIP, EntryMode.CONTACTLESS_CHIP),
+        )
+        if decision is not None:
+            ctx.decline(decision.response_code, decision.reason)
+            return Vote.ABORTED
         return _READ_ONLY
 
 
@@ -347,10 +392,20 @@ class VerifyCryptogram(_Base):
             ctx.decline("59", "application cryptogram (ARQC) does not verify")
             return Vote.ABORTED
         atc = int.from_bytes(icc["9F36"], "big")
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
         with self.s.engine.connect() as conn:
             issuer_card = find_card(conn, ctx.card.pan_hash)
+            # a repeat under a stored key is judged by the duplicate rule (its cryptogram must match)
+            repeat = (
+                find_message(
+                    conn, t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+                )
+                is not None
+            )
         if (
-            issuer_card is not None
+            not repeat
+            and issuer_card is not None
             and issuer_card.last_online_atc is not None
             and atc <= issuer_card.last_online_atc
         ):
@@ -526,11 +581,13 @@ class Authorize(_Base):
                 ctx.decline("13", f"currency {r.amount.currency.code} is not the merchant's {t.currency}")
                 return Vote.ABORTED
         local, day, mmdd, julian = _dates(self.s, ctx)
-        service = ServiceCode(card.service_code) if card.service_code else None
+        # the issuer's record decides, not what the track claims; chip cards use their CVM list
+        recorded = card.issuer_service_code or card.service_code
+        service = ServiceCode(recorded) if recorded else None
         pin_required = bool(
             service
             and service.pin_required
-            and card.entry_mode in ("swipe", "fallback")
+            and card.entry_mode in ("swipe", "fallback", "manual")
             and r.txn_type in (TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE)
         )
         original = r.original

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, select
 
 from poskit.cards.book import CARD_BOOK
-from poskit.cards.magstripe import track2_for
+from poskit.cards.magstripe import chip_track2_for, track2_for
 from poskit.ledger.check import check_ledger
 from poskit.store.schema import issuer_accounts, issuer_cards, transactions
 
@@ -53,6 +53,7 @@ def clear_card_data_in(directory: Path) -> list[str]:
             (card.name, bcd.encode()),
             (card.name, bcd.lower().encode()),
             (card.name, str(track2_for(card)).split("=", 1)[1].encode()),  # discretionary + CVV
+            (card.name, str(chip_track2_for(card)).split("=", 1)[1].encode()),  # ... + iCVV
         ]
     found = []
     for path in sorted(directory.rglob("*")):

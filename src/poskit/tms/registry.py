@@ -12,6 +12,7 @@ from poskit.host.security import (
     inject_terminal_master_key,
     open_host_database,
 )
+from poskit.iso8583.dialects import DIALECT_NAMES
 from poskit.store.db import WRITE
 from poskit.store.schema import (
     acquirers,
@@ -23,8 +24,16 @@ from poskit.terminal.runtime import terminal_files
 from poskit.terminal.secure_element import SecureElement
 from poskit.terminal.store import TerminalStore
 
-__all__ = ["MARKET_LANGUAGE", "provision_terminal_store", "register_terminal", "sync_operators"]
+__all__ = [
+    "MAC_METHODS",
+    "MARKET_LANGUAGE",
+    "provision_terminal_store",
+    "register_terminal",
+    "sync_operators",
+]
 
+#: The message MAC methods a terminal can use (docs/protocol.md §7.1).
+MAC_METHODS = ("cups-ecb", "x919")
 #: The language a market's terminals speak; China follows the operator's locale setting.
 MARKET_LANGUAGE = {"566": "en"}
 
@@ -150,14 +159,21 @@ def register_terminal(
     mac_algorithm: str = "cups-ecb",
     model: str = "poskit virtual P1",
     location: str = "",
+    serial_number: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """Register a new terminal for a merchant, create its store and inject its TMK.
 
-    Returns the TMK check value. Raises ValueError for a duplicate terminal or an unknown merchant.
+    Returns the TMK check value. Raises ValueError for a bad or duplicate terminal ID, an
+    unknown dialect or MAC method, a serial number already in use, or an unknown merchant.
     """
     if len(terminal_id) != 8 or not terminal_id.isalnum():
         raise ValueError(f"terminal ID {terminal_id!r} must be 8 letters or digits")
+    if dialect not in DIALECT_NAMES:
+        raise ValueError(f"dialect {dialect!r}: choose one of {', '.join(DIALECT_NAMES)}")
+    if mac_algorithm not in MAC_METHODS:
+        raise ValueError(f"MAC method {mac_algorithm!r}: choose one of {', '.join(MAC_METHODS)}")
+    serial = serial_number or f"PK{terminal_id}"
     at = now or datetime.now(UTC)
     engine, hsm, _keys = open_host_database(settings)
     try:
@@ -167,6 +183,10 @@ def register_terminal(
             mid = conn.execute(select(merchants.c.id).where(merchants.c.merchant_no == merchant_no)).scalar()
             if mid is None:
                 raise ValueError(f"no merchant {merchant_no}")
+            if conn.execute(
+                select(terminals.c.terminal_id).where(terminals.c.serial_number == serial)
+            ).first():
+                raise ValueError(f"serial number {serial} belongs to another terminal")
             conn.execute(
                 insert(terminals).values(
                     terminal_id=terminal_id,
@@ -175,7 +195,7 @@ def register_terminal(
                     mac_algorithm=mac_algorithm,
                     model=model,
                     location=location,
-                    serial_number=f"PK{terminal_id}",
+                    serial_number=serial,
                     software_version="poskit-0.1.0",
                     created_at=at,
                 )

@@ -20,7 +20,7 @@ from poskit.cards.icc import (
 )
 from poskit.cards.icc.keys import ca_key, icc_key, issuer_key
 from poskit.cards.icc.personalise import expiry_date, static_data, track2_equivalent
-from poskit.cards.magstripe import track2_for
+from poskit.cards.magstripe import chip_track2_for, track2_for
 from poskit.cards.test_keys import TEST_IMK_AC
 from poskit.crypto.emv import derive_icc_master_key
 from poskit.emv.capk import load_test_ca_store
@@ -48,12 +48,13 @@ def test_certificate_chain_verifies(name: str) -> None:
 
 
 def test_track2_and_dates() -> None:
-    """Track 2 equivalent is PAN D YYMM service code discretionary, F-padded."""
+    """Track 2 equivalent is PAN D YYMM service code discretionary, F-padded, with an iCVV."""
     card = card_by_name("unionpay-debit")
     assert track2_equivalent(card, "0000000000").hex().upper() == "6222021001123456789D30122200000000000F"
     assert expiry_date("3002") == "300228" and expiry_date("2802") == "280229"
     chip = personalise(card).applications[0].data["57"].hex().upper().rstrip("F")
-    assert chip == track2_for(card).to_field35()  # the chip carries the stripe's track 2
+    assert chip == chip_track2_for(card).to_field35()  # the chip carries an iCVV, not the CVV
+    assert chip != track2_for(card).to_field35()
 
 
 def test_keys_and_master_keys() -> None:

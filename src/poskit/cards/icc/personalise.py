@@ -38,7 +38,7 @@ from poskit.cards.icc.profiles import (
     CardProfile,
     profile_by_name,
 )
-from poskit.cards.magstripe import track2_for
+from poskit.cards.magstripe import chip_track2_for
 from poskit.cards.test_keys import TEST_IMK_AC, TEST_IMK_SMC, TEST_IMK_SMI
 from poskit.crypto.emv import derive_icc_master_key
 from poskit.emv.capk import TEST_CA_INDEX
@@ -248,21 +248,21 @@ def _application(
     )
 
 
-def _stripe_discretionary(card: TestCard) -> str:
-    return track2_for(card).discretionary
+def _chip_discretionary(card: TestCard) -> str:
+    return chip_track2_for(card).discretionary
 
 
 def personalise(
     card: TestCard,
     profile: CardProfile | None = None,
     *,
-    discretionary: str | Callable[[TestCard], str] = _stripe_discretionary,
+    discretionary: str | Callable[[TestCard], str] = _chip_discretionary,
 ) -> CardImage:
     """Build the chip image of ``card`` (its ``emv_profile`` unless ``profile`` is given).
 
     ``discretionary`` is the track 2 equivalent discretionary data (a string, or a function
-    of the card); by default the stripe's (PVKI/PVV and CVV, :func:`track2_for`), so the
-    host checks chip and swipe track 2 alike.
+    of the card); by default the chip's (PVKI/PVV and iCVV, :func:`chip_track2_for`), which
+    the issuer verifies with service code 999.
     """
     if profile is None:
         if card.emv_profile is None:

@@ -1,0 +1,147 @@
+"""`poskit terminals add/list/show/move/retire`: onboarding and inventory, each change audited."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+import poskit.cli.keys  # registers `poskit keys`
+import poskit.cli.terminals  # registers `poskit terminals`
+from poskit.cli.app import app
+from poskit.config import Settings
+from poskit.demo.world import provision_demo
+from poskit.store.db import make_engine
+from poskit.store.schema import audit_log
+from poskit.terminal.runtime import terminal_files
+from poskit.terminal.store import TerminalStore
+
+runner = CliRunner()
+CAFE, NOODLE, LAGOS = "898310058120001", "898310058140002", "898234058120003"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo world provisioned once; each test works on a copy."""
+    data_dir = tmp_path_factory.mktemp("cli-terminals-template")
+    provision_demo(Settings(data_dir=data_dir))
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(template: Path, tmp_path: Path) -> Iterator[Path]:
+    target = tmp_path / "data"
+    shutil.copytree(template, target)
+    yield target
+
+
+def poskit(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
+    return result.exit_code, result.stdout + result.stderr
+
+
+def _add(data_dir: Path, tid: str, *extra: str) -> tuple[int, str]:
+    return poskit(data_dir, "terminals", "add", tid, "--merchant", CAFE, "--serial", f"SN-{tid}", *extra)
+
+
+def _audit_actions(data_dir: Path, tid: str) -> list[str]:
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.action).where(audit_log.c.subject == tid).order_by(audit_log.c.id)
+        )
+        actions = [r.action for r in rows]
+    engine.dispose()
+    return actions
+
+
+def test_add_registers_keys_and_lists_the_terminal(data_dir: Path) -> None:
+    """`add` stores model, serial, dialect, MAC method and key scheme; `list` and `show` report them."""
+    code, out = _add(data_dir, "TP000001", "--dialect", "ascii87", "--mac", "x919", "--model", "PAX A920")
+    assert code == 0, out
+    assert "TMK KCV" in out
+    code, out = poskit(data_dir, "terminals", "list", "--merchant", CAFE, "--json")
+    row = next(t for t in json.loads(out) if t["terminal_id"] == "TP000001")
+    assert row["serial_number"] == "SN-TP000001" and row["model"] == "PAX A920"
+    assert (row["dialect"], row["mac_algorithm"], row["key_scheme"], row["status"]) == (
+        "ascii87",
+        "x919",
+        "fixed",
+        "active",
+    )
+    code, out = poskit(data_dir, "terminals", "show", "TP000001", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["pending_reversals"] == 0 and shown["open_batch_transactions"] == 0
+    assert shown["signed_on_at"] is None and shown["merchant_name"]
+
+
+def test_add_with_dukpt_key_scheme(data_dir: Path) -> None:
+    """`--key-scheme dukpt-aes` registers the terminal and injects an AES DUKPT initial key."""
+    code, out = _add(data_dir, "TP000002", "--key-scheme", "dukpt-aes")
+    assert code == 0, out
+    code, out = poskit(data_dir, "keys", "status", "--terminal", "TP000002", "--json")
+    assert json.loads(out)["key_scheme"] == "dukpt"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--dialect", "iso93"), "dialect 'iso93'"),
+        (("--mac", "cbc"), "MAC method 'cbc'"),
+        (("--key-scheme", "plain"), "--key-scheme"),
+    ],
+)
+def test_add_refuses_unknown_settings(data_dir: Path, args: tuple[str, ...], message: str) -> None:
+    """An unknown dialect, MAC method or key scheme is refused and nothing is registered."""
+    code, out = _add(data_dir, "TP000003", *args)
+    assert code != 0 and message in out
+    assert poskit(data_dir, "terminals", "show", "TP000003")[0] == 1
+
+
+def test_add_refuses_a_serial_number_in_use(data_dir: Path) -> None:
+    """A serial number identifies one device: a second terminal with it is refused."""
+    assert _add(data_dir, "TP000004")[0] == 0
+    code, out = poskit(
+        data_dir, "terminals", "add", "TP000005", "--merchant", CAFE, "--serial", "SN-TP000004"
+    )
+    assert code == 1 and "belongs to another terminal" in out
+
+
+def test_move_follows_into_the_terminal_store_and_is_audited(data_dir: Path) -> None:
+    """A settled terminal moves to another merchant of its acquirer, signs on again; not across acquirers."""
+    assert _add(data_dir, "TP000006")[0] == 0
+    move = ("terminals", "move", "TP000006", "--by", "ops", "--reason", "shop sold")
+    code, out = poskit(data_dir, *move, "--merchant", LAGOS)
+    assert code == 1 and "another acquirer" in out
+    code, out = poskit(data_dir, *move, "--merchant", NOODLE)
+    assert code == 0, out
+    store = TerminalStore.open(terminal_files(Settings(data_dir=data_dir), "TP000006")[0])
+    profile = store.profile()
+    store.close()
+    assert profile.merchant_no == NOODLE and profile.sign_on_required
+    assert _audit_actions(data_dir, "TP000006")[-1] == "terminal.move"
+
+
+def test_retire_hides_the_terminal_and_is_audited(data_dir: Path) -> None:
+    """A retired terminal leaves `list` (kept under --all), cannot be retired or moved again."""
+    assert _add(data_dir, "TP000007")[0] == 0
+    retire = ("terminals", "retire", "TP000007", "--by", "ops", "--reason", "broken screen")
+    assert poskit(data_dir, *retire)[0] == 0
+    listed = [t["terminal_id"] for t in json.loads(poskit(data_dir, "terminals", "list", "--json")[1])]
+    everything = json.loads(poskit(data_dir, "terminals", "list", "--all", "--json")[1])
+    assert "TP000007" not in listed
+    assert {"terminal_id": "TP000007", "status": "retired"}.items() <= next(
+        t for t in everything if t["terminal_id"] == "TP000007"
+    ).items()
+    code, out = poskit(data_dir, *retire)
+    assert code == 1 and "already retired" in out
+    code, out = poskit(
+        data_dir, "terminals", "move", "TP000007", "--merchant", NOODLE, "--by", "x", "--reason", "y"
+    )
+    assert code == 1 and "retired" in out
+    assert _audit_actions(data_dir, "TP000007")[-1] == "terminal.retire"
