@@ -17,7 +17,8 @@ API (kept stable; other over-TCP tests build on it):
 * ``await t.sign_on()``: 0800, installs the working keys from field 62 after checking KCVs.
 * ``await t.sale(card_pan, track2, pin, amount_minor, currency="156") -> (request, answer)``.
 * ``await t.reversal(sale_request, reason="98")``, ``await t.echo()``,
-  ``await t.settle(debit_minor, debit_count)``; ``t.verify_mac(payload)`` checks a response's MAC.
+  ``await t.settle(debit_minor, debit_count)``; ``t.verify_mac(payload)`` checks a response's MAC;
+  ``t.forge_mac(payload)`` returns the payload with a wrong (well-formed) MAC.
 * ``t.stan`` counts trace numbers; ``t.batch`` is the batch from the last 0810.
 """
 
@@ -158,6 +159,13 @@ class OutsideTerminal:
         message = self.message_of(payload)
         size = 8 if self.dialect == "cups" else 16
         return self._mac(message[:-size]) == message[-size:]
+
+    def forge_mac(self, payload: bytes) -> bytes:
+        """payload with its MAC's last character/byte changed (still a well-formed field)."""
+        last = payload[-1]
+        if self.dialect == "cups":
+            return payload[:-1] + bytes([last ^ 0x01])
+        return payload[:-1] + (b"1" if last != ord("1") else b"2")
 
     async def exchange(self, doc: dict[str, str], *, mac: bool = True) -> dict[str, str]:
         """Send doc and decode the answer; an answer with a MAC field must verify."""
