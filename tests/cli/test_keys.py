@@ -252,3 +252,33 @@ def test_inject_components_refuses_a_wrong_check_value_or_even_parity(data_dir: 
     code, out = poskit("keys", "inject", "--terminal", TID, "--component", good, "--data-dir", str(data_dir))
     assert code == 2 and "2 or 3" in out, out
     assert _clear_tmk(data_dir) == before
+
+
+def test_status_shows_the_authentication_failures_flag(data_dir: Path) -> None:
+    """An open authentication_failures flag on the terminal is listed by `keys status` (text and JSON)."""
+    from datetime import UTC, datetime
+
+    from poskit.ledger.monitoring import raise_flag
+    from poskit.store.db import WRITE
+
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        raise_flag(
+            conn,
+            key=f"auth-failures:{TID}:1",
+            kind="authentication_failures",
+            severity="high",
+            summary="5 requests failed authentication within the hour",
+            details={"count": 5},
+            now=datetime.now(UTC),
+            terminal_id=TID,
+        )
+    engine.dispose()
+    code, out = poskit("keys", "status", "--terminal", TID, "--data-dir", str(data_dir), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["authentication_flags"] == ["5 requests failed authentication within the hour"]
+    assert data["keys_pending"] is False
+    code, out = poskit("keys", "status", "--terminal", TID, "--data-dir", str(data_dir))
+    assert code == 0
+    assert "flag authentication_failures: 5 requests failed authentication" in out, out

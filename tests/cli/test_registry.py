@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -68,3 +69,26 @@ def test_lookup_loads_the_command() -> None:
     with typer.Context(group) as ctx:
         command = group.get_command(ctx, "pay")
     assert command is not None and command.name == "pay"
+
+
+# Run ``poskit fuzz --help`` with the fuzz module left out of the registry.
+_UNLISTED_PROBE = """
+import sys
+import poskit.cli.registry as registry
+registry.COMMAND_MODULES = {k: v for k, v in registry.COMMAND_MODULES.items() if v != "fuzz"}
+sys.argv = ["poskit", "fuzz", "--help"]
+import poskit.cli
+poskit.cli.main()
+"""
+
+
+def test_unlisted_module_still_provides_its_command() -> None:
+    """A command module missing from the registry is still found (by loading unlisted modules)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _UNLISTED_PROBE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Usage: poskit fuzz" in out.stdout

@@ -15,11 +15,13 @@ from rich.table import Table
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, settings_from
 from poskit.config import Settings
 from poskit.crypto.errors import CryptoError
+from poskit.host.terminal_security import TerminalSecurity, terminal_security
 from poskit.keys.components import import_tmk_components
 from poskit.keys.errors import KeyManagementError
 from poskit.keys.injection import InjectionResult, inject_keys
 from poskit.keys.lmk_rotation import RotationProgress, rotate_lmk
 from poskit.keys.status import KeyStatus, key_status
+from poskit.store.db import make_engine
 
 __all__ = ["inject_command", "keys_app", "rotate_lmk_command", "status_command"]
 
@@ -243,6 +245,13 @@ def _print_status(status: KeyStatus) -> None:
         _say(f"[bold red]problem:[/] {problem}")
 
 
+def _print_security(security: TerminalSecurity) -> None:
+    if security.keys_pending:
+        _say("working keys of a newer sign-on are pending: in force from the terminal's first MAC under them")
+    for summary in security.authentication_flags:
+        _say(f"[bold red]flag authentication_failures:[/] {summary}")
+
+
 @keys_app.command("status")
 def status_command(
     terminal: TerminalIdOption, data_dir: DataDirOption = None, as_json: JsonOption = False
@@ -253,9 +262,16 @@ def status_command(
         status = key_status(settings, terminal)
     except (KeyManagementError, CryptoError, ValueError) as exc:
         fail(str(exc), as_json=as_json)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            security = terminal_security(conn, terminal)
+    finally:
+        engine.dispose()
     if as_json:
-        emit_json(status.to_json())
+        emit_json({**status.to_json(), **security.to_json()})
     else:
         _print_status(status)
+        _print_security(security)
     if status.problems:
         raise typer.Exit(1)
