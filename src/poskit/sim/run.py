@@ -173,6 +173,7 @@ async def _run(seed: int, terminals: int, operations: int, rates: FaultRates) ->
     log_file = open_log_file(world.directory / "sim.log", "w")
     configure_logging("json", stream=log_file)  # scanned for card data with the other files
     try:
+        faults.armed = False  # the day opens on a healthy network; faults start with traffic
         for t in world.terminals:
             await t.engine().sign_on()
         faults.armed = True
