@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import stat
+from pathlib import Path
 
 from poskit.logs import configure_logging, get_logger, scrub_text
 
@@ -28,3 +30,17 @@ def test_logger_wipes_sensitive_keys_and_masks_values() -> None:
     assert line["pan"] == "<wiped>" and line["pin_block"] == "<wiped>"
     assert "4761739001010010" not in buffer.getvalue()
     configure_logging("console")
+
+
+def test_log_files_are_created_0600(tmp_path: Path) -> None:
+    """open_log_file creates a new log owner-only, in append and in truncate mode."""
+
+    from poskit.logs import open_log_file
+
+    for name, mode in (("a.log", "a"), ("w.log", "w")):
+        with open_log_file(tmp_path / name, mode) as stream:
+            stream.write("line\n")
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    with open_log_file(tmp_path / "a.log") as stream:
+        stream.write("more\n")
+    assert (tmp_path / "a.log").read_text() == "line\nmore\n"

@@ -8,16 +8,18 @@ PAN (13-19 digits passing Luhn) is masked to first 6 / last 4 wherever it appear
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal, TextIO
 
 import structlog
 
 from poskit.cards.pan import luhn_valid, mask_pan
 
-__all__ = ["configure_logging", "get_logger", "mask_card_data", "scrub_text"]
+__all__ = ["configure_logging", "get_logger", "mask_card_data", "open_log_file", "scrub_text"]
 
 _SENSITIVE_KEYS = frozenset(
     {
@@ -102,3 +104,10 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO, stream: A
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+def open_log_file(path: Path, mode: Literal["a", "w"] = "a") -> TextIO:
+    """Open a log file for writing; a new file is created owner-only (0600)."""
+    append = mode == "a"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC), 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8") if append else os.fdopen(fd, "w", encoding="utf-8")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 import poskit.cli.keys  # registers `poskit keys`
+import poskit.cli.merchants  # registers `poskit merchants`
 import poskit.cli.terminals  # registers `poskit terminals`
 from poskit.cli.app import app
 from poskit.config import Settings
@@ -145,3 +146,57 @@ def test_retire_hides_the_terminal_and_is_audited(data_dir: Path) -> None:
     )
     assert code == 1 and "retired" in out
     assert _audit_actions(data_dir, "TP000007")[-1] == "terminal.retire"
+
+
+def test_merchant_onboarding_sets_what_its_terminals_use(data_dir: Path) -> None:
+    """`merchants add` with its own time zone and language; a terminal added for it speaks them."""
+    code, out = poskit(
+        data_dir,
+        *("merchants", "add", "898310058160009", "--acquirer", "48020000", "--name", "乌鲁木齐烤馕"),
+        *("--mcc", "5812", "--address", "新华北路1号", "--settlement-account", "6222020000000009"),
+        *("--currency", "CNY", "--country", "156", "--timezone", "Asia/Urumqi", "--language", "en"),
+    )
+    assert code == 0, out
+    code, out = poskit(
+        data_dir,
+        *("terminals", "add", "TP000010", "--merchant", "898310058160009", "--serial", "SN-10"),
+        *("--capabilities", "pin,chip,contactless"),
+    )
+    assert code == 0, out
+    store = TerminalStore.open(terminal_files(Settings(data_dir=data_dir), "TP000010")[0])
+    profile = store.profile()
+    store.close()
+    assert profile.language == "en" and profile.params["timezone"] == "Asia/Urumqi"
+    shown = json.loads(poskit(data_dir, "terminals", "show", "TP000010", "--json")[1])
+    assert shown["capabilities"] == "chip,contactless,pin"
+    assert _audit_actions(data_dir, "898310058160009") == ["merchant.add"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--timezone", "Mars/Olympus", "not an IANA zone"),
+        ("--language", "fr", "language 'fr'"),
+        ("--currency", "XXY", "not an ISO 4217 code"),
+        ("--country", "CN", "ISO 3166 numeric"),
+    ],
+)
+def test_merchant_onboarding_refuses_bad_values(
+    data_dir: Path, option: str, value: str, message: str
+) -> None:
+    """A bad time zone, language, currency or country is refused, naming the value."""
+    args = {"--timezone": "Asia/Shanghai", "--language": "zh", "--currency": "CNY", "--country": "156"}
+    args[option] = value
+    code, out = poskit(
+        data_dir,
+        *("merchants", "add", "898310058160010", "--acquirer", "48020000", "--name", "x", "--mcc", "5812"),
+        *("--address", "y", "--settlement-account", "1"),
+        *(item for pair in args.items() for item in pair),
+    )
+    assert code == 1 and message in out
+
+
+def test_add_refuses_unknown_capabilities(data_dir: Path) -> None:
+    """Capabilities come from a fixed list; an unknown one is refused."""
+    code, out = _add(data_dir, "TP000011", "--capabilities", "chip,teleport")
+    assert code != 0 and "unknown teleport" in out

@@ -171,3 +171,44 @@ async def test_reversal_naming_another_amount_or_card_reverses_nothing(
     matching = await _send(counter, dialect_name, _reversal(counter, dialect_name, stan, "9.00"))
     assert matching.response_code == "00"
     assert issuer_balance("magstripe-debit") == before
+
+
+class _Recorder:
+    """Forwards to the real host and keeps every frame the terminal sent."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.frames: list[bytes] = []
+
+    @property
+    def address(self) -> str:
+        return str(self.inner.address)
+
+    async def probe(self, *, timeout: float) -> bool:
+        return bool(await self.inner.probe(timeout=timeout))
+
+    async def exchange(self, frame: bytes, *, timeout: float) -> bytes:
+        self.frames.append(frame)
+        return bytes(await self.inner.exchange(frame, timeout=timeout))
+
+
+async def test_true_repeat_of_a_chip_sale_gets_the_original_answer(
+    new_counter: Callable[..., Any], issuer_balance: Callable[[str], int]
+) -> None:
+    """The same chip 0200 twice (same ATC and cryptogram): the stored answer, not an ATC-replay 34."""
+    counter = new_counter()
+    recorder = _Recorder(counter.link)
+    before = issuer_balance("unionpay-debit")
+    outcome = await counter.engine("unionpay-debit", entry="chip", pins=("123456",), link=recorder).sale(
+        Amount.parse("8.00", "CNY")
+    )
+    assert outcome.approved, outcome.message
+    dialect = get_dialect("cups")
+    sale_frames = [f for f in recorder.frames if dialect.unframe(f).message[:4] == bytes.fromhex("00000200")]
+    assert len(sale_frames) == 1
+    payload = await counter.link.exchange(sale_frames[0], timeout=10)
+    envelope = dialect.unframe(payload)
+    repeat = dialect.decode_response(dialect.decode(envelope.message), envelope=envelope)
+    assert repeat.response_code == "00"
+    assert repeat.rrn == outcome.rrn
+    assert issuer_balance("unionpay-debit") == before - 800

@@ -31,3 +31,10 @@ def test_fault_free_run_injects_nothing_and_holds() -> None:
     result = run_seed(3, terminals=3, operations=8, rates=FaultRates(scale=0))
     assert result.ok, result.report()
     assert not result.faults
+
+
+def test_opening_sign_on_runs_with_faults_off_seed_1_regression() -> None:
+    """Seed 1 cut power during the opening sign-on's status report and crashed the run;
+    the day now opens with faults disarmed, so the run completes and holds its invariants."""
+    result = run_seed(1, terminals=20, operations=5)
+    assert result.ok, result.report()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from poskit.cards.book import TestCard
-from poskit.cards.test_keys import TEST_CVK, TEST_PVK_VISA, TEST_PVKI
+from poskit.cards.test_keys import TEST_CVKS, TEST_PVK_VISA, TEST_PVKI, cvk_range
 from poskit.cards.track2 import Track2
 from poskit.crypto.cvv import generate_cvv
 from poskit.crypto.pinverify import generate_pvv
@@ -28,7 +28,7 @@ def _track2(card: TestCard, cvv_service_code: str) -> Track2:
         pin_data = TEST_PVKI + generate_pvv(TEST_PVK_VISA, card.pin, pan=card.pan, pvki=TEST_PVKI)
     else:
         pin_data = "00000"
-    cvv = generate_cvv(TEST_CVK, card.pan, card.expiry, cvv_service_code)
+    cvv = generate_cvv(TEST_CVKS[cvk_range(card.pan)], card.pan, card.expiry, cvv_service_code)
     discretionary = pin_data + cvv
     used = len(card.pan) + 1 + 4 + 3 + len(discretionary)
     discretionary += "0" * max(0, MAX_TRACK2 - used)

@@ -1,4 +1,4 @@
-"""``poskit merchants``: change requests (商户信息变更) and compliance flags."""
+"""``poskit merchants``: onboarding, change requests (商户信息变更) and compliance flags."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ from poskit.ledger.merchant_changes import (
     review_change,
 )
 from poskit.ledger.monitoring import clear_flag, list_flags
+from poskit.tms.onboarding import OnboardingError, add_merchant
 
 __all__ = ["merchants_app"]
 
-merchants_app = typer.Typer(help="Merchant change requests and compliance flags.", no_args_is_help=True)
+merchants_app = typer.Typer(
+    help="Merchant onboarding, change requests and compliance flags.", no_args_is_help=True
+)
 app.add_typer(merchants_app, name="merchants")
 
 
@@ -37,6 +40,62 @@ def _print(c: ChangeRequest, as_json: bool) -> None:
         highlight=False,
         markup=False,
     )
+
+
+@merchants_app.command("add")
+def add_command(
+    merchant: Annotated[str, typer.Argument(help="Merchant number (field 42, 15 digits).")],
+    acquirer: Annotated[str, typer.Option("--acquirer", help="Acquirer code.")],
+    name: Annotated[str, typer.Option("--name", help="Name (as on the receipt).")],
+    mcc: Annotated[str, typer.Option("--mcc", help="Merchant category code, 4 digits.")],
+    address: Annotated[str, typer.Option("--address", help="Business address.")],
+    account: Annotated[str, typer.Option("--settlement-account", help="Settlement account number.")],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 alphabetic code, e.g. CNY.")],
+    name_en: Annotated[str, typer.Option("--name-en", help="English name.")] = "",
+    city: Annotated[str, typer.Option("--city", help="City.")] = "",
+    bank: Annotated[str, typer.Option("--settlement-bank", help="Settlement bank.")] = "",
+    country: Annotated[
+        str | None, typer.Option("--country", help="ISO 3166 numeric; default: the acquirer's.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="IANA zone; default: the acquirer's.")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Terminal language zh | en; default: the market's.")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Who onboards (kept in the audit log).")] = "acquirer",
+    now: NowOption = None,
+    data_dir: DataDirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Onboard a merchant (商户入网); then `poskit terminals add` gives it terminals."""
+    at = parse_now(now, as_json=as_json)
+    try:
+        with write_conn(data_dir) as conn:
+            merchant_id = add_merchant(
+                conn,
+                acquirer_code=acquirer,
+                merchant_no=merchant,
+                name=name,
+                name_en=name_en,
+                mcc=mcc,
+                address=address,
+                city=city,
+                settlement_account=account,
+                settlement_bank=bank,
+                currency_code=currency,
+                country=country,
+                timezone=timezone,
+                language=language,
+                actor=by,
+                now=at,
+            )
+    except OnboardingError as exc:
+        fail(str(exc), code=1, as_json=as_json)
+    if as_json:
+        emit_json({"merchant": merchant, "id": merchant_id})
+        return
+    console.print(f"merchant {merchant} ({name}) onboarded as #{merchant_id}", highlight=False, markup=False)
 
 
 @merchants_app.command("change")

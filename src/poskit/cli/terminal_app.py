@@ -13,7 +13,7 @@ from poskit.cards.book import UnknownCardError, card_by_name
 from poskit.cli.app import DataDirOption, app, fail, settings_from
 from poskit.cli.pay import HostOption, TerminalOption
 from poskit.config import Settings
-from poskit.logs import configure_logging
+from poskit.logs import configure_logging, open_log_file
 from poskit.terminal.devices.ports import Devices, HostLink, Printer
 from poskit.terminal.engine import TerminalEngine
 from poskit.terminal.printing.devices import (
@@ -121,7 +121,7 @@ def terminal_command(
             store.close()
         fail(str(exc))
     # the screen belongs to Textual: logs go to a file next to the terminal's store
-    with (store_file.parent / "terminal.log").open("a", encoding="utf-8") as log_stream:
+    with open_log_file(store_file.parent / "terminal.log") as log_stream:
         configure_logging("json", level=logging.INFO, stream=log_stream)
         try:
             pos.run()

@@ -48,7 +48,7 @@ def _show(d: TerminalDetails) -> None:
         power += f" {d.battery_percent}%" + (" charging" if d.charging else "")
     lines = [
         _line(d.summary),
-        f"merchant: {d.merchant_name}; location: {d.location or '-'}",
+        f"merchant: {d.merchant_name}; location: {d.location or '-'}; capabilities: {d.capabilities or '-'}",
         f"software {d.software_version or '-'}; parameters {unknown(d.parameter_version)}",
         f"signed on: {d.signed_on_at.isoformat(timespec='seconds') if d.signed_on_at else 'never'}",
         f"power: {power}; network: {d.network or 'not reported'}",
@@ -58,6 +58,20 @@ def _show(d: TerminalDetails) -> None:
     lines += [f"flag {f['id']} {f['kind']} [{f['severity']}]: {f['summary']}" for f in d.flags]
     for line in lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+CAPABILITIES = ("magstripe", "chip", "contactless", "pin", "printer")
+
+
+def _capabilities(text: str, as_json: bool) -> str:
+    chosen = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in CAPABILITIES]
+    if unknown:
+        fail(
+            f"--capabilities: unknown {', '.join(unknown)}; choose from {', '.join(CAPABILITIES)}",
+            as_json=as_json,
+        )
+    return ",".join(c for c in CAPABILITIES if c in chosen)
 
 
 @terminals_app.command("add")
@@ -70,6 +84,9 @@ def add_command(
     mac: Annotated[str, typer.Option("--mac", help="MAC method: cups-ecb | x919")] = "cups-ecb",
     key_scheme: Annotated[str, typer.Option("--key-scheme", help="fixed | dukpt | dukpt-aes")] = "fixed",
     location: Annotated[str, typer.Option("--location", help="Where it is installed.")] = "",
+    capabilities: Annotated[
+        str, typer.Option("--capabilities", help="Comma list: magstripe, chip, contactless, pin, printer.")
+    ] = "",
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -87,6 +104,7 @@ def add_command(
             model=model,
             location=location,
             serial_number=serial,
+            capabilities=_capabilities(capabilities, as_json),
         )
         if key_scheme != "fixed":
             kcv = inject_keys(settings, terminal, dukpt=True, aes=key_scheme == "dukpt-aes").tmk_kcv

@@ -38,6 +38,7 @@ from poskit.host.authorization import (
     authorize_sale,
     cancel_preauth,
     complete_preauth,
+    find_message,
     refund,
     void_transaction,
 )
@@ -45,6 +46,7 @@ from poskit.host.context import HostContext
 from poskit.host.issuer import PinCheck, check_track_data, find_card
 from poskit.host.pipeline import Vote
 from poskit.host.registry import TerminalRecord
+from poskit.host.security import cvk_key_name
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
 from poskit.ledger.monitoring import check_authorization, check_terminal_location
 from poskit.store.schema import system_keys, terminals
@@ -330,7 +332,7 @@ class VerifyCardData(_Base):
         )
         decision = check_track_data(
             self.s.hsm,
-            self.s.keys["issuer_cvk"],
+            self.s.keys[cvk_key_name(ctx.pan)],
             issuer_card,
             ctx.track,
             pan=ctx.pan,
@@ -390,10 +392,20 @@ class VerifyCryptogram(_Base):
             ctx.decline("59", "application cryptogram (ARQC) does not verify")
             return Vote.ABORTED
         atc = int.from_bytes(icc["9F36"], "big")
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
         with self.s.engine.connect() as conn:
             issuer_card = find_card(conn, ctx.card.pan_hash)
+            # a repeat under a stored key is judged by the duplicate rule (its cryptogram must match)
+            repeat = (
+                find_message(
+                    conn, t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+                )
+                is not None
+            )
         if (
-            issuer_card is not None
+            not repeat
+            and issuer_card is not None
             and issuer_card.last_online_atc is not None
             and atc <= issuer_card.last_online_atc
         ):

@@ -44,11 +44,17 @@ SYSTEM_KEYS = {
     "issuer_zpk": "generated",  # zone PIN key: PIN blocks travel acquirer -> issuer under it
     "issuer_pvk_visa": "test",
     "issuer_pvk_ibm": "test",
-    "issuer_cvk": "test",
+    **{f"issuer_cvk_{r}" if r else "issuer_cvk": "test" for r in test_keys.TEST_CVKS},
     "issuer_imk_ac": "test",
     "issuer_imk_smi": "test",
     "issuer_imk_smc": "test",
 }
+
+
+def cvk_key_name(pan_or_range: str) -> str:
+    """The system key holding the CVK of this PAN's BIN range (one CVK per range)."""
+    bin_range = test_keys.cvk_range(pan_or_range)
+    return f"issuer_cvk_{bin_range}" if bin_range else "issuer_cvk"
 
 
 class LmkRotationPendingError(RuntimeError):
@@ -115,7 +121,7 @@ def ensure_system_keys(conn: Connection, hsm: SoftHSM, lmk_id: str, *, now: date
     test_imports = {
         "issuer_pvk_visa": (test_keys.TEST_PVK_VISA, "V2"),
         "issuer_pvk_ibm": (test_keys.TEST_PVK_IBM3624, "V1"),
-        "issuer_cvk": (test_keys.TEST_CVK, "C0"),
+        **{cvk_key_name(r): (key, "C0") for r, key in test_keys.TEST_CVKS.items()},
         "issuer_imk_ac": (test_keys.TEST_IMK_AC, "E0"),
         "issuer_imk_smi": (test_keys.TEST_IMK_SMI, "E2"),
         "issuer_imk_smc": (test_keys.TEST_IMK_SMC, "E1"),

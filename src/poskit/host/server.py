@@ -72,6 +72,7 @@ class HostServer:
         self.limits = limits or ConnectionLimits()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()  # one per connection, ended at stop()
         self._open: dict[_Connection, None] = {}  # insertion order = age
         self._per_address: dict[str, int] = {}
         self._throttle = BadFrameThrottle(self.limits)
@@ -108,6 +109,13 @@ class HostServer:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
+        # asyncio.Server.close() leaves accepted connections open (before 3.12): end them, so
+        # no handler is left pending (reading or throttled) when the loop closes.
+        handlers = [t for t in self._handlers if not t.done()]
+        for handler in handlers:
+            handler.cancel()
+        if handlers:
+            await asyncio.wait(handlers, timeout=5)
         pending = [t for t in self._tasks if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=10)
@@ -175,6 +183,10 @@ class HostServer:
         address = str(peer_info[0]) if peer_info else "?"
         peer = f"{peer_info[0]}:{peer_info[1]}" if peer_info else "?"
         conn = _Connection(peer, address, time.monotonic(), writer)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
         if not self._admit(conn):
             self.refused += 1
             writer.transport.abort()

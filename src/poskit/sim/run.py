@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from poskit.cards.book import TestCard
-from poskit.logs import configure_logging
+from poskit.logs import configure_logging, open_log_file
 from poskit.money import Amount
 from poskit.sim.faults import FaultPlan, FaultRates, PowerLoss
 from poskit.sim.invariants import (
@@ -170,9 +170,10 @@ async def _run(seed: int, terminals: int, operations: int, rates: FaultRates) ->
     world = SimWorld(seed, terminals=terminals, faults=faults)
     violations: list[str] = []
     saved_logging = structlog.get_config()
-    log_file = (world.directory / "sim.log").open("w", encoding="utf-8")
+    log_file = open_log_file(world.directory / "sim.log", "w")
     configure_logging("json", stream=log_file)  # scanned for card data with the other files
     try:
+        faults.armed = False  # the day opens on a healthy network; faults start with traffic
         for t in world.terminals:
             await t.engine().sign_on()
         faults.armed = True

@@ -9,6 +9,8 @@ write transactions start with ``BEGIN IMMEDIATE`` to take the write lock up fron
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         engine = create_engine(
             url,
             pool_size=pool_size,
@@ -50,6 +53,12 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         _install_sqlite_recipe(engine)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file owner-only (0600); SQLite gives its -wal/-shm the same mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _install_sqlite_recipe(engine: Engine) -> None:

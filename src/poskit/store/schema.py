@@ -115,6 +115,10 @@ merchants = Table(
     Column("currency", String(3), nullable=False),
     Column("status", String(16), nullable=False, server_default="active"),
     Column("created_at", UtcDateTime(), nullable=False),
+    # NULL: the acquirer's country and time zone, and the market's terminal language
+    Column("country", String(3), nullable=True),  # ISO 3166 numeric
+    Column("timezone", String(40), nullable=True),
+    Column("language", String(5), nullable=True),  # zh | en
 )
 
 terminals = Table(
@@ -146,6 +150,7 @@ terminals = Table(
     Column("model", String(40), nullable=False, server_default=""),
     Column("software_version", String(20), nullable=False, server_default=""),
     Column("location", String(120), nullable=False, server_default=""),
+    Column("capabilities", String(80), nullable=False, server_default=""),  # e.g. "chip,contactless,pin"
     Column("battery_percent", Integer, nullable=True),  # NULL on mains power, never 0
     Column("power_source", String(8), nullable=True),  # mains | battery, from the last status upload
     Column("charging", Boolean, nullable=True),

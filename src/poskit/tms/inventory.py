@@ -63,6 +63,7 @@ class TerminalDetails:
     summary: TerminalSummary
     merchant_name: str
     location: str
+    capabilities: str
     software_version: str
     parameter_version: str | None  # from the terminal's own store, when it lives on this machine
     power_source: str | None
@@ -158,6 +159,7 @@ def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> 
         summary=summary,
         merchant_name=row["merchant_name"],
         location=row["location"],
+        capabilities=row["capabilities"],
         software_version=row["software_version"],
         parameter_version=parameter_version,
         power_source=row["power_source"],

@@ -49,6 +49,8 @@ def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: 
                 merchants.c.name_en.label("merchant_name_en"),
                 merchants.c.currency,
                 merchants.c.id.label("mid"),
+                merchants.c.timezone.label("merchant_timezone"),
+                merchants.c.language.label("merchant_language"),
                 acquirers.c.name.label("acquirer_name"),
                 acquirers.c.country,
                 acquirers.c.support_phone,
@@ -77,11 +79,11 @@ def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: 
             host_address=f"{settings.host_bind}:{settings.host_port}",
             portal_url=f"http://{settings.portal_bind}:{settings.portal_port}",
             support_phone=row["support_phone"],
-            language=MARKET_LANGUAGE.get(row["country"], settings.locale),
+            language=row["merchant_language"] or MARKET_LANGUAGE.get(row["country"], settings.locale),
             operator="01",
             software_version="poskit-0.1.0",
             params={
-                "timezone": row["timezone"],
+                "timezone": row["merchant_timezone"] or row["timezone"],
                 "response_timeout": 30,
                 "reversal_retries": 3,
                 "qps_limit": 100000,
@@ -160,6 +162,7 @@ def register_terminal(
     model: str = "poskit virtual P1",
     location: str = "",
     serial_number: str | None = None,
+    capabilities: str = "",
     now: datetime | None = None,
 ) -> str:
     """Register a new terminal for a merchant, create its store and inject its TMK.
@@ -196,6 +199,7 @@ def register_terminal(
                     model=model,
                     location=location,
                     serial_number=serial,
+                    capabilities=capabilities,
                     software_version="poskit-0.1.0",
                     created_at=at,
                 )
