@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from poskit.cards.icc import VirtualCardTransport, reset_virtual_cards, virtual_card, virtual_card_for
+from poskit.cards.icc import VirtualCardTransport, virtual_card, virtual_card_for
 from poskit.emv.transport import IccTransportError
 from poskit.host.issuer_scripts import queue_action
 from poskit.money import Amount
@@ -189,10 +189,6 @@ async def test_issuer_script_unblocks_the_pin_and_is_reported(
     [action] = _rows(demo_settings, select(issuer_actions).where(issuer_actions.c.id == action_id))
     assert action["status"] == "done", action["result"]
     assert not counter.store.pending_uploads()  # the script advice was delivered
-
-
-def teardown_module() -> None:
-    reset_virtual_cards()
 
 
 async def test_dead_chip_falls_back_to_swipe_after_three_tries(new_counter: Callable[..., Any]) -> None:
