@@ -293,6 +293,8 @@ def _check_dukpt_counter(counter: int, max_ones: int) -> int:
             f"transaction counter {counter:X} has {ones} one bits, a DUKPT device uses at most {max_ones}",
         )
     return counter
+
+
 _AES_USAGES = {
     "pin_key": dukpt_aes.KeyUsage.PIN_ENCRYPTION,
     "mac_generation_key": dukpt_aes.KeyUsage.MAC_GENERATION,

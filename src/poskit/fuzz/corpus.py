@@ -26,8 +26,16 @@ def _fixed(n: int) -> bytes:
 def _iso(dialect: str) -> list[bytes]:
     sale = IsoMessage(
         "0200",
-        {2: "4761739001010119", 3: "000000", 4: "000000001000", 11: "000001", 22: "051",
-         41: "12345678", 42: "123456789012345", 49: "156"},
+        {
+            2: "4761739001010119",
+            3: "000000",
+            4: "000000001000",
+            11: "000001",
+            22: "051",
+            41: "12345678",
+            42: "123456789012345",
+            49: "156",
+        },
     )
     answer = IsoMessage("0210", {3: "000000", 11: "000001", 39: "00", 41: "12345678"})
     return [codec.encode(dialect, sale), codec.encode(dialect, answer)]
@@ -35,8 +43,16 @@ def _iso(dialect: str) -> list[bytes]:
 
 def _icc() -> bytes:
     return encode(
-        [Tlv("9F26", _fixed(8)), Tlv("9F27", b"\x80"), Tlv("9F10", _fixed(7)), Tlv("9F37", _fixed(4)),
-         Tlv("95", bytes(5)), Tlv("9A", b"\x26\x12\x07"), Tlv("9C", b"\x00"), Tlv("5F2A", b"\x01\x56")]
+        [
+            Tlv("9F26", _fixed(8)),
+            Tlv("9F27", b"\x80"),
+            Tlv("9F10", _fixed(7)),
+            Tlv("9F37", _fixed(4)),
+            Tlv("95", bytes(5)),
+            Tlv("9A", b"\x26\x12\x07"),
+            Tlv("9C", b"\x00"),
+            Tlv("5F2A", b"\x01\x56"),
+        ]
     )
 
 
@@ -51,8 +67,13 @@ def seeds(target: str) -> list[bytes]:
     if target in ("iso-cups", "iso-ascii87"):
         return _iso(target.removeprefix("iso-"))
     if target == "framing":
-        header = CupsHeader(application=0x60, software_version=0x31, terminal_status=0,
-                            processing_requirement=0, sub_version="000000")
+        header = CupsHeader(
+            application=0x60,
+            software_version=0x31,
+            terminal_status=0,
+            processing_requirement=0,
+            sub_version="000000",
+        )
         tpdu = Tpdu(destination=1, source=0, id=0x60)
         return [encode_frame(tpdu.to_bytes() + header.to_bytes() + _iso("cups")[0]), tpdu.to_bytes()]
     if target == "tlv":

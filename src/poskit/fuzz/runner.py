@@ -57,7 +57,7 @@ def mutate(data: bytes, rng: random.Random, corpus: list[bytes]) -> bytes:
     elif op == 4:
         other = rng.choice(corpus)
         cut = rng.randrange(len(buf) + 1)
-        buf = buf[:cut] + other[rng.randrange(len(other) + 1):]
+        buf = buf[:cut] + other[rng.randrange(len(other) + 1) :]
     else:
         buf = buf[: rng.randrange(len(buf) + 1)]
     return bytes(buf)
