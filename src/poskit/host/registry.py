@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from poskit.store.schema import acquirers, merchants, terminals
 
-__all__ = ["TerminalRecord", "load_terminal"]
+__all__ = ["TerminalRecord", "home_timezone", "load_terminal"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -86,3 +86,10 @@ def load_terminal(conn: Connection, terminal_id: str) -> TerminalRecord | None:
         .first()
     )
     return TerminalRecord(**row) if row else None
+
+
+def home_timezone(conn: Connection) -> str:
+    """The zone of the host's first configured acquirer (UTC when none is): the clock of answers to
+    messages that name no registered terminal, and of decoding a request before its terminal is known."""
+    zone = conn.execute(select(acquirers.c.timezone).order_by(acquirers.c.id).limit(1)).scalar()
+    return str(zone) if zone else "UTC"
