@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from poskit.store.schema import acquirers, merchants, terminals
 
-__all__ = ["TerminalRecord", "load_terminal", "load_terminals"]
+__all__ = ["TerminalRecord", "home_timezone", "load_terminal", "load_terminals"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,3 +88,10 @@ def load_terminal(conn: Connection, terminal_id: str) -> TerminalRecord | None:
 def load_terminals(conn: Connection) -> dict[str, TerminalRecord]:
     """Every registered terminal by terminal id (the in-memory host loads them all at start)."""
     return {row["terminal_id"]: TerminalRecord(**row) for row in conn.execute(_terminal_query()).mappings()}
+
+
+def home_timezone(conn: Connection) -> str:
+    """The zone of the host's first configured acquirer (UTC when none is): the clock of answers to
+    messages that name no registered terminal, and of decoding a request before its terminal is known."""
+    zone = conn.execute(select(acquirers.c.timezone).order_by(acquirers.c.id).limit(1)).scalar()
+    return str(zone) if zone else "UTC"
