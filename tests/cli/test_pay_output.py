@@ -16,7 +16,7 @@ def _printed(outcome: TxnOutcome, capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_a_card_decline_that_names_its_code_shows_it_once(capsys: pytest.CaptureFixture[str]) -> None:
-    """"declined offline by the card (Z1)" is not followed by "(code Z1)" again."""
+    """ "declined offline by the card (Z1)" is not followed by "(code Z1)" again."""
     out = _printed(TxnOutcome("declined", "declined offline by the card (Z1)", "Z1"), capsys)
     assert out.count("Z1") == 1, out
 
