@@ -87,6 +87,7 @@ class CardInfo:
     entry_mode: str
     pin_entered: bool
     issuer_service_code: str | None = None  # the issuer's record, once the issuer has seen the card
+    issuer_code: str | None = None  # field 44.1: the issuing institution (BIN table), else the IIN
 
     def __repr__(self) -> str:
         return f"CardInfo({self.pan_masked}, {self.scheme}/{self.funding}/{self.origin})"
