@@ -25,15 +25,17 @@ _tids = itertools.count(1)
 def outside_terminal(demo_settings: Any, live_host: Any) -> Callable[..., OutsideTerminal]:
     """Make a registered third-party terminal (fresh TID) whose TMK the outside client holds."""
 
-    def make(*, dialect: str = "cups", mac: str = "cups-ecb", scheme: str = "004") -> OutsideTerminal:
+    def make(
+        *, dialect: str = "cups", mac: str = "cups-ecb", scheme: str = "004", merchant: str = MID
+    ) -> OutsideTerminal:
         tid = f"OUT{next(_tids):05d}"
-        register_terminal(demo_settings, tid, MID, dialect=dialect, mac_algorithm=mac)
+        register_terminal(demo_settings, tid, merchant, dialect=dialect, mac_algorithm=mac)
         hsm = SoftHSM(load_lmk(demo_settings.resolved_lmk_file, create=False))
         block = hsm.import_clear_key(TMK, "K0", algorithm="TDES", mode="B")
         engine = make_engine(demo_settings.resolved_database_url)
         with engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(update(terminals).where(terminals.c.terminal_id == tid).values(tmk=block))
         engine.dispose()
-        return OutsideTerminal(live_host.address, tid, MID, TMK, dialect=dialect, mac=mac, scheme=scheme)
+        return OutsideTerminal(live_host.address, tid, merchant, TMK, dialect=dialect, mac=mac, scheme=scheme)
 
     return make
