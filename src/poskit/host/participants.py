@@ -302,6 +302,7 @@ class ReadCard(_Base):
             funding=info.funding,
             origin=info.origin(t.acquirer_country),
             card_organisation=info.card_organisation,
+            issuer_code=info.issuer_code(pan),
             entry_mode=card.entry_mode.value,
             pin_entered=card.pin_block is not None,
         )
