@@ -16,7 +16,7 @@ API (kept stable; other over-TCP tests build on it):
   and ``decode(payload) -> dict``.
 * ``await t.sign_on()``: 0800, installs the working keys from field 62 after checking KCVs.
 * ``await t.sale(card_pan, track2, pin, amount_minor, currency="156") -> (request, answer)``.
-* ``await t.reversal(sale_request, reason="98")``, ``await t.echo()``,
+* ``await t.reversal(sale_request, reason="98")``, ``await t.echo()``, ``await t.sign_off()``,
   ``await t.settle(debit_minor, debit_count)``; ``t.verify_mac(payload)`` checks a response's MAC;
   ``t.forge_mac(payload)`` returns the payload with a wrong (well-formed) MAC.
 * ``t.stan`` counts trace numbers; ``t.batch`` is the batch from the last 0810.
@@ -248,6 +248,15 @@ class OutsideTerminal:
         return await self.exchange(
             {**keep, "t": "0420", "11": self.next_stan(), "39": reason, "90": "0200" + sale["11"] + "0" * 32}
         )
+
+    async def sign_off(self) -> dict[str, str]:
+        """0820 60.3=002 (cups) / 0800 70=002 (ascii87), no MAC."""
+        doc = self._base("0820" if self.dialect == "cups" else "0800")
+        if self.dialect == "cups":
+            doc["60"] = self._field60("00", "002")
+        else:
+            doc.update({"60": self._field60("00", "000"), "70": "002"})
+        return await self.exchange(doc, mac=False)
 
     async def echo(self) -> dict[str, str]:
         doc = self._base("0820" if self.dialect == "cups" else "0800")
