@@ -15,8 +15,11 @@ API (kept stable; other over-TCP tests build on it):
 * ``encode(doc, mac=...) -> bytes`` (payload without the length prefix, TPDU+header in cups)
   and ``decode(payload) -> dict``.
 * ``await t.sign_on()``: 0800, installs the working keys from field 62 after checking KCVs.
-* ``await t.sale(card_pan, track2, pin, amount_minor, currency="156") -> (request, answer)``.
-* ``await t.reversal(sale_request, reason="98")``, ``await t.echo()``, ``await t.sign_off()``,
+* ``await t.sale(card_pan, track2, pin, amount_minor, currency="156", entry="02", expiry=None)
+  -> (request, answer)``; ``sale_request(...)`` builds it (track2/pin None leave 35/52 out).
+* ``await t.reversal(sale_request, reason="98", **fields)`` (fields replace the reversal's
+  content, e.g. another amount); ``reversal_request(sale)`` builds it, ``await t.echo()``,
+  ``await t.sign_off()``,
   ``await t.settle(debit_minor, debit_count)``; ``t.verify_mac(payload)`` checks a response's MAC;
   ``t.forge_mac(payload)`` returns the payload with a wrong (well-formed) MAC.
 * ``t.stan`` counts trace numbers; ``t.batch`` is the batch from the last 0810.
@@ -212,42 +215,67 @@ class OutsideTerminal:
         return key
 
     def sale_request(
-        self, pan: str, track2: str, pin: str, amount_minor: int, currency: str = "156"
+        self,
+        pan: str,
+        track2: str | None,
+        pin: str | None,
+        amount_minor: int,
+        currency: str = "156",
+        *,
+        entry: str = "02",
+        expiry: str | None = None,
     ) -> dict[str, str]:
-        pin_block = bytes(psec.des.encrypt_tdes_ecb(self.pik, psec.pinblock.encode_pinblock_iso_0(pin, pan)))
+        """A 0200 sale: entry ``02`` swipe or ``80`` fallback (cups also sets 60.5 = 2);
+        ``track2`` None sends PAN (2) and ``expiry`` (14) without 35, ``pin`` None no 52."""
         doc = self._base("0200")
         doc.update(
             {
                 "2": pan,
                 "3": "000000",
                 "4": f"{amount_minor:012d}",
-                "22": "021",
+                "22": entry + ("1" if pin is not None else "2"),
                 "25": "00",
-                "26": "06",
-                "35": track2.replace("=", "D") if self.dialect == "cups" else track2,
                 "49": currency,
-                "52": pin_block.hex().upper(),
-                "53": "2600000000000000",
             }
         )
-        doc["60"] = self._field60("22", "000") if self.dialect == "cups" else self._field60("00", "000")
+        if track2 is not None:
+            doc["35"] = track2.replace("=", "D") if self.dialect == "cups" else track2
+        if expiry is not None:
+            doc["14"] = expiry
+        if pin is not None:
+            block = psec.pinblock.encode_pinblock_iso_0(pin, pan)
+            pin_block = bytes(psec.des.encrypt_tdes_ecb(self.pik, block))
+            doc.update({"26": "06", "52": pin_block.hex().upper(), "53": "2600000000000000"})
+        if self.dialect == "cups":
+            doc["60"] = self._field60("22", "000") + ("62" if entry == "80" else "")
+        else:
+            doc["60"] = self._field60("00", "000")
         return doc
 
     async def sale(
-        self, pan: str, track2: str, pin: str, amount_minor: int, currency: str = "156"
+        self,
+        pan: str,
+        track2: str | None,
+        pin: str | None,
+        amount_minor: int,
+        currency: str = "156",
+        **options: str | None,
     ) -> tuple[dict[str, str], dict[str, str]]:
-        request = self.sale_request(pan, track2, pin, amount_minor, currency)
+        request = self.sale_request(pan, track2, pin, amount_minor, currency, **options)
         return request, await self.exchange(request)
 
-    async def reversal(self, sale: dict[str, str], reason: str = "98") -> dict[str, str]:
-        """0400 (cups, same trace as the sale) / 0420 (ascii87, field 90 names the sale)."""
-        keep = {k: sale[k] for k in ("2", "3", "4", "25", "41", "42", "49", "60")}
+    def reversal_request(self, sale: dict[str, str], reason: str = "98") -> dict[str, str]:
+        """0400 (cups, same trace as the sale) / 0420 (ascii87, own trace, field 90 names the sale)."""
+        keep = {k: sale[k] for k in ("2", "3", "4", "25", "41", "42", "49", "60") if k in sale}
         keep["22"] = sale["22"][:2] + "2"
         if self.dialect == "cups":
-            return await self.exchange({**keep, "t": "0400", "11": sale["11"], "39": reason})
-        return await self.exchange(
-            {**keep, "t": "0420", "11": self.next_stan(), "39": reason, "90": "0200" + sale["11"] + "0" * 32}
-        )
+            return {**keep, "t": "0400", "11": sale["11"], "39": reason}
+        named = "0200" + sale["11"] + "0" * 32  # original MTI, trace; date, time, acquirer unknown
+        return {**keep, "t": "0420", "11": self.next_stan(), "39": reason, "90": named}
+
+    async def reversal(self, sale: dict[str, str], reason: str = "98", **fields: str) -> dict[str, str]:
+        """Send the reversal of ``sale``; ``fields`` (e.g. ``{"4": ...}``) replace its content."""
+        return await self.exchange({**self.reversal_request(sale, reason), **fields})
 
     async def sign_off(self) -> dict[str, str]:
         """0820 60.3=002 (cups) / 0800 70=002 (ascii87), no MAC."""

@@ -41,6 +41,7 @@ from poskit.ledger.events import (
     release_preauth_hold,
 )
 from poskit.ledger.monitoring import check_authorization, raise_flag
+from poskit.signature_rule import cvm_from_hex, signature_required
 from poskit.store.db import inserted_id
 from poskit.store.schema import issuer_accounts, issuer_cards, transactions
 from poskit.store.schema_terminal_day import transaction_effects
@@ -235,6 +236,11 @@ def _insert_txn(
                 origin=inp.card.origin,
                 entry_mode=inp.card.entry_mode,
                 pin_entered=inp.card.pin_entered,
+                # the one rule, from the request as received; a declined request prints no slip
+                signature_required=status != "declined"
+                and signature_required(
+                    inp.txn_type, cvm_from_hex(inp.card.entry_mode, inp.card.pin_entered, inp.emv)
+                ),
                 mcc=mcc,  # as submitted: a code other than the merchant's is flagged (跳码)
                 response_code=result.response_code,
                 auth_code=result.auth_code,
