@@ -65,7 +65,7 @@ from poskit.store.writer import GroupCommitWriter
 __all__ = ["GROUPS", "HostApp", "HostServices", "exchange_reference"]
 
 #: Messages after which the host's copy of the terminal record is stale (keys, batch, status).
-_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SIGN_OFF, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
+_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
 
 #: Management answers that carry a reference of the exchange in 37 (no transaction row behind them).
 _EXCHANGE_REFERENCED = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT})

@@ -218,6 +218,8 @@ transactions = Table(
     Column("origin", String(10), nullable=True),  # domestic | foreign
     Column("entry_mode", String(20), nullable=True),
     Column("pin_entered", Boolean, nullable=False, server_default="0"),
+    # poskit.signature_rule's answer for this request (补签 lists read it, never recompute it)
+    Column("signature_required", Boolean, nullable=False, server_default="0"),
     Column("mcc", String(4), nullable=True),
     Column("response_code", String(2), nullable=False),
     Column("auth_code", String(6), nullable=True),
