@@ -21,6 +21,7 @@ API (kept stable; other over-TCP tests build on it):
   amount_minor=, atc=, unpredictable=, aid=)`` builds field 55 with the ARQC computed by ``arqc``.
 * ``await t.reversal(sale_request, reason="98", **fields)`` (fields replace the reversal's
   content, e.g. another amount); ``reversal_request(sale)`` builds it, ``await t.echo()``,
+  ``await t.sign_off()``,
   ``await t.settle(debit_minor, debit_count)``; ``t.verify_mac(payload)`` checks a response's MAC;
   ``t.forge_mac(payload)`` returns the payload with a wrong (well-formed) MAC.
 * ``t.stan`` counts trace numbers; ``t.batch`` is the batch from the last 0810.
@@ -336,6 +337,15 @@ class OutsideTerminal:
     async def reversal(self, sale: dict[str, str], reason: str = "98", **fields: str) -> dict[str, str]:
         """Send the reversal of ``sale``; ``fields`` (e.g. ``{"4": ...}``) replace its content."""
         return await self.exchange({**self.reversal_request(sale, reason), **fields})
+
+    async def sign_off(self) -> dict[str, str]:
+        """0820 60.3=002 (cups) / 0800 70=002 (ascii87), no MAC."""
+        doc = self._base("0820" if self.dialect == "cups" else "0800")
+        if self.dialect == "cups":
+            doc["60"] = self._field60("00", "002")
+        else:
+            doc.update({"60": self._field60("00", "000"), "70": "002"})
+        return await self.exchange(doc, mac=False)
 
     async def echo(self) -> dict[str, str]:
         doc = self._base("0820" if self.dialect == "cups" else "0800")
