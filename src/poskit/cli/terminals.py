@@ -57,7 +57,8 @@ def _show(d: TerminalDetails) -> None:
     ]
     keys = {
         "in_force": "in force",
-        "pending": "in force, and a newer sign-on's keys pending (in force from the terminal's first MAC under them)",
+        "pending": "in force, and a newer sign-on's keys pending "
+        "(in force from the terminal's first MAC under them)",
         "none": "none (the terminal must sign on)",
     }[d.keys]
     lines.append(f"working keys: {keys}")

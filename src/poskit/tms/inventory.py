@@ -215,7 +215,6 @@ def move_terminal(
     if target.acquirer_id != source_acquirer:
         raise InventoryError(f"merchant {merchant_no} belongs to another acquirer")
     in_batch = _open_batch_count(conn, terminal_id, row["batch_no"])
-    security = terminal_security(conn, terminal_id)
     if in_batch:
         raise InventoryError(
             f"terminal {terminal_id} has {in_batch} transactions in open batch {row['batch_no']}: "
