@@ -242,3 +242,60 @@ def test_add_refuses_unknown_capabilities(data_dir: Path) -> None:
     """Capabilities come from a fixed list; an unknown one is refused."""
     code, out = _add(data_dir, "TP000011", "--capabilities", "chip,teleport")
     assert code != 0 and "unknown teleport" in out
+
+
+def _set(data_dir: Path, tid: str, **values: object) -> None:
+    from sqlalchemy import update
+
+    from poskit.store.db import WRITE
+    from poskit.store.schema import terminals
+
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        conn.execute(update(terminals).where(terminals.c.terminal_id == tid).values(**values))
+    engine.dispose()
+
+
+def _flag(data_dir: Path, tid: str, kind: str, summary: str) -> None:
+    from datetime import UTC, datetime
+
+    from poskit.ledger.monitoring import raise_flag
+    from poskit.store.db import WRITE
+
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        raise_flag(
+            conn,
+            key=f"{kind}:{tid}:test",
+            kind=kind,
+            severity="high",
+            summary=summary,
+            details={},
+            now=datetime.now(UTC),
+            terminal_id=tid,
+        )
+    engine.dispose()
+
+
+def test_show_reports_pending_keys_and_security_flags(data_dir: Path) -> None:
+    """`show` says whether keys are in force or pending and lists the open authentication_failures
+    and duplicate_mismatch flags of the terminal, in text and JSON."""
+    code, out = _add(data_dir, "TP000009")
+    assert code == 0, out
+    code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
+    shown = json.loads(out)
+    assert (shown["keys"], shown["security_flags"]) == ("none", [])
+    _set(data_dir, "TP000009", mak="M-current", pending_mak="M-pending", sign_on_required=False)
+    _flag(data_dir, "TP000009", "authentication_failures", "5 requests failed authentication within the hour")
+    _flag(data_dir, "TP000009", "duplicate_mismatch", "repeated trace 000007 with another amount")
+    code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
+    shown = json.loads(out)
+    assert shown["keys"] == "pending"
+    assert [f["kind"] for f in shown["security_flags"]] == ["duplicate_mismatch", "authentication_failures"]
+    code, out = poskit(data_dir, "terminals", "show", "TP000009")
+    assert code == 0, out
+    assert "working keys: in force, and a newer sign-on's keys pending" in out
+    assert "security flags: duplicate_mismatch (flag" in out and "authentication_failures (flag" in out
+    _set(data_dir, "TP000009", pending_mak=None)
+    code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
+    assert json.loads(out)["keys"] == "in_force"

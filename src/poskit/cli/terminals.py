@@ -54,6 +54,15 @@ def _show(d: TerminalDetails) -> None:
         f"open batch {d.open_batch_no}: {d.open_batch_transactions} transactions",
         f"pending reversals: {unknown(d.pending_reversals)}; pending uploads: {unknown(d.pending_uploads)}",
     ]
+    keys = {
+        "in_force": "in force",
+        "pending": "in force, and a newer sign-on's keys pending "
+        "(in force from the terminal's first MAC under them)",
+        "none": "none (the terminal must sign on)",
+    }[d.keys]
+    lines.append(f"working keys: {keys}")
+    security = ", ".join(f"{f['kind']} (flag {f['id']})" for f in d.security_flags) or "none open"
+    lines.append(f"security flags: {security}")
     lines += [f"flag {f['id']} {f['kind']} [{f['severity']}]: {f['summary']}" for f in d.flags]
     for line in lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
