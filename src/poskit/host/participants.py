@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,7 @@ from poskit.host.registry import TerminalRecord
 from poskit.host.security import cvk_key_name
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
 from poskit.ledger.monitoring import check_authorization, check_terminal_location
+from poskit.store.receipt_links import issue_link
 from poskit.store.schema import system_keys, terminals
 from poskit.store.schema_keys import dukpt_devices
 
@@ -621,7 +622,23 @@ class Authorize(_Base):
             orig_rrn=(original.rrn or "").strip() or None if original else None,
             orig_auth_code=(original.auth_code or "").strip() or None if original else None,
         )
-        result = await self.s.writer.submit(lambda conn: job(conn, inp))
+        link_days = self.s.receipt_link_days if r.txn_type != TxnType.BALANCE else 0
+
+        def decide(conn: Connection) -> tuple[AuthResult, str | None]:
+            result = job(conn, inp)
+            token = None
+            if link_days and result.response_code == "00" and result.transaction_id is not None:
+                # the cardholder's e-receipt link, in the same commit as the record it opens
+                token = issue_link(
+                    conn,
+                    result.transaction_id,
+                    now=ctx.received_at,
+                    lifetime=timedelta(days=link_days),
+                    random=self.s.random,
+                )
+            return result, token
+
+        result, ctx.e_receipt_token = await self.s.writer.submit(decide)
         ctx.result = result
         ctx.decline(result.response_code, result.message)
         return _PREPARED if result.response_code == "00" else Vote.ABORTED | Vote.NO_JOIN

@@ -48,7 +48,9 @@ class RunningServices:
         refuse_if_rotation_pending(settings.resolved_lmk_file)
         self.engine, self.hsm, self.keys = open_host_database(settings)
         self.writer = GroupCommitWriter(self.engine).start()
-        self.services = HostServices(self.engine, self.writer, self.hsm, self.keys)
+        self.services = HostServices(
+            self.engine, self.writer, self.hsm, self.keys, receipt_link_days=settings.receipt_link_days
+        )
         self.app = HostApp(self.services)
         self.host = HostServer(
             self.app,
