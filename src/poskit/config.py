@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     host_max_bad_frames: int = 10
     host_address_bad_frames: int = 50
     host_bad_frame_delay: float = 0.5
+    # How the host decides and persists authorisations: ``sql`` runs each one as SQL statements in the
+    # group-commit writer; ``memory`` decides over state held in memory and writes each group of
+    # results with prepared statements in one commit (poskit.host.hotpath).
+    host_engine: Literal["sql", "memory"] = "sql"
     portal_bind: str = "127.0.0.1"
     portal_port: int = 8000
     lmk_file: Path | None = None

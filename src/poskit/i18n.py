@@ -14,7 +14,14 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
-__all__ = ["LOCALES", "catalog_path", "ngettext_translator", "normalise_locale", "translator"]
+__all__ = [
+    "LOCALES",
+    "catalog_path",
+    "ngettext_translator",
+    "normalise_locale",
+    "translator",
+    "tries_left_text",
+]
 
 LOCALES = ("en", "zh_CN")
 _DIR = Path(__file__).parent / "locale"
@@ -82,3 +89,8 @@ def ngettext_translator(domain: str, locale: str) -> Callable[[str, str, int], s
         return singular if n == 1 else plural
 
     return ngettext
+
+
+def tries_left_text(tries: int) -> str:
+    """``1 try left`` / ``3 tries left``: the English count the catalogs translate."""
+    return "1 try left" if tries == 1 else f"{tries} tries left"

@@ -87,6 +87,7 @@ def test_security_control_examples() -> None:
         ("07000123800", Field60("07", 123, "800")),  # signature upload
         ("00000001004", Field60("00", 1, "004")),  # sign-on, 3DES + TDK
         ("22000001000601065", Field60("22", 1, "000", "6", "0", True, "065")),
+        ("2200000100060100000", Field60("22", 1, "000", "6", "0", True, "000", "00")),  # 19 digits
     ],
 )
 def test_field60_examples_from_the_reference(value: str, f60: Field60) -> None:
@@ -101,6 +102,8 @@ def test_field60_errors() -> None:
         Field60("22", 1, "000", None, "2").pack()
     with pytest.raises(MessageFormatError):
         Field60.unpack("2200000")
+    with pytest.raises(MessageFormatError):
+        Field60.unpack("220000010006010650")  # 18 digits: 60.8 is two digits
     with pytest.raises(MessageEncodeError):
         Field60("22", 1_000_000).pack()
 

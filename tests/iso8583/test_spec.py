@@ -56,7 +56,7 @@ def test_cups_field_formats_follow_the_unionpay_spec() -> None:
     assert (f["52"]["data_enc"], f["52"]["max_len"]) == ("b", 8)
     assert (f["64"]["data_enc"], f["64"]["max_len"]) == ("b", 8)
     assert (f["55"]["data_enc"], f["55"]["len_type"], f["55"]["max_len"]) == ("b", 2, 255)
-    assert (f["60"]["len_enc"], f["60"]["len_type"], f["60"]["max_len"]) == ("bcd", 2, 17)
+    assert (f["60"]["len_enc"], f["60"]["len_type"], f["60"]["max_len"]) == ("bcd", 2, 19)
     assert (f["62"]["data_enc"], f["62"]["max_len"]) == ("b", 999)
     assert f["63"]["max_len"] == 163 and f["48"]["max_len"] == 512
     assert f["41"]["data_enc"] == "ascii" and f["44"]["len_type"] == 1

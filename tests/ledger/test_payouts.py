@@ -56,8 +56,10 @@ def test_d0_pays_today_less_the_per_transaction_fee_and_t1_pays_the_rest(world: 
 def test_d0_refuses_without_contract_rule_or_funds(sqlite_world: World) -> None:
     """No D0 rule in the contract, or nothing unsettled today: typed errors, nothing posted."""
     with sqlite_world.begin() as conn:
-        with pytest.raises(NothingToPayError, match="nothing to pay"):
+        with pytest.raises(NothingToPayError, match="nothing to pay") as refused:
             request_d0_payout(conn, sqlite_world.cafe, now=LATER)
+        # money, not "minor units": the merchant reads the amounts as on a statement
+        assert "available CNY 0.00, D0 fee CNY 0.00" in str(refused.value), refused.value
         create_schedule(
             conn,
             merchant_id=sqlite_world.noodle,

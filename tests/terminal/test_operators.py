@@ -36,3 +36,19 @@ def test_a_locked_operator_is_told_the_local_unlock_time_with_its_zone(
         assert not locked.ok and f"locked until {shown} after" in locked.message
     finally:
         store.close()
+
+
+def test_wrong_password_counts_the_tries_left_in_good_english(tmp_path: Path) -> None:
+    """Two tries left, then one try left (not "1 tries left"), then the lock."""
+    assert MAX_ATTEMPTS == 3
+    store = TerminalStore.open(tmp_path / "terminal.sqlite")
+    try:
+        store.set_operators(
+            [{"code": "01", "name": "Cashier 1", "role": "operator", "password_hash": hash_password("0000")}]
+        )
+        now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+        messages = [check_operator_password(store, "01", "9999", now=now).message for _ in range(3)]
+        assert messages[:2] == ["wrong password (2 tries left)", "wrong password (1 try left)"]
+        assert "now locked" in messages[2]
+    finally:
+        store.close()

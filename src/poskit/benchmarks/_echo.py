@@ -2,7 +2,8 @@
 
 It reads each 2-byte length-prefixed frame and writes it back unchanged, so the
 load generator drives it with exactly the code and connections it uses on the host.
-Run as ``python -m poskit.benchmarks._echo PORT``.
+Run as ``python -m poskit.benchmarks._echo PORT [LOOP]`` (LOOP as ``poskit host --loop``:
+the ceiling is measured on the same kind of event loop as the host).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from poskit.eventloop import run
 from poskit.iso8583.framing import read_frame
 
 __all__ = ["serve"]
@@ -33,4 +35,4 @@ async def serve(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1])))
+    run(serve(int(sys.argv[1])), loop=sys.argv[2] if len(sys.argv) > 2 else "auto")

@@ -25,6 +25,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from poskit.eventloop import run
 from poskit.iso8583.dialects import get_dialect
 from poskit.iso8583.framing import read_frame
 
@@ -149,19 +150,10 @@ async def _drive(plan: LoadPlan) -> LoadReport:
     )
 
 
-def _event_loop_policy() -> None:
-    try:
-        import uvloop  # an optional speed-up for the generator; the stdlib loop otherwise
-
-        uvloop.install()
-    except ImportError:
-        pass
-
-
 def generator_main(plan: LoadPlan, pipe: Connection) -> None:
     """Process entry point: run the plan, send the :class:`LoadReport` back."""
-    _event_loop_policy()
-    pipe.send(asyncio.run(_drive(plan)))
+    # uvloop when installed: the generator should cost as little of the shared CPU as it can.
+    pipe.send(run(_drive(plan), loop="auto"))
     pipe.close()
 
 
@@ -183,8 +175,7 @@ async def _hold_idle(port: int, count: int, pipe: Connection) -> None:
 
 def idle_main(port: int, count: int, pipe: Connection) -> None:
     """Process entry point: open ``count`` idle terminal connections and hold them."""
-    _event_loop_policy()
-    asyncio.run(_hold_idle(port, count, pipe))
+    run(_hold_idle(port, count, pipe), loop="auto")
 
 
 def decode_histogram(encoded: str) -> Any:

@@ -43,6 +43,7 @@ from poskit.cards.book import TestCard, card_by_name
 from poskit.cards.magstripe import track2_for
 from poskit.cards.pan import luhn_check_digit
 from poskit.config import Settings
+from poskit.eventloop import resolve_loop
 from poskit.iso8583.model import CardData, EntryMode, Original, Request, TxnType
 from poskit.money import Amount
 
@@ -255,9 +256,10 @@ def _ledger_check(env: dict[str, str]) -> dict[str, Any]:
 
 
 def _measure(
-    *, terminals: int, mode: str, rate: float, seconds: float, per_terminal: int, idle: int
+    *, terminals: int, mode: str, rate: float, seconds: float, per_terminal: int, idle: int, loop: str
 ) -> BenchResult:
-    data: dict[str, Any] = {"terminals": terminals, "mode": mode, "mix": "magstripe-pin"}
+    loop_name = resolve_loop(loop)[0]
+    data: dict[str, Any] = {"terminals": terminals, "mode": mode, "mix": "magstripe-pin", "loop": loop_name}
     with (
         tempfile.TemporaryDirectory(prefix="poskit-bench-host-") as tmp,
         Progress(
@@ -277,7 +279,7 @@ def _measure(
             "POSKIT_HOST_IDLE_TIMEOUT": "3600",
             "POSKIT_HOST_FIRST_MESSAGE_TIMEOUT": "3600",  # the idle terminals never send
         }
-        host_args = ["-m", "poskit", "host", "--log-format", "json"]
+        host_args = ["-m", "poskit", "host", "--log-format", "json", "--loop", loop_name]
         if mode == "open":
             per_terminal = max(1, round(rate * seconds / terminals))
         host_log = Path(tmp) / "host.log"
@@ -287,7 +289,7 @@ def _measure(
             host = psutil.Process(host_process.pid)
             echo_port = _free_port()
             progress.update(step, description="echo ceiling (same generator, same connections)")
-            with _server(["-m", "poskit.benchmarks._echo", str(echo_port)], env, echo_port):
+            with _server(["-m", "poskit.benchmarks._echo", str(echo_port), loop_name], env, echo_port):
                 echo, _ = _generate(LoadPlan(echo_port, built.dialect, built.frames, built.stans, echo=True))
             progress.update(step, description=f"host, {mode} loop, {built.sales + built.reversals} requests")
             cpu_before = _cpu_seconds(host)
@@ -400,7 +402,8 @@ def _result(
             "load",
             f"{data['terminals']} signed-on terminals, {report.sent:,} requests ({built.sales:,} magstripe "
             f"+ PIN sales over {LOAD_CARDS} cards, {built.declines} planned declines, "
-            f"{built.reversals} reversals), {mode} loop{offered}",
+            f"{built.reversals} reversals), {mode} loop{offered}; host and echo on the "
+            f"{data['loop']} event loop",
         ),
         (
             "throughput",
@@ -476,8 +479,10 @@ def run(
     seconds: float = 60.0,
     requests: int | None = None,
     idle: int | None = None,
+    loop: str = "auto",
 ) -> BenchResult:
-    """``quick`` is a smoke test (few terminals, few requests, 200 idle terminals)."""
+    """``quick`` is a smoke test (few terminals, few requests, 200 idle terminals); ``loop`` is the
+    host's and the echo server's event loop (as ``poskit host --loop``)."""
     if mode not in ("closed", "open"):
         raise ValueError(f"mode must be closed or open, not {mode!r}")
     terminals = terminals or (8 if quick else 200)
@@ -489,4 +494,5 @@ def run(
         seconds=2 if quick else seconds,
         per_terminal=per_terminal,
         idle=idle if idle is not None else (200 if quick else 10_000),
+        loop=loop,
     )

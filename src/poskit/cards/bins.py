@@ -20,6 +20,11 @@ class BinInfo:
     country: str  # ISO 3166 numeric of the issuer, e.g. "156" China
     issuer: str
     card_organisation: str  # field 63.1 code printed on receipts: CUP, VIS, MCC, JCB, AMX
+    institution: str = ""  # issuing institution code (field 44.1, 发卡行), when the range has one
+
+    def issuer_code(self, pan: str) -> str:
+        """Field 44's issuer code: the institution code, else the card's 6-digit IIN (ISO/IEC 7812)."""
+        return self.institution or pan[:6]
 
     def origin(self, acquirer_country: str) -> str:
         """``domestic`` when issued in the acquirer's country, else ``foreign``."""
@@ -28,12 +33,12 @@ class BinInfo:
 
 #: Longest prefix wins. Entries cover poskit's test-card book and common ranges.
 BIN_TABLE: tuple[BinInfo, ...] = (
-    BinInfo("622202", "unionpay", "debit", "156", "ICBC", "CUP"),
-    BinInfo("621700", "unionpay", "debit", "156", "China Construction Bank", "CUP"),
-    BinInfo("621483", "unionpay", "debit", "156", "China Merchants Bank", "CUP"),
-    BinInfo("622848", "unionpay", "debit", "156", "Agricultural Bank of China", "CUP"),
+    BinInfo("622202", "unionpay", "debit", "156", "ICBC", "CUP", "01020000"),
+    BinInfo("621700", "unionpay", "debit", "156", "China Construction Bank", "CUP", "01050000"),
+    BinInfo("621483", "unionpay", "debit", "156", "China Merchants Bank", "CUP", "03080000"),
+    BinInfo("622848", "unionpay", "debit", "156", "Agricultural Bank of China", "CUP", "01030000"),
     BinInfo("625094", "unionpay", "credit", "156", "UnionPay test issuer", "CUP"),
-    BinInfo("622588", "unionpay", "credit", "156", "China Merchants Bank", "CUP"),
+    BinInfo("622588", "unionpay", "credit", "156", "China Merchants Bank", "CUP", "03080000"),
     BinInfo("628888", "unionpay", "credit", "156", "UnionPay test issuer", "CUP"),
     BinInfo("623456", "unionpay", "debit", "156", "UnionPay test issuer", "CUP"),
     BinInfo("62", "unionpay", "debit", "156", "UnionPay", "CUP"),

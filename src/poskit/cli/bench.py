@@ -9,6 +9,7 @@ import typer
 
 from poskit.benchmarks import available, load, record
 from poskit.cli.app import JsonOption, app, console, emit_json, fail
+from poskit.eventloop import EventLoopUnavailableError, LoopChoice
 
 __all__ = ["bench_command"]
 
@@ -37,6 +38,9 @@ def bench_command(
     idle: Annotated[
         int | None, typer.Option("--idle", help="host: idle terminals for the RSS figure (default 10,000).")
     ] = None,
+    loop: Annotated[
+        LoopChoice, typer.Option("--loop", help="host: the host's event loop (auto, uvloop, asyncio).")
+    ] = "auto",
     as_json: JsonOption = False,
 ) -> None:
     """Measure speed on this machine (hsm, settle, emv, host ...)."""
@@ -57,10 +61,11 @@ def bench_command(
             "seconds": seconds,
             "requests": requests,
             "idle": idle,
+            "loop": loop,
         }
     try:
         result = run(quick=quick, **options)
-    except ValueError as exc:
+    except (ValueError, EventLoopUnavailableError) as exc:
         fail(str(exc), as_json=as_json)
     if record_to is not None:
         record(result, record_to)

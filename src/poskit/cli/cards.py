@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from rich import box
 from rich.table import Table
 
 from poskit.cards.book import CARD_BOOK, TestCard
@@ -10,7 +13,7 @@ from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, s
 from poskit.config import Settings
 from poskit.money import Amount
 
-__all__ = ["TRY_PAY", "TRY_PAY_ARGS", "TRY_PAY_NG", "TRY_PAY_NG_ARGS", "cards_command"]
+__all__ = ["TRY_PAY", "TRY_PAY_ARGS", "TRY_PAY_NG", "TRY_PAY_NG_ARGS", "cards_command", "cards_table"]
 
 #: The first payment `poskit up` and `poskit cards` suggest: a chip card is inserted, not swiped.
 TRY_PAY_ARGS = ("pay", "12.50", "--card", "unionpay-debit", "--pin", "123456", "--entry", "chip")
@@ -85,6 +88,34 @@ def _row(card: TestCard, balance: int) -> dict[str, object]:
     }
 
 
+_READS = {"magstripe": "swipe", "chip": "chip", "contactless": "tap"}
+
+
+def cards_table(rows: list[dict[str, object]]) -> Table:
+    """The card book as a table that fits an 80-column terminal: two lines a card, PANs whole."""
+    table = Table(
+        title="poskit test cards", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, show_lines=True
+    )
+    table.add_column("card / PAN", no_wrap=True)
+    table.add_column("scheme", no_wrap=True)
+    table.add_column("reads", min_width=10, max_width=10)
+    table.add_column("PIN", no_wrap=True)
+    table.add_column("balance", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for r in rows:
+        interfaces = cast(list[str], r["interfaces"])
+        expiry = str(r["expiry"])  # YYMM as on the track; cards print MM/YY
+        table.add_row(
+            f"{r['name']}\n{r['pan']}",
+            f"{r['scheme']}\n{r['funding']}",
+            " ".join(_READS.get(i, i) for i in interfaces),
+            str(r["pin"]),
+            f"{r['currency']} {Amount.parse(str(r['balance']), str(r['currency'])).grouped()}",
+            f"{r['status']}\nexp {expiry[2:]}/{expiry[:2]}",
+        )
+    return table
+
+
 @app.command("cards")
 def cards_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
     """The test-card book (public test data: the only place full test PANs are shown)."""
@@ -93,21 +124,6 @@ def cards_command(data_dir: DataDirOption = None, as_json: JsonOption = False) -
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="poskit test cards", show_lines=False)
-    for col in ("name", "pan", "scheme", "funding", "interfaces", "pin", "balance", "status", "expiry"):
-        table.add_column(col, justify="right" if col == "balance" else "left")
-    for card, r in zip(CARD_BOOK, rows, strict=True):
-        table.add_row(
-            str(r["name"]),
-            str(r["pan"]),
-            str(r["scheme"]),
-            str(r["funding"]),
-            ",".join(card.interfaces),
-            str(r["pin"]),
-            f"{r['currency']} {r['balance']}",
-            str(r["status"]),
-            str(r["expiry"]),
-        )
-    console.print(table)
+    console.print(cards_table(rows))
     console.print(f"Pay with one: [bold]{TRY_PAY}[/]")
     console.print(f"In Lagos (NGN): [bold]{TRY_PAY_NG}[/]")

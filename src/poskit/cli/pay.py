@@ -65,7 +65,12 @@ def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
         style = {"approved": "bold green", "declined": "bold red"}.get(outcome.status, "bold yellow")
         console.print(
             f"[{style}]{outcome.status.upper()}[/] {outcome.message}"
-            + (f" (code {outcome.response_code})" if outcome.response_code else "")
+            + (
+                f" (code {outcome.response_code})"
+                # a message naming its code already ("declined offline by the card (Z1)") says it once
+                if outcome.response_code and f"({outcome.response_code})" not in outcome.message
+                else ""
+            )
         )
         if outcome.receipt is not None and outcome.receipt.txn_type != "BALANCE":
             # the merchant keeps its copy (signed on paper when due); the cardholder takes the other

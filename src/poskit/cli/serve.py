@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ from poskit.cli.app import DataDirOption, app, console, fail, settings_from
 from poskit.cli.cards import TRY_PAY, TRY_PAY_NG
 from poskit.config import Settings
 from poskit.demo.world import DEMO_USERS, provision_demo
+from poskit.eventloop import EventLoopUnavailableError, LoopChoice, resolve_loop, run
 from poskit.host.runtime import RunningServices, run_services
 from poskit.host.security import LmkRotationPendingError, refuse_if_rotation_pending
 from poskit.logs import configure_logging
@@ -21,10 +21,23 @@ HostPortOption = Annotated[int | None, typer.Option("--host-port", help="ISO 858
 PortalPortOption = Annotated[
     int | None, typer.Option("--portal-port", help="Portal HTTP port (default 8000).")
 ]
+LoopOption = Annotated[
+    LoopChoice,
+    typer.Option(
+        "--loop", help="Event loop: auto (uvloop when installed), uvloop, or asyncio (the stdlib loop)."
+    ),
+]
 
 
-def _banner(settings: Settings, services: RunningServices, *, portal: bool) -> None:
-    console.print(f"[bold green]poskit is running[/] (data in {settings.data_dir.resolve()})")
+def _loop_or_fail(choice: str) -> str:
+    try:
+        return resolve_loop(choice)[0]
+    except EventLoopUnavailableError as exc:
+        fail(str(exc))
+
+
+def _banner(settings: Settings, services: RunningServices, *, portal: bool, loop: str) -> None:
+    console.print(f"[bold green]poskit is running[/] (data in {settings.data_dir.resolve()}, {loop} loop)")
     console.print(f"  ISO 8583 host   tcp://{services.host.address}  (dialects: cups, ascii87)")
     if portal:
         url = f"http://{settings.portal_bind}:{settings.portal_port}"
@@ -49,8 +62,10 @@ def up_command(
     host_port: HostPortOption = None,
     portal_port: PortalPortOption = None,
     log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console",
+    loop: LoopOption = "auto",
 ) -> None:
     """Seed the demo (first run) and run the host and the portal until Ctrl-C."""
+    loop_name = _loop_or_fail(loop)
     settings = settings_from(data_dir, host_port=host_port, portal_port=portal_port)
     configure_logging(log_format)
     try:
@@ -64,7 +79,10 @@ def up_command(
             "and the test-card book"
         )
     try:
-        asyncio.run(run_services(settings, on_ready=lambda s: _banner(settings, s, portal=True)))
+        run(
+            run_services(settings, on_ready=lambda s: _banner(settings, s, portal=True, loop=loop_name)),
+            loop=loop,
+        )
     except OSError as exc:
         fail(f"could not start: {exc.strerror or exc} (is another poskit already running on these ports?)")
     console.print("stopped; all data is kept in the data directory")
@@ -75,8 +93,10 @@ def host_command(
     data_dir: DataDirOption = None,
     host_port: HostPortOption = None,
     log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console",
+    loop: LoopOption = "auto",
 ) -> None:
     """Run only the ISO 8583 acquirer host (no portal), on an already provisioned data directory."""
+    loop_name = _loop_or_fail(loop)
     settings = settings_from(data_dir, host_port=host_port)
     configure_logging(log_format)
     try:
@@ -84,8 +104,11 @@ def host_command(
     except LmkRotationPendingError as exc:
         fail(str(exc))
     try:
-        asyncio.run(
-            run_services(settings, portal=False, on_ready=lambda s: _banner(settings, s, portal=False))
+        run(
+            run_services(
+                settings, portal=False, on_ready=lambda s: _banner(settings, s, portal=False, loop=loop_name)
+            ),
+            loop=loop,
         )
     except OSError as exc:
         fail(f"could not start the host: {exc.strerror or exc}")

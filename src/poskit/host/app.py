@@ -61,10 +61,13 @@ from poskit.money import Amount, currency
 from poskit.store.receipt_links import DEFAULT_LINK_DAYS
 from poskit.store.writer import GroupCommitWriter
 
-__all__ = ["GROUPS", "HostApp", "HostServices"]
+__all__ = ["GROUPS", "HostApp", "HostServices", "exchange_reference"]
 
 #: Messages after which the host's copy of the terminal record is stale (keys, batch, status).
-_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SIGN_OFF, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
+_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
+
+#: Management answers that carry a reference of the exchange in 37 (no transaction row behind them).
+_EXCHANGE_REFERENCED = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT})
 
 #: Responses that carry issuer authentication data (91) for the card.
 _CHIP_RESPONSES = frozenset({TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE})
@@ -107,7 +110,7 @@ class HostServices:
     keys: HostKeys
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     random: Callable[[int], bytes] = os.urandom
-    timezone: str = "Asia/Shanghai"  # the acquirer's zone, used before the terminal is known
+    timezone: str = "UTC"  # before the terminal is known: the first acquirer's zone (registry.home_timezone)
     contactless_cvm_limit: int = 100_000  # minor units: above it a tap needs a cardholder verification
     receipt_link_days: int = DEFAULT_LINK_DAYS  # how long a slip's e-receipt link opens the receipt
 
@@ -307,6 +310,12 @@ class HostApp:
         r, t, result = ctx.request, ctx.terminal, ctx.result
         code = ctx.response_code or "96"
         now_local = business_clock(ctx.received_at, t.timezone if t else self.s.timezone).replace(tzinfo=None)
+        rrn = result.rrn if result else None
+        if rrn is None and t is not None and r.txn_type in _EXCHANGE_REFERENCED:
+            rrn = exchange_reference(now_local, r.stan)
+        settlement_date = result.settlement_date if result else None
+        if settlement_date is None and ctx.settlement is not None:
+            settlement_date = f"{now_local:%m%d}"  # the acquirer's business day the batch closed in
         balance = None
         if result is not None and result.balance is not None and result.currency and r.txn_type == T.BALANCE:
             balance = Amount.of(result.balance, result.currency)
@@ -317,15 +326,16 @@ class HostApp:
             merchant_id=r.merchant_id,
             stan=None,
             batch=ctx.assigned_batch,
-            rrn=result.rrn if result else None,
+            rrn=rrn,
             auth_code=result.auth_code if result else None,
             host_datetime=now_local,
-            settlement_date=result.settlement_date if result else None,
+            settlement_date=settlement_date,
             amount=r.amount if r.txn_type != T.BALANCE else None,
             balance=balance,
             working_keys=ctx.working_keys,
             key_scheme=r.key_scheme if r.txn_type == T.SIGN_ON else None,
             acquirer_id=t.acquirer_code if t else None,
+            issuer_id=ctx.card.issuer_code if ctx.card else None,
             card_organisation=ctx.card.card_organisation if ctx.card else None,
             e_receipt_token=ctx.e_receipt_token,
             icc_data=self._response_icc(ctx, code),
@@ -387,3 +397,11 @@ class HostApp:
 
     def stats(self) -> dict[str, Any]:
         return dataclasses.asdict(self.s.writer.stats)
+
+
+def exchange_reference(local: datetime, stan: int) -> str:
+    """Field 37 of an 0810 / 0510: YDDD hhmmss of the host's local time and the trace's last 2 digits.
+
+    It references the exchange for the terminal's log and receipt; it names no transaction.
+    """
+    return f"{local:%y}"[-1] + f"{local:%j%H%M%S}" + f"{stan % 100:02d}"

@@ -41,6 +41,7 @@ from poskit.ledger.events import (
     release_preauth_hold,
 )
 from poskit.ledger.monitoring import check_authorization, raise_flag
+from poskit.signature_rule import cvm_from_hex, signature_required
 from poskit.store.db import inserted_id
 from poskit.store.schema import issuer_accounts, issuer_cards, transactions
 from poskit.store.schema_terminal_day import transaction_effects
@@ -86,6 +87,7 @@ class CardInfo:
     entry_mode: str
     pin_entered: bool
     issuer_service_code: str | None = None  # the issuer's record, once the issuer has seen the card
+    issuer_code: str | None = None  # field 44.1: the issuing institution (BIN table), else the IIN
 
     def __repr__(self) -> str:
         return f"CardInfo({self.pan_masked}, {self.scheme}/{self.funding}/{self.origin})"
@@ -234,6 +236,11 @@ def _insert_txn(
                 origin=inp.card.origin,
                 entry_mode=inp.card.entry_mode,
                 pin_entered=inp.card.pin_entered,
+                # the one rule, from the request as received; a declined request prints no slip
+                signature_required=status != "declined"
+                and signature_required(
+                    inp.txn_type, cvm_from_hex(inp.card.entry_mode, inp.card.pin_entered, inp.emv)
+                ),
                 mcc=mcc,  # as submitted: a code other than the merchant's is flagged (跳码)
                 response_code=result.response_code,
                 auth_code=result.auth_code,

@@ -303,6 +303,7 @@ class ReadCard(_Base):
             funding=info.funding,
             origin=info.origin(t.acquirer_country),
             card_organisation=info.card_organisation,
+            issuer_code=info.issuer_code(pan),
             entry_mode=card.entry_mode.value,
             pin_entered=card.pin_block is not None,
         )
@@ -773,32 +774,19 @@ class IssueWorkingKeys(_Base):
 
 
 class SignOff(_Base):
-    """Sign-off: the terminal's working keys are retired until the next sign-on."""
+    """Sign-off (签退) is acknowledged and changes nothing at the host.
+
+    An 0820 carries no MAC: the host cannot tell the terminal's own sign-off from one sent by anyone
+    who read fields 41/42 off a receipt. So the working keys stay valid; the terminal, which drops its
+    keys, signs on before its next transaction, and that sign-on's keys replace them once its first
+    MAC'd request proves it holds them (the pending-key rule of IssueWorkingKeys).
+    """
 
     name = "sign-off"
 
     async def prepare(self, ctx: HostContext) -> Vote:
-        t = ctx.terminal
-        assert t is not None
-        await self.s.writer.submit(
-            lambda conn: conn.execute(
-                update(terminals)
-                .where(terminals.c.id == t.id)
-                .values(
-                    pik=None,
-                    mak=None,
-                    tdk=None,
-                    pending_pik=None,
-                    pending_mak=None,
-                    pending_tdk=None,
-                    pending_batch_no=None,
-                    sign_on_required=True,
-                    last_seen_at=ctx.received_at,
-                )
-            )
-        )
-        ctx.decline("00", "signed off")
-        return _PREPARED
+        ctx.decline("00", "signed off (unauthenticated: keys unchanged)")
+        return _READ_ONLY
 
 
 class EchoTest(_Base):

@@ -16,6 +16,7 @@ import uvicorn
 
 from poskit.config import Settings
 from poskit.host.app import HostApp, HostServices
+from poskit.host.registry import home_timezone
 from poskit.host.security import open_host_database, refuse_if_rotation_pending
 from poskit.host.server import HostServer
 from poskit.logs import get_logger
@@ -48,8 +49,15 @@ class RunningServices:
         refuse_if_rotation_pending(settings.resolved_lmk_file)
         self.engine, self.hsm, self.keys = open_host_database(settings)
         self.writer = GroupCommitWriter(self.engine).start()
+        with self.engine.connect() as conn:
+            zone = home_timezone(conn)
         self.services = HostServices(
-            self.engine, self.writer, self.hsm, self.keys, receipt_link_days=settings.receipt_link_days
+            self.engine,
+            self.writer,
+            self.hsm,
+            self.keys,
+            timezone=zone,
+            receipt_link_days=settings.receipt_link_days,
         )
         self.app = HostApp(self.services)
         self.host = HostServer(

@@ -133,15 +133,16 @@ class SecurityControl:
 
 
 # ---------------------------------------------------------------------------- field 60
-_F60_LENGTHS = (8, 11, 12, 13, 14, 17)
+#: 19 digits is what UnionPay production terminals send (60.8 present).
+_F60_LENGTHS = (8, 11, 12, 13, 14, 17, 19)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Field60:
-    """Field 60 (n..17): 60.1 transaction code n2, 60.2 batch n6, 60.3 network code n3,
+    """Field 60 (n..19): 60.1 transaction code n2, 60.2 batch n6, 60.3 network code n3,
     60.4 reading capability n1, 60.5 IC condition n1 (2 = fallback), 60.6 partial
-    approval / balance flag n1, 60.7 account type n3. Trailing sub-fields may be left
-    out, but only from the end."""
+    approval / balance flag n1, 60.7 account type n3, 60.8 reserved n2 (read, kept,
+    never acted on). Trailing sub-fields may be left out, but only from the end."""
 
     txn_code: str
     batch: int
@@ -150,6 +151,7 @@ class Field60:
     chip_condition: str | None = None
     partial_approval: bool | None = None
     account_type: str | None = None
+    reserved: str | None = None
 
     def pack(self) -> str:
         if len(self.txn_code) != 2 or not _digits(self.txn_code):
@@ -162,8 +164,9 @@ class Field60:
             self.chip_condition,
             None if self.partial_approval is None else ("1" if self.partial_approval else "0"),
             self.account_type,
+            self.reserved,
         ]
-        widths = (1, 1, 1, 3)
+        widths = (1, 1, 1, 3, 2)
         ended = False
         for index, (part, width) in enumerate(zip(tail, widths, strict=True)):
             if part is None:
@@ -190,6 +193,7 @@ class Field60:
             chip_condition=value[12] if len(value) > 12 else None,
             partial_approval=(value[13] == "1") if len(value) > 13 else None,
             account_type=value[14:17] if len(value) > 14 else None,
+            reserved=value[17:19] if len(value) > 17 else None,
         )
 
 

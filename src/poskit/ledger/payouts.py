@@ -84,9 +84,10 @@ class D0NotAvailableError(ValueError):
 class NothingToPayError(ValueError):
     """No unsettled funds (or not enough to cover the D0 fee)."""
 
-    def __init__(self, merchant_no: str, available: int, fee: int) -> None:
+    def __init__(self, merchant_no: str, available: int, fee: int, currency: str) -> None:
         super().__init__(
-            f"merchant {merchant_no}: nothing to pay out D0 (available {available}, D0 fee {fee} minor units)"
+            f"merchant {merchant_no}: nothing to pay out D0 (available {Amount.of(available, currency)}, "
+            f"D0 fee {Amount.of(fee, currency)})"
         )
         self.merchant_no = merchant_no
         self.available = available
@@ -370,7 +371,7 @@ def request_d0_payout(
         return _payout(existing)
     quote = d0_quote(conn, merchant_id, now=at)
     if not quote.journal_ids or quote.amount <= 0:
-        raise NothingToPayError(merchant.merchant_no, quote.net, quote.fee)
+        raise NothingToPayError(merchant.merchant_no, quote.net, quote.fee, merchant.currency)
     schedule = schedule_in_force(conn, merchant_id, at)
     label = business_date_of(at, merchant.acquirer.timezone).isoformat()
     fee_journal = post_fee_charges(

@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
 from poskit.host.app import HostApp, HostServices
+from poskit.host.registry import home_timezone
 from poskit.host.security import load_host_keys, load_lmk
 from poskit.iso8583.framing import unpack_frame
 from poskit.sim.faults import FaultPlan, HostCrash
@@ -106,9 +107,12 @@ class SimHost:
         self.engine = make_engine(self.settings.resolved_database_url)
         with self.engine.connect() as conn:
             keys = load_host_keys(conn)
+            zone = home_timezone(conn)
         hsm = SoftHSM(self.lmk, random=self._random)
         writer = SimWriter(self.engine, self.faults).start()
-        services = HostServices(self.engine, writer, hsm, keys, clock=self.clock, random=self._random)
+        services = HostServices(
+            self.engine, writer, hsm, keys, clock=self.clock, random=self._random, timezone=zone
+        )
         # Wall time must not decide anything in a replayable run: the record cache lives until
         # the host itself invalidates it (sign-on, settlement) or the process restarts.
         services.terminal_cache_seconds = float("inf")

@@ -11,15 +11,11 @@ hash (``pan_hash``) and the masked form; keys only as LMK-wrapped key blocks.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -29,10 +25,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+
+from poskit.store.types import NAMING, UtcDateTime
 
 __all__ = [
+    "NAMING",
     "UtcDateTime",
     "acquirers",
     "audit_log",
@@ -53,36 +50,7 @@ __all__ = [
     "transactions",
 ]
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
 metadata = MetaData(naming_convention=NAMING)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on every backend (SQLite stores no offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: poskit stores timezone-aware UTC timestamps only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
 
 Money = BigInteger
 
@@ -250,6 +218,8 @@ transactions = Table(
     Column("origin", String(10), nullable=True),  # domestic | foreign
     Column("entry_mode", String(20), nullable=True),
     Column("pin_entered", Boolean, nullable=False, server_default="0"),
+    # poskit.signature_rule's answer for this request (补签 lists read it, never recompute it)
+    Column("signature_required", Boolean, nullable=False, server_default="0"),
     Column("mcc", String(4), nullable=True),
     Column("response_code", String(2), nullable=False),
     Column("auth_code", String(6), nullable=True),

@@ -20,6 +20,7 @@ from poskit.emv.config import TerminalConfig
 from poskit.emv.field55 import split_response_icc_data
 from poskit.emv.kernel import EmvKernel
 from poskit.emv.outcome import FirstPhase
+from poskit.i18n import tries_left_text
 from poskit.iso8583.model import Response, TxnType
 from poskit.money import Amount
 from poskit.terminal.devices.ports import CardPresentation
@@ -73,7 +74,7 @@ class _PinBridge:
         return True
 
     def offline_pin(self, *, tries_left: int | None) -> str | None:
-        suffix = f" ({tries_left} tries left)" if tries_left is not None else ""
+        suffix = f" ({tries_left_text(tries_left)})" if tries_left is not None else ""
         return self._ask(f"Enter PIN{suffix}")
 
 

@@ -131,6 +131,10 @@ class TxnOutcome:
             "message": self.message,
             "terminal": self.terminal,
             "stan": f"{self.stan:06d}" if self.stan else None,
+            # the slip's 凭证号 (the trace number) and local date: what void --voucher and
+            # refund --date ask for
+            "voucher": f"{self.stan:06d}" if self.stan and self.receipt is not None else None,
+            "date": _mmdd(self.receipt.date_time) if self.receipt is not None else None,
             "batch": f"{self.batch:06d}" if self.batch else None,
             "rrn": self.rrn,
             "auth_code": self.auth_code,
@@ -143,6 +147,11 @@ class TxnOutcome:
         }
         data.update(self.extra)
         return data
+
+
+def _mmdd(date_time: str) -> str:
+    """``2026-12-08 09:25:33`` (the slip's local time) -> ``1208``."""
+    return date_time[5:7] + date_time[8:10]
 
 
 class _Exchange:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from poskit.i18n import tries_left_text
 from poskit.passwords import verify_password
 from poskit.terminal.store import TerminalStore
 
@@ -53,6 +54,6 @@ def check_operator_password(
                 False, f"wrong password: operator {code} is now locked for {LOCK_MINUTES} minutes"
             )
         store.update_operator(code, failed_attempts=failures)
-        return OperatorCheck(False, f"wrong password ({MAX_ATTEMPTS - failures} tries left)")
+        return OperatorCheck(False, f"wrong password ({tries_left_text(MAX_ATTEMPTS - failures)})")
     store.update_operator(code, failed_attempts=0, locked_until=None)
     return OperatorCheck(True, "ok", str(operator["role"]))

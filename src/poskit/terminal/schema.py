@@ -22,7 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from poskit.store.schema import NAMING, UtcDateTime
+from poskit.store.types import NAMING, UtcDateTime
 
 __all__ = [
     "batch_records",

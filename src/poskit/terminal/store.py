@@ -10,13 +10,12 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from poskit.store.db import WRITE, inserted_id, make_engine
-from poskit.store.migrate import upgrade
 from poskit.terminal.schema import (
     batch_records,
     counters,
@@ -28,9 +27,33 @@ from poskit.terminal.schema import (
     terminal_profile,
 )
 
-__all__ = ["BatchRecord", "NotProvisionedError", "ReversalRecord", "TerminalProfile", "TerminalStore"]
+__all__ = [
+    "SCHEMA_HEAD",
+    "BatchRecord",
+    "NotProvisionedError",
+    "ReversalRecord",
+    "TerminalProfile",
+    "TerminalStore",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: The newest revision of the terminal store's migrations (a test checks it against Alembic's
+#: head). A store already at it opens without importing Alembic, which costs ``poskit pay``
+#: more than half a second; a new migration must update it.
+SCHEMA_HEAD: Final = "0001"
+
+
+def _schema_version(engine: Engine) -> str | None:
+    """The store's Alembic revision, read with two plain queries (None: new or unmigrated)."""
+    with engine.connect() as conn:
+        known = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).first()
+        if known is None:
+            return None
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 class NotProvisionedError(LookupError):
@@ -128,7 +151,10 @@ class TerminalStore:
         """Open (creating and migrating if needed) the store at ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = make_engine(f"sqlite:///{path.resolve()}")
-        upgrade(engine, script_location=_MIGRATIONS)
+        if _schema_version(engine) != SCHEMA_HEAD:
+            from poskit.store.migrate import upgrade  # Alembic only when there is work for it
+
+            upgrade(engine, script_location=_MIGRATIONS)
         return cls(engine, path, now=now)
 
     def close(self) -> None:

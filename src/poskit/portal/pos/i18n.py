@@ -36,6 +36,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "{currency} {amount}  Enter PIN (or bypass)",
         ),
         (r"^Enter PIN \((?P<tries>\d+) tries left\)$", "Enter PIN ({tries} tries left)"),
+        (r"^Enter PIN \(1 try left\)$", "Enter PIN (1 try left)"),
         (r"^Declined: (?P<reason>.+)$", "Declined: {reason}"),
         (r"^declined: (?P<reason>.+)$", "Declined: {reason}"),
         (r"^host (?P<host>\S+) reachable$", "host {host} reachable"),
