@@ -105,11 +105,13 @@ async def test_late_original_after_an_orphan_reversal_is_refused_12(
 async def test_reversal_with_another_amount_or_card_reverses_nothing(
     outside_terminal: Callable[..., OutsideTerminal],
     issuer_balance: Callable[[str], int],
+    demo_settings: Any,
     dialect: str,
     mac: str,
 ) -> None:
     """A reversal with another amount is answered 64, with another card 25; the sale stays charged,
-    and the matching reversal that follows still undoes it."""
+    each raises a high reversal_mismatch flag shown by `poskit terminals show`, and the matching
+    reversal that follows still undoes it."""
     async with outside_terminal(dialect=dialect, mac=mac) as t:
         assert (await t.sign_on())["39"] == "00"
         before = issuer_balance(STRIPE)
@@ -120,6 +122,11 @@ async def test_reversal_with_another_amount_or_card_reverses_nothing(
         other_card = await t.reversal(sale, **{"2": book_card("mastercard-credit")["pan"]})
         assert other_card["39"] == "25", other_card
         assert issuer_balance(STRIPE) == before - 900
+        flagged = [
+            f for f in terminal_flags(demo_settings.data_dir, t.tid) if f["kind"] == "reversal_mismatch"
+        ]
+        assert sorted(f["details"]["difference"] for f in flagged) == ["amount", "card"]
+        assert {f["severity"] for f in flagged} == {"high"}
         matching = await t.reversal(sale)
         assert matching["39"] == "00", matching
         assert issuer_balance(STRIPE) == before

@@ -38,7 +38,6 @@ from poskit.host.authorization import (
     authorize_sale,
     cancel_preauth,
     complete_preauth,
-    find_message,
     refund,
     void_transaction,
 )
@@ -324,8 +323,7 @@ class VerifyCardData(_Base):
     async def prepare(self, ctx: HostContext) -> Vote:
         card = ctx.request.card
         assert card is not None and ctx.pan is not None and ctx.card is not None
-        with self.s.engine.connect() as conn:
-            issuer_card = find_card(conn, ctx.card.pan_hash)
+        issuer_card = self.s.issuer_card(ctx.card.pan_hash)
         if issuer_card is None:
             return _READ_ONLY  # the issuer's own decision (card unknown) follows in Authorize
         ctx.card = dataclasses.replace(ctx.card, issuer_service_code=issuer_card.service_code)
@@ -396,15 +394,11 @@ class VerifyCryptogram(_Base):
         atc = int.from_bytes(icc["9F36"], "big")
         t, r = ctx.terminal, ctx.request
         assert t is not None
-        with self.s.engine.connect() as conn:
-            issuer_card = find_card(conn, ctx.card.pan_hash)
-            # a repeat under a stored key is judged by the duplicate rule (its cryptogram must match)
-            repeat = (
-                find_message(
-                    conn, t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
-                )
-                is not None
-            )
+        issuer_card = self.s.issuer_card(ctx.card.pan_hash)
+        # a repeat under a stored key is judged by the duplicate rule (its cryptogram must match)
+        repeat = self.s.message_stored(
+            t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+        )
         if (
             not repeat
             and issuer_card is not None
@@ -441,8 +435,7 @@ class VerifyPin(_Base):
         if not dukpt and t.pik is None:
             ctx.decline("A0", "terminal has no PIN key")
             return Vote.ABORTED
-        with self.s.engine.connect() as conn:
-            issuer_card = find_card(conn, ctx.card.pan_hash)
+        issuer_card = self.s.issuer_card(ctx.card.pan_hash)
         if issuer_card is None:
             return _READ_ONLY  # the authorisation answers 14
         hsm, keys = self.s.hsm, self.s.keys
@@ -625,21 +618,30 @@ class Authorize(_Base):
         )
         link_days = self.s.receipt_link_days if r.txn_type != TxnType.BALANCE else 0
 
-        def decide(conn: Connection) -> tuple[AuthResult, str | None]:
-            result = job(conn, inp)
-            token = None
-            if link_days and result.response_code == "00" and result.transaction_id is not None:
-                # the cardholder's e-receipt link, in the same commit as the record it opens
-                token = issue_link(
-                    conn,
-                    result.transaction_id,
-                    now=ctx.received_at,
-                    lifetime=timedelta(days=link_days),
-                    random=self.s.random,
-                )
-            return result, token
+        def link_for(conn: Connection, result: AuthResult) -> str | None:
+            if not link_days or result.response_code != "00" or result.transaction_id is None:
+                return None
+            # the cardholder's e-receipt link; only its digest is stored
+            return issue_link(
+                conn,
+                result.transaction_id,
+                now=ctx.received_at,
+                lifetime=timedelta(days=link_days),
+                random=self.s.random,
+            )
 
-        result, ctx.e_receipt_token = await self.s.writer.submit(decide)
+        def decide(conn: Connection) -> tuple[AuthResult, str | None]:
+            result = job(conn, inp)  # the link goes in the same commit as the record it opens
+            return result, link_for(conn, result)
+
+        authorise = getattr(self.s.writer, "authorise", None)
+        if authorise is not None:  # the in-memory engine decides, or hands back to ``job``
+            result = await authorise(r.txn_type.value, inp, lambda conn: job(conn, inp))
+            decided = result
+            # its own commit, still before the answer: a link never names a record that is not durable
+            ctx.e_receipt_token = await self.s.writer.submit(lambda conn: link_for(conn, decided))
+        else:
+            result, ctx.e_receipt_token = await self.s.writer.submit(decide)
         ctx.result = result
         ctx.decline(result.response_code, result.message)
         return _PREPARED if result.response_code == "00" else Vote.ABORTED | Vote.NO_JOIN
