@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from poskit.portal.data.merchants import acquirer_of, merchant_locale
 from poskit.portal.data.receipts import receipt_for
-from poskit.portal.data.signatures import needs_signature, signed_transaction_ids
+from poskit.portal.data.signatures import signed_transaction_ids
 from poskit.portal.i18n import portal_locale
 from poskit.portal.web import locale_for, portal_state, render
 from poskit.store.receipt_links import resolve_link
@@ -68,7 +68,6 @@ def e_receipt(request: Request, token: str) -> HTMLResponse:
         acquirer = acquirer_of(conn, int(merchant["id"]))
         signed = bool(signed_transaction_ids(conn, [int(txn["id"])]))
         original = _original(conn, txn["original_id"])
-    needed = needs_signature(txn)
     receipt = receipt_for(
         txn,
         merchant=merchant,
@@ -77,7 +76,7 @@ def e_receipt(request: Request, token: str) -> HTMLResponse:
         tz=request.state.locale.tz,
         original=original,
         signed=signed,
-        signature_required=needed or signed,
+        signature_required=bool(txn["signature_required"]),
         remark="电子签购单 E-RECEIPT",
     )
     values = {
