@@ -69,8 +69,8 @@ def e_receipt(request: Request, token: str) -> HTMLResponse:
         signed = bool(signed_transaction_ids(conn, [int(txn["id"])]))
         original = _original(conn, txn["original_id"])
     receipt = receipt_for(
-        txn,
-        merchant=merchant,
+        dict(txn),
+        merchant=dict(merchant),
         acquirer_name=acquirer["name"],
         support_phone=where.support_phone,
         tz=request.state.locale.tz,
