@@ -13,6 +13,7 @@ from poskit.ledger.monitoring import clear_flag
 from poskit.portal.accounts import PortalUser, WeakPasswordError, list_users, set_password, unlock_user
 from poskit.portal.audit import audit, recent_entries
 from poskit.portal.data.review import flag_visible, open_dispute_count, visible_flags
+from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import NotFound, owns_merchant, visible_merchant_ids, visible_merchants
 from poskit.portal.sessions import revoke_user_sessions
@@ -98,7 +99,7 @@ def review_change_post(
                 conn, change_id, reviewer=user.username, approve=decision == "approve", note=note, now=now
             )
     except ChangeRequestError as exc:
-        flash(request, "error", loc.gettext("Not reviewed: {reason}").format(reason=exc.reason))
+        flash(request, "error", loc.gettext("Not reviewed: {reason}").format(reason=refusal_text(loc, exc)))
         return RedirectResponse("/review/changes", status_code=303)
     flash(
         request,

@@ -28,6 +28,7 @@ from poskit.portal.data.disputes import (
     visible_disputes,
 )
 from poskit.portal.data.transactions import fee_breakdown
+from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import get_transaction
 from poskit.portal.web import (
@@ -165,7 +166,7 @@ def dispute_open(
         flash(
             request,
             "error",
-            loc.gettext("Dispute not opened: {reason}").format(reason=getattr(exc, "reason", str(exc))),
+            loc.gettext("Dispute not opened: {reason}").format(reason=refusal_text(loc, exc)),
         )
         return RedirectResponse(back, status_code=303)
     flash(
@@ -205,7 +206,7 @@ def _act(
         flash(
             request,
             "error",
-            loc.gettext("Not done: {reason}").format(reason=getattr(exc, "reason", str(exc))),
+            loc.gettext("Not done: {reason}").format(reason=refusal_text(loc, exc)),
         )
     return RedirectResponse(f"/disputes/{dispute_id}", status_code=303)
 

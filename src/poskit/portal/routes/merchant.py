@@ -13,6 +13,7 @@ from poskit.ledger.merchant_changes import CHANGEABLE_FIELDS, ChangeRequestError
 from poskit.portal.accounts import PortalUser
 from poskit.portal.data.dashboard import terminal_health
 from poskit.portal.data.merchants import acquirer_of
+from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import get_merchant
 from poskit.portal.web import (
@@ -100,7 +101,11 @@ def change_request(
                 now=now,
             )
     except ChangeRequestError as exc:
-        flash(request, "error", loc.gettext("Change not requested: {reason}").format(reason=exc.reason))
+        flash(
+            request,
+            "error",
+            loc.gettext("Change not requested: {reason}").format(reason=refusal_text(loc, exc)),
+        )
         return RedirectResponse(target, status_code=303)
     flash(request, "ok", loc.gettext("Change request #{id} sent for review.").format(id=change.id))
     return RedirectResponse(target, status_code=303)
