@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from poskit.host.connections import ConnectionLimits
+if TYPE_CHECKING:
+    from poskit.host.connections import ConnectionLimits
 
 __all__ = ["Settings", "load_settings"]
 
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     locale: str = "en"
 
     def connection_limits(self) -> ConnectionLimits:
+        # Imported here: terminals read these settings too, and must not load host modules.
+        from poskit.host.connections import ConnectionLimits
+
         return ConnectionLimits(
             frame_timeout=self.host_frame_timeout,
             first_message_timeout=self.host_first_message_timeout,

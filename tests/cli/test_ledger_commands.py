@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "ledger"))
 
+from cli_operators import add_users, as_user
 from ledger_world import CAFE, NOODLE, NOW, World
 
 from poskit.cli import commands  # noqa: F401  (registers every command)
@@ -136,8 +137,12 @@ def test_fee_audit_opens_disputes_that_staff_uphold(data: tuple[Path, World]) ->
     [dispute_id] = opened["disputes_opened"]
     listed = run_json(data_dir, "disputes", "list", "--merchant", CAFE)
     assert [d["id"] for d in listed] == [dispute_id] and listed[0]["source"] == "audit"
-    run_json(data_dir, "disputes", "review", str(dispute_id), "--by", "reviewer")
-    done = run_json(data_dir, "disputes", "resolve", str(dispute_id), "--by", "reviewer", "--uphold")
+    add_users(world)
+    as_user(data_dir, "disputes", "review", str(dispute_id), "--by", "reviewer")
+    resolved = as_user(
+        data_dir, "disputes", "resolve", str(dispute_id), "--by", "reviewer", "--uphold", "--json"
+    )
+    done = json.loads(resolved.stdout)
     assert done["status"] == "upheld" and [e["action"] for e in done["timeline"]] == [
         "opened",
         "under_review",
@@ -155,7 +160,8 @@ def test_merchant_dispute_and_chargeback_commands(data: tuple[Path, World]) -> N
     """disputes open on a transaction, and an issuer chargeback represented with PIN evidence and won."""
     data_dir, world = data
     txn = world.sale(100000, pin=True)
-    opened = run_json(
+    add_users(world)
+    opened_by_owner = as_user(
         data_dir,
         "disputes",
         "open",
@@ -167,11 +173,17 @@ def test_merchant_dispute_and_chargeback_commands(data: tuple[Path, World]) -> N
         "12.50",
         "--reason",
         "settled short",
+        "--by",
+        "cafe",
+        "--json",
     )
+    opened = json.loads(opened_by_owner.stdout)
     assert (opened["kind"], opened["amount"]) == ("transaction", 1250)
     cb = run_json(data_dir, "disputes", "chargeback", "--rrn", txn.rrn, "--reason-code", "4837")
     assert cb["status"] == "chargeback"
-    rep = run_json(data_dir, "disputes", "represent", str(cb["id"]), "--by", "acquirer")
+    rep = json.loads(
+        as_user(data_dir, "disputes", "represent", str(cb["id"]), "--by", "reviewer", "--json").stdout
+    )
     assert rep["timeline"][-1]["details"]["pin_verified"] is True
     won = run_json(data_dir, "disputes", "result", str(cb["id"]), "--won")
     assert won["status"] == "won"
@@ -216,9 +228,11 @@ def test_settlement_d0_statement_recon_and_payouts(data: tuple[Path, World]) -> 
 
 
 def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
-    """A change is requested, refused to its requester, approved by staff; flags are listed and cleared."""
+    """A change is requested, refused to its requester, approved by staff; flags are listed and cleared
+    (each decision by a signed-in portal user)."""
     data_dir, world = data
-    change = run_json(
+    add_users(world)
+    requested = as_user(
         data_dir,
         "merchants",
         "change",
@@ -231,25 +245,28 @@ def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
         "--effective",
         "2026-12-01",
         "--by",
-        "cafe",
+        "reviewer",
         "--now",
         NOW.isoformat(),
+        "--json",
     )
+    change = json.loads(requested.stdout)
     assert change["status"] == "pending"
-    own = run(data_dir, "merchants", "review", str(change["id"]), "--by", "cafe", "--approve")
+    own = as_user(data_dir, "merchants", "review", str(change["id"]), "--by", "reviewer", "--approve")
     assert own.exit_code == 1 and "own change" in own.output
-    approved = run_json(
+    approved = as_user(
         data_dir,
         "merchants",
         "review",
         str(change["id"]),
         "--by",
-        "reviewer",
+        "checker",
         "--approve",
         "--now",
         NOW.isoformat(),
+        "--json",
     )
-    assert approved["status"] == "approved"
+    assert json.loads(approved.stdout)["status"] == "approved"
     assert [c["status"] for c in run_json(data_dir, "merchants", "changes", "--merchant", CAFE)] == [
         "approved"
     ]
@@ -257,7 +274,7 @@ def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
     run_json(data_dir, "settle-day", "--date", "2026-11-24", "--now", NEXT_MORNING)
     [flag] = run_json(data_dir, "merchants", "flags")
     assert flag["kind"] == "mcc_mismatch"
-    cleared = run_json(
+    cleared = as_user(
         data_dir,
         "merchants",
         "clear-flag",
@@ -266,8 +283,11 @@ def test_merchant_change_and_flag_commands(data: tuple[Path, World]) -> None:
         "reviewer",
         "--note",
         "terminal misconfigured, fixed",
+        "--json",
     )
-    assert cleared["status"] == "cleared" and run_json(data_dir, "merchants", "flags") == []
+    assert (
+        json.loads(cleared.stdout)["status"] == "cleared" and run_json(data_dir, "merchants", "flags") == []
+    )
 
 
 def test_ledger_check_in_a_directory_without_data_says_so(tmp_path: Path) -> None:

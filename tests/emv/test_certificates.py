@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from poskit.cards.icc.keys import ca_key, icc_key, issuer_key
 from poskit.emv.certificates import (
     OdaError,
+    RsaPrivateKey,
     cda_dynamic_data,
     recover_dynamic_data,
     recover_icc_certificate,
@@ -111,3 +118,27 @@ def test_dynamic_signature_and_cda_data() -> None:
 def test_private_key_repr_hides_exponent() -> None:
     """Key reprs never print the private exponent."""
     assert str(icc_key().private_exponent)[:12] not in repr(icc_key())
+
+
+@pytest.mark.parametrize("load", [ca_key, issuer_key, icc_key])
+def test_test_keys_are_consistent_rsa_keys(load: Callable[[], RsaPrivateKey]) -> None:
+    """The checked-in test keys (loaded without cryptography's own check) are sound: p·q = n and
+    e·d = 1 modulo lcm(p-1, q-1)."""
+    key = load()
+    assert key.primes is not None
+    p, q = key.primes
+    assert p * q == key.public.modulus
+    lcm = (p - 1) * (q - 1) // math.gcd(p - 1, q - 1)
+    assert key.public.exponent * key.private_exponent % lcm == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(min_value=2))
+def test_crt_signing_equals_plain_exponentiation(seed: int) -> None:
+    """Raw RSA with the primes (CRT) gives the same result as pow(m, d, n), and recovers."""
+    for key in (ca_key(), issuer_key(), icc_key()):
+        value = seed % key.public.modulus
+        data = value.to_bytes(key.public.length, "big")
+        plain = dataclasses.replace(key, primes=None)
+        assert rsa_private(data, key) == rsa_private(data, plain)
+        assert rsa_public(rsa_private(data, key), key.public) == data

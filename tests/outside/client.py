@@ -17,8 +17,11 @@ API (kept stable; other over-TCP tests build on it):
 * ``await t.sign_on()``: 0800, installs the working keys from field 62 after checking KCVs.
 * ``await t.sale(card_pan, track2, pin, amount_minor, currency="156", entry="02", expiry=None)
   -> (request, answer)``; ``sale_request(...)`` builds it (track2/pin None leave 35/52 out).
+* ``chip_sale_request(pan, psn, track2_equivalent, icc, amount_minor)``; ``icc_data(imk, pan, psn,
+  amount_minor=, atc=, unpredictable=, aid=)`` builds field 55 with the ARQC computed by ``arqc``.
 * ``await t.reversal(sale_request, reason="98", **fields)`` (fields replace the reversal's
   content, e.g. another amount); ``reversal_request(sale)`` builds it, ``await t.echo()``,
+  ``await t.sign_off()``,
   ``await t.settle(debit_minor, debit_count)``; ``t.verify_mac(payload)`` checks a response's MAC;
   ``t.forge_mac(payload)`` returns the payload with a wrong (well-formed) MAC.
 * ``t.stan`` counts trace numbers; ``t.batch`` is the batch from the last 0810.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,7 +43,7 @@ import psec.mac
 import psec.pinblock
 from iso8583.specs import default_ascii
 
-__all__ = ["OutsideTerminal", "cups_mac", "spec_for", "x919_mac"]
+__all__ = ["OutsideTerminal", "arqc", "cups_mac", "icc_data", "spec_for", "x919_mac"]
 
 DIALECTS = Path(__file__).resolve().parents[2] / "src" / "poskit" / "iso8583" / "dialects"
 SPEC_KEYS = ("data_enc", "len_enc", "len_type", "max_len", "desc", "len_count", "left_pad", "right_pad")
@@ -76,6 +80,55 @@ def x919_mac(mak: bytes, mab: bytes) -> bytes:
     """ANSI X9.19 retail MAC, padding method 1 (protocol.md §7.1, `x919`)."""
     k2 = mak[8:] if len(mak) == 16 else mak
     return bytes(psec.mac.generate_retail_mac(mak[:8], k2, mab, padding=1))
+
+
+def _tlv(tag: str, value: bytes) -> bytes:
+    return bytes.fromhex(tag) + bytes([len(value)]) + value
+
+
+def arqc(imk: bytes, pan: str, psn: str, atc: bytes, data: bytes) -> bytes:
+    """An ARQC as the card computes it (protocol.md §3.12 / card book): EMV option A ICC master
+    key from the issuer master key, common session key, ISO 9797-1 MAC algorithm 3 padding 2."""
+    y = (pan + psn)[-16:].rjust(16, "0")
+    left = bytes.fromhex(y)
+    mk = bytes(psec.des.adjust_key_parity(_des(imk, left) + _des(imk, bytes(b ^ 0xFF for b in left))))
+    diversifier = atc + b"\xf0" + bytes(5) + atc + b"\x0f" + bytes(5)
+    sk = bytes(psec.des.adjust_key_parity(bytes(psec.des.encrypt_tdes_ecb(mk, diversifier))))
+    return bytes(psec.mac.generate_retail_mac(sk[:8], sk[8:], data, padding=2))
+
+
+def icc_data(
+    imk: bytes,
+    pan: str,
+    psn: str,
+    *,
+    amount_minor: int,
+    atc: int,
+    unpredictable: bytes,
+    aid: str,
+    currency: str = "156",
+) -> str:
+    """Field 55 of an online chip sale (hex): the ARQC tags, the cryptogram computed over
+    9F02 9F03 9F1A 95 5F2A 9A 9C 9F37 82 9F36 and the CVR of 9F10 (IAD ``06 01 01 03 A0 00 00``)."""
+    tags = {
+        "9F02": f"{amount_minor:012d}",
+        "9F03": "000000000000",
+        "9F1A": "0156",
+        "95": "0000000000",
+        "5F2A": currency.rjust(4, "0"),
+        "9A": datetime.now().strftime("%y%m%d"),
+        "9C": "00",
+        "9F37": unpredictable.hex(),
+        "82": "7C00",
+        "9F36": f"{atc:04X}",
+    }
+    iad = bytes.fromhex("06010103A00000")
+    data = b"".join(bytes.fromhex(v) for v in tags.values()) + iad[3:7]
+    cryptogram = arqc(imk, pan, psn, bytes.fromhex(tags["9F36"]), data)
+    extra = {"9F26": cryptogram.hex(), "9F27": "80", "9F10": iad.hex(), "9F33": "E0F8C8", "9F34": "1F0302"}
+    extra["84"] = aid  # the application selected: its RID must be the PAN's brand
+    body = b"".join(_tlv(tag, bytes.fromhex(value)) for tag, value in {**tags, **extra}.items())
+    return body.hex().upper()
 
 
 class OutsideTerminal:
@@ -251,6 +304,15 @@ class OutsideTerminal:
             doc["60"] = self._field60("00", "000")
         return doc
 
+    def chip_sale_request(
+        self, pan: str, psn: str, track2_equivalent: str, icc: str, amount_minor: int, currency: str = "156"
+    ) -> dict[str, str]:
+        """A contact chip 0200 (22 = 052, no PIN): field 55 ``icc`` (hex), 23 the PAN sequence,
+        35 the chip's track 2 equivalent."""
+        doc = self.sale_request(pan, track2_equivalent, None, amount_minor, currency, entry="05")
+        doc.update({"23": psn.rjust(3, "0"), "55": icc})
+        return doc
+
     async def sale(
         self,
         pan: str,
@@ -275,6 +337,15 @@ class OutsideTerminal:
     async def reversal(self, sale: dict[str, str], reason: str = "98", **fields: str) -> dict[str, str]:
         """Send the reversal of ``sale``; ``fields`` (e.g. ``{"4": ...}``) replace its content."""
         return await self.exchange({**self.reversal_request(sale, reason), **fields})
+
+    async def sign_off(self) -> dict[str, str]:
+        """0820 60.3=002 (cups) / 0800 70=002 (ascii87), no MAC."""
+        doc = self._base("0820" if self.dialect == "cups" else "0800")
+        if self.dialect == "cups":
+            doc["60"] = self._field60("00", "002")
+        else:
+            doc.update({"60": self._field60("00", "000"), "70": "002"})
+        return await self.exchange(doc, mac=False)
 
     async def echo(self) -> dict[str, str]:
         doc = self._base("0820" if self.dialect == "cups" else "0800")

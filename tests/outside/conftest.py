@@ -7,13 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from tests.outside.client import OutsideTerminal
 
+from poskit.cards.book import card_by_name
 from poskit.crypto.hsm import SoftHSM
-from poskit.host.security import load_lmk
+from poskit.crypto.pan_protect import PanProtector
+from poskit.host.security import load_host_keys, load_lmk
 from poskit.store.db import WRITE, make_engine
-from poskit.store.schema import terminals
+from poskit.store.schema import issuer_cards, terminals
 from poskit.tms.registry import register_terminal
 
 MID = "898310058120001"
@@ -39,3 +41,23 @@ def outside_terminal(demo_settings: Any, live_host: Any) -> Callable[..., Outsid
         return OutsideTerminal(live_host.address, tid, merchant, TMK, dialect=dialect, mac=mac, scheme=scheme)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def last_online_atc(demo_settings: Any) -> Callable[[str], int]:
+    """The issuer's last online ATC of a test card (0 before its first chip transaction)."""
+    lmk = load_lmk(demo_settings.resolved_lmk_file, create=False)
+    engine = make_engine(demo_settings.resolved_database_url)
+    with engine.connect() as conn:
+        keys = load_host_keys(conn)
+    protector = PanProtector(SoftHSM(lmk), data_key=keys["pan_data"], hash_key=keys["pan_hash"])
+
+    def atc(card_name: str) -> int:
+        digest = protector.fingerprint(card_by_name(card_name).pan)
+        with engine.connect() as conn:
+            value = conn.execute(
+                select(issuer_cards.c.last_online_atc).where(issuer_cards.c.pan_hash == digest)
+            ).scalar_one()
+        return int(value or 0)
+
+    return atc

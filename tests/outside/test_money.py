@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from tests.outside.cards import book_card
-from tests.outside.client import OutsideTerminal
-from tests.outside.flags import flag_kinds
+from tests.outside.client import OutsideTerminal, icc_data
+from tests.outside.flags import flag_kinds, terminal_flags
+
+from poskit.cards.test_keys import TEST_IMK_AC  # published test data, like the cards themselves
 
 DIALECTS = [("cups", "cups-ecb"), ("ascii87", "x919")]
 STRIPE = "magstripe-debit"
@@ -103,11 +105,13 @@ async def test_late_original_after_an_orphan_reversal_is_refused_12(
 async def test_reversal_with_another_amount_or_card_reverses_nothing(
     outside_terminal: Callable[..., OutsideTerminal],
     issuer_balance: Callable[[str], int],
+    demo_settings: Any,
     dialect: str,
     mac: str,
 ) -> None:
     """A reversal with another amount is answered 64, with another card 25; the sale stays charged,
-    and the matching reversal that follows still undoes it."""
+    each raises a high reversal_mismatch flag shown by `poskit terminals show`, and the matching
+    reversal that follows still undoes it."""
     async with outside_terminal(dialect=dialect, mac=mac) as t:
         assert (await t.sign_on())["39"] == "00"
         before = issuer_balance(STRIPE)
@@ -118,6 +122,65 @@ async def test_reversal_with_another_amount_or_card_reverses_nothing(
         other_card = await t.reversal(sale, **{"2": book_card("mastercard-credit")["pan"]})
         assert other_card["39"] == "25", other_card
         assert issuer_balance(STRIPE) == before - 900
+        flagged = [
+            f for f in terminal_flags(demo_settings.data_dir, t.tid) if f["kind"] == "reversal_mismatch"
+        ]
+        assert sorted(f["details"]["difference"] for f in flagged) == ["amount", "card"]
+        assert {f["severity"] for f in flagged} == {"high"}
         matching = await t.reversal(sale)
         assert matching["39"] == "00", matching
         assert issuer_balance(STRIPE) == before
+
+
+CHIP = "mastercard-credit"  # a chip card no live-host chip test uses, so its ATC is ours
+
+
+def _chip_sale(
+    t: OutsideTerminal, atc: int, unpredictable: bytes, amount_minor: int = 840, stan: str | None = None
+) -> dict[str, str]:
+    card = book_card(CHIP)
+    psn = card["card_sequence"]
+    icc = icc_data(
+        TEST_IMK_AC,
+        card["pan"],
+        psn,
+        amount_minor=amount_minor,
+        atc=atc,
+        unpredictable=unpredictable,
+        aid="A0000000041010",
+    )
+    request = t.chip_sale_request(card["pan"], psn, card["track2_equivalent"], icc, amount_minor)
+    return request if stan is None else {**request, "11": stan}
+
+
+@pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
+async def test_chip_repeat_is_answered_from_the_original_only_with_its_cryptogram(
+    outside_terminal: Callable[..., OutsideTerminal],
+    issuer_balance: Callable[[str], int],
+    last_online_atc: Callable[[str], int],
+    demo_settings: Any,
+    dialect: str,
+    mac: str,
+) -> None:
+    """A chip sale repeated byte for byte gets the original 00, RRN and authorisation code (not an
+    ATC-replay 34); the same key and ATC with another, valid, cryptogram (new unpredictable number)
+    is refused 94, debits nothing and raises a duplicate_mismatch flag."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        before = issuer_balance(CHIP)
+        atc = last_online_atc(CHIP) + 1
+        sale = _chip_sale(t, atc, bytes.fromhex("11223344"))
+        first = await t.exchange(sale)
+        assert first["39"] == "00", first
+        assert issuer_balance(CHIP) == before - 840
+        repeat = await t.exchange(sale)
+        assert repeat["39"] == "00", repeat
+        assert (repeat["37"], repeat["38"]) == (first["37"], first["38"])
+        other_cryptogram = await t.exchange(_chip_sale(t, atc, bytes.fromhex("55667788"), stan=sale["11"]))
+        assert other_cryptogram["39"] == "94", other_cryptogram
+        assert "37" not in other_cryptogram and "38" not in other_cryptogram
+        assert issuer_balance(CHIP) == before - 840
+        flags = terminal_flags(demo_settings.data_dir, t.tid)
+        flagged = [f for f in flags if f["kind"] == "duplicate_mismatch"]
+        assert [f["severity"] for f in flagged] == ["high"]
+        assert "cryptogram" in flagged[0]["summary"] and "amount" not in flagged[0]["summary"]

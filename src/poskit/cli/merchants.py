@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail
 from poskit.cli.ledger import NowOption, parse_now, read_conn, resolve_merchant, write_conn
+from poskit.cli.operator import OperatorOption, PasswordStdinOption, decide, sign_in
 from poskit.ledger.directory import parse_business_date
-from poskit.ledger.merchant_changes import (
-    ChangeRequest,
-    ChangeRequestError,
-    list_changes,
-    request_change,
-    review_change,
-)
-from poskit.ledger.monitoring import clear_flag, list_flags
+from poskit.ledger.merchant_changes import ChangeRequest, ChangeRequestError, list_changes
+from poskit.ledger.monitoring import list_flags
+from poskit.portal.decisions import clear_merchant_flag, request_merchant_change, review_merchant_change
 from poskit.tms.onboarding import OnboardingError, add_merchant
 
 __all__ = ["merchants_app"]
@@ -108,52 +102,67 @@ def change_command(
         ),
     ],
     value: Annotated[str, typer.Option("--value", help="The new value.")],
-    effective: Annotated[str, typer.Option("--effective", help="Effective business date YYYY-MM-DD.")],
-    by: Annotated[str, typer.Option("--by", help="Who asks.")] = "merchant",
+    effective: Annotated[
+        str, typer.Option("--effective", help="Effective business date YYYY-MM-DD (today or later).")
+    ],
+    by: OperatorOption,
     reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """File a change request; it takes effect from the start of that business date once approved."""
+    """File a change request in your name; once another reviewer approves it, it takes effect from
+    the start of that business date."""
     at = parse_now(now, as_json=as_json)
     try:
         day = parse_business_date(effective)
-        with write_conn(data_dir) as conn:
-            info = resolve_merchant(conn, merchant, as_json=as_json)
-            start = datetime.combine(day, time(0), tzinfo=ZoneInfo(info.acquirer.timezone)).astimezone(UTC)
-            change = request_change(
-                conn,
-                merchant_id=info.id,
-                field=field,
-                new_value=value,
-                effective_from=start,
-                requested_by=by,
-                reason=reason,
-                now=at,
-            )
-    except (ValueError, ChangeRequestError) as exc:
+    except ValueError as exc:
         fail(str(exc), code=1, as_json=as_json)
+    with read_conn(data_dir) as conn:
+        merchant_id = resolve_merchant(conn, merchant, as_json=as_json).id
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    change = decide(
+        data_dir,
+        user,
+        lambda conn: request_merchant_change(
+            conn,
+            user,
+            merchant_id=merchant_id,
+            field=field,
+            new_value=value,
+            effective=day,
+            reason=reason,
+            now=at,
+        ),
+        errors=(ChangeRequestError,),
+        as_json=as_json,
+    )
     _print(change, as_json)
 
 
 @merchants_app.command("review")
 def review_command(
     request_id: Annotated[int, typer.Argument(help="Change request id.")],
-    by: Annotated[str, typer.Option("--by", help="Reviewer (acquirer staff).")],
+    by: OperatorOption,
     approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject.")],
     note: Annotated[str, typer.Option("--note", help="Review note.")] = "",
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Approve or reject a change request (never by its requester)."""
+    """Approve or reject a change request: acquirer staff of the merchant's acquirer, never its
+    requester (four eyes)."""
     at = parse_now(now, as_json=as_json)
-    try:
-        with write_conn(data_dir) as conn:
-            change = review_change(conn, request_id, reviewer=by, approve=approve, note=note, now=at)
-    except ChangeRequestError as exc:
-        fail(str(exc), code=1, as_json=as_json)
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    change = decide(
+        data_dir,
+        user,
+        lambda conn: review_merchant_change(conn, user, request_id, approve=approve, note=note, now=at),
+        errors=(ChangeRequestError,),
+        as_json=as_json,
+    )
     _print(change, as_json)
 
 
@@ -200,19 +209,22 @@ def flags_command(
 @merchants_app.command("clear-flag")
 def clear_flag_command(
     flag_id: Annotated[int, typer.Argument(help="Flag id.")],
-    by: Annotated[str, typer.Option("--by", help="Reviewer.")],
+    by: OperatorOption,
     note: Annotated[str, typer.Option("--note", help="Why it is cleared.")],
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Clear a flag after review, keeping who cleared it and why."""
+    """Clear a flag after review (acquirer staff), keeping who cleared it and why."""
     at = parse_now(now, as_json=as_json)
-    try:
-        with write_conn(data_dir) as conn:
-            flag = clear_flag(conn, flag_id, actor=by, note=note, now=at)
-    except LookupError as exc:
-        fail(str(exc), code=1, as_json=as_json)
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    flag = decide(
+        data_dir,
+        user,
+        lambda conn: clear_merchant_flag(conn, user, flag_id, note=note, now=at),
+        as_json=as_json,
+    )
     if as_json:
         emit_json(flag.to_json())
     else:

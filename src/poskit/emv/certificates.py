@@ -81,6 +81,9 @@ class RsaPrivateKey:
 
     public: RsaPublicKey
     private_exponent: int = dataclasses.field(repr=False)
+    #: The prime factors (p, q), when known: signing then uses the Chinese remainder theorem,
+    #: about three times faster than one exponentiation modulo n.
+    primes: tuple[int, int] | None = dataclasses.field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"RsaPrivateKey(<{self.public.length * 8}-bit modulus>, private exponent hidden)"
@@ -104,7 +107,14 @@ def rsa_private(data: bytes, key: RsaPrivateKey) -> bytes:
     value = int.from_bytes(data, "big")
     if value >= key.public.modulus:
         raise OdaError("rsa", "data is not smaller than the modulus")
-    return pow(value, key.private_exponent, key.public.modulus).to_bytes(n, "big")
+    if key.primes is None:
+        return pow(value, key.private_exponent, key.public.modulus).to_bytes(n, "big")
+    p, q = key.primes
+    d = key.private_exponent
+    m_p = pow(value, d % (p - 1), p)
+    m_q = pow(value, d % (q - 1), q)
+    h = (pow(q, -1, p) * (m_p - m_q)) % p
+    return (m_q + h * q).to_bytes(n, "big")
 
 
 def pad_identifier(digits: str, length: int) -> bytes:

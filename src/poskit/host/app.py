@@ -23,8 +23,10 @@ from poskit.crypto.hsm import SoftHSM
 from poskit.crypto.pan_protect import PanProtector
 from poskit.emv.cryptogram import issuer_authentication_data
 from poskit.emv.issuer import response_icc_data
+from poskit.host.authorization import find_message
 from poskit.host.connections import PeerNotes, RateLimitedLog
 from poskit.host.context import HostContext
+from poskit.host.issuer import IssuerCard, find_card
 from poskit.host.participants import (
     ApplyReversal,
     AttachIssuerScripts,
@@ -63,7 +65,7 @@ from poskit.store.writer import GroupCommitWriter
 __all__ = ["GROUPS", "HostApp", "HostServices", "exchange_reference"]
 
 #: Messages after which the host's copy of the terminal record is stale (keys, batch, status).
-_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SIGN_OFF, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
+_CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
 
 #: Management answers that carry a reference of the exchange in 37 (no transaction row behind them).
 _EXCHANGE_REFERENCED = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT})
@@ -135,6 +137,23 @@ class HostServices:
         else:
             self._terminals.pop(terminal_id, None)
         return record
+
+    def issuer_card(self, pan_hash: str) -> IssuerCard | None:
+        """The issuer's record of a card: from the in-memory engine's state, else from the database."""
+        card = getattr(self.writer, "card", None)
+        if card is not None:
+            return card(pan_hash)  # type: ignore[no-any-return]
+        with self.engine.connect() as conn:
+            return find_card(conn, pan_hash)
+
+    def message_stored(self, terminal_id: str, batch: int, stan: int, mti: str) -> bool:
+        """Whether a message with this key (terminal, batch, trace, MTI) is stored already."""
+        stored = getattr(self.writer, "message_stored", None)
+        known = stored(terminal_id, batch, stan, mti) if stored is not None else None
+        if known is not None:
+            return bool(known)
+        with self.engine.connect() as conn:
+            return find_message(conn, terminal_id, batch, stan, mti) is not None
 
     def forget_terminal(self, terminal_id: str) -> None:
         self._terminals.pop(terminal_id, None)

@@ -820,6 +820,7 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
     elif (refusal := _reversal_mismatch(original, inp)) is not None:
         # Neither dialect defines a partial reversal (field 95 is not used): refuse and change
         # nothing. Not stored under the key, so the matching reversal can still follow.
+        _flag_reversal_mismatch(conn, original, inp, refusal)
         return AuthResult(*refusal, currency=inp.currency)
     else:
         outcome, status, original_id = "original reversed", "applied", original["id"]
@@ -867,6 +868,30 @@ def _reversal_mismatch(original: Any, inp: ReversalInput) -> tuple[str, str] | N
     if inp.amount_sent and inp.amount != int(original["amount"]):
         return "64", f"amount {inp.amount} is not the original's {int(original['amount'])}; nothing reversed"
     return None
+
+
+def _flag_reversal_mismatch(
+    conn: Connection, original: Any, inp: ReversalInput, refusal: tuple[str, str]
+) -> None:
+    """A reversal that names a sale by its key but describes another one is suspicious: a
+    terminal bug at best, at worst an attempt to return more money than was charged."""
+    difference = "card" if refusal[0] == "25" else "amount"
+    t = inp.terminal
+    raise_flag(
+        conn,
+        key=f"reversal_mismatch:{original['id']}:{inp.received_at.isoformat()}",
+        kind="reversal_mismatch",
+        severity="high",
+        summary=(
+            f"terminal {t.terminal_id} reversal of batch {original['batch_no']} trace "
+            f"{int(original['stan']):06d} named another {difference}; nothing reversed ({refusal[0]})"
+        ),
+        details={"difference": difference, "original_id": original["id"], "response_code": refusal[0]},
+        now=inp.received_at,
+        merchant_id=t.merchant_id,
+        terminal_id=t.terminal_id,
+        transaction_id=original["id"],
+    )
 
 
 def _undo(conn: Connection, original: Any, inp: ReversalInput) -> None:

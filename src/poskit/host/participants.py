@@ -38,7 +38,6 @@ from poskit.host.authorization import (
     authorize_sale,
     cancel_preauth,
     complete_preauth,
-    find_message,
     refund,
     void_transaction,
 )
@@ -323,8 +322,7 @@ class VerifyCardData(_Base):
     async def prepare(self, ctx: HostContext) -> Vote:
         card = ctx.request.card
         assert card is not None and ctx.pan is not None and ctx.card is not None
-        with self.s.engine.connect() as conn:
-            issuer_card = find_card(conn, ctx.card.pan_hash)
+        issuer_card = self.s.issuer_card(ctx.card.pan_hash)
         if issuer_card is None:
             return _READ_ONLY  # the issuer's own decision (card unknown) follows in Authorize
         ctx.card = dataclasses.replace(ctx.card, issuer_service_code=issuer_card.service_code)
@@ -395,15 +393,11 @@ class VerifyCryptogram(_Base):
         atc = int.from_bytes(icc["9F36"], "big")
         t, r = ctx.terminal, ctx.request
         assert t is not None
-        with self.s.engine.connect() as conn:
-            issuer_card = find_card(conn, ctx.card.pan_hash)
-            # a repeat under a stored key is judged by the duplicate rule (its cryptogram must match)
-            repeat = (
-                find_message(
-                    conn, t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
-                )
-                is not None
-            )
+        issuer_card = self.s.issuer_card(ctx.card.pan_hash)
+        # a repeat under a stored key is judged by the duplicate rule (its cryptogram must match)
+        repeat = self.s.message_stored(
+            t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+        )
         if (
             not repeat
             and issuer_card is not None
@@ -440,8 +434,7 @@ class VerifyPin(_Base):
         if not dukpt and t.pik is None:
             ctx.decline("A0", "terminal has no PIN key")
             return Vote.ABORTED
-        with self.s.engine.connect() as conn:
-            issuer_card = find_card(conn, ctx.card.pan_hash)
+        issuer_card = self.s.issuer_card(ctx.card.pan_hash)
         if issuer_card is None:
             return _READ_ONLY  # the authorisation answers 14
         hsm, keys = self.s.hsm, self.s.keys
@@ -622,7 +615,11 @@ class Authorize(_Base):
             orig_rrn=(original.rrn or "").strip() or None if original else None,
             orig_auth_code=(original.auth_code or "").strip() or None if original else None,
         )
-        result = await self.s.writer.submit(lambda conn: job(conn, inp))
+        authorise = getattr(self.s.writer, "authorise", None)
+        if authorise is not None:  # the in-memory engine decides, or hands back to ``job``
+            result = await authorise(r.txn_type.value, inp, lambda conn: job(conn, inp))
+        else:
+            result = await self.s.writer.submit(lambda conn: job(conn, inp))
         ctx.result = result
         ctx.decline(result.response_code, result.message)
         return _PREPARED if result.response_code == "00" else Vote.ABORTED | Vote.NO_JOIN
@@ -757,32 +754,19 @@ class IssueWorkingKeys(_Base):
 
 
 class SignOff(_Base):
-    """Sign-off: the terminal's working keys are retired until the next sign-on."""
+    """Sign-off (签退) is acknowledged and changes nothing at the host.
+
+    An 0820 carries no MAC: the host cannot tell the terminal's own sign-off from one sent by anyone
+    who read fields 41/42 off a receipt. So the working keys stay valid; the terminal, which drops its
+    keys, signs on before its next transaction, and that sign-on's keys replace them once its first
+    MAC'd request proves it holds them (the pending-key rule of IssueWorkingKeys).
+    """
 
     name = "sign-off"
 
     async def prepare(self, ctx: HostContext) -> Vote:
-        t = ctx.terminal
-        assert t is not None
-        await self.s.writer.submit(
-            lambda conn: conn.execute(
-                update(terminals)
-                .where(terminals.c.id == t.id)
-                .values(
-                    pik=None,
-                    mak=None,
-                    tdk=None,
-                    pending_pik=None,
-                    pending_mak=None,
-                    pending_tdk=None,
-                    pending_batch_no=None,
-                    sign_on_required=True,
-                    last_seen_at=ctx.received_at,
-                )
-            )
-        )
-        ctx.decline("00", "signed off")
-        return _PREPARED
+        ctx.decline("00", "signed off (unauthenticated: keys unchanged)")
+        return _READ_ONLY
 
 
 class EchoTest(_Base):

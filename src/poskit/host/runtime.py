@@ -48,7 +48,7 @@ class RunningServices:
         self.with_host = host
         refuse_if_rotation_pending(settings.resolved_lmk_file)
         self.engine, self.hsm, self.keys = open_host_database(settings)
-        self.writer = GroupCommitWriter(self.engine).start()
+        self.writer = self._writer(settings)
         with self.engine.connect() as conn:
             zone = home_timezone(conn)
         self.services = HostServices(self.engine, self.writer, self.hsm, self.keys, timezone=zone)
@@ -62,6 +62,13 @@ class RunningServices:
         self.portal: PortalServer | None = None
         self.portal_app: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
+
+    def _writer(self, settings: Settings) -> GroupCommitWriter:
+        if settings.host_engine == "memory":
+            from poskit.host.hotpath.writer import MemoryWriter
+
+            return MemoryWriter(self.engine).start()
+        return GroupCommitWriter(self.engine).start()
 
     async def start(self) -> None:
         if self.with_host:

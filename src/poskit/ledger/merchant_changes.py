@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
@@ -33,6 +34,7 @@ __all__ = [
     "ChangeRequestError",
     "SettlementAccount",
     "apply_due_changes",
+    "effective_start",
     "get_change",
     "list_changes",
     "request_change",
@@ -118,6 +120,16 @@ def get_change(conn: Connection, request_id: int) -> ChangeRequest:
     if row is None:
         raise ChangeRequestError("no such change request", request_id=request_id)
     return ChangeRequest(**dict(row))
+
+
+def effective_start(conn: Connection, merchant_id: int, day: date, *, now: datetime) -> datetime:
+    """The instant a change effective on business date ``day`` takes effect: the start of that
+    date in the acquirer's zone (where the business day is cut off). A date already past is
+    refused, whoever asks: a backdated change would rewrite payouts already made."""
+    zone = ZoneInfo(merchant_info(conn, merchant_id).acquirer.timezone)
+    if day < now.astimezone(zone).date():
+        raise ChangeRequestError("the effective date is in the past", field="effective_from")
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
 def request_change(

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from poskit.ledger.disputes import DisputeError, open_dispute
 from poskit.ledger.fees import FeeSchedule
-from poskit.ledger.merchant_changes import ChangeRequestError, list_changes, request_change
+from poskit.ledger.merchant_changes import ChangeRequestError, list_changes
 from poskit.portal.accounts import PortalUser, get_user_by_id
 from poskit.portal.api_models import (
     ChangeIn,
@@ -82,9 +82,9 @@ from poskit.portal.data.support import (
 )
 from poskit.portal.data.terminals import list_operators
 from poskit.portal.data.transactions import FilterError, TxnFilter, list_transactions, transaction_detail
+from poskit.portal.decisions import request_merchant_change
 from poskit.portal.i18n import portal_locale
 from poskit.portal.permissions import ROLE_PERMISSIONS, Permission, require
-from poskit.portal.routes.merchant import start_of_day
 from poskit.portal.routes.transactions import sign_transaction
 from poskit.portal.scope import NotFound, get_merchant, get_terminal, get_transaction, visible_merchants
 from poskit.portal.tokens import resolve_token, touch_token
@@ -341,7 +341,7 @@ def transaction_receipt(request: Request, txn_id: RecordId, user: User) -> Recei
         tz=_tz(user),
         original=original,
         signed=txn["signed"],
-        signature_required=txn["needs_signature"] or txn["signed"],
+        signature_required=bool(txn["signature_required"]),
     )
     return ReceiptOut(transaction_id=txn_id, text=receipt_text(receipt))
 
@@ -593,20 +593,15 @@ def changes_list(request: Request, user: User) -> list[ChangeOut]:
 def change_create(request: Request, merchant_id: RecordId, body: ChangeIn, user: User) -> ChangeOut:
     portal = portal_state(request)
     now = portal.clock()
-    tz = _tz(user)
     try:
         with portal.write() as conn:
-            get_merchant(conn, user, merchant_id)
-            require(user, Permission.REQUEST_CHANGE)
-            if body.effective_from < now.astimezone(tz).date():
-                raise ChangeRequestError("the effective date is in the past")
-            change = request_change(
+            change = request_merchant_change(
                 conn,
+                user,
                 merchant_id=merchant_id,
                 field=body.field,
                 new_value=body.new_value,
-                effective_from=start_of_day(body.effective_from, tz),
-                requested_by=user.username,
+                effective=body.effective_from,
                 reason=body.reason,
                 now=now,
             )

@@ -102,6 +102,7 @@ _FLAGS = (
     "frequent_account_change",
     "authentication_failures",
     "duplicate_mismatch",
+    "reversal_mismatch",
 )
 _DISPUTES = (
     "fee",

@@ -32,12 +32,14 @@ __all__ = ["ca_key", "icc_key", "issuer_key", "load_test_key"]
 def load_test_key(filename: str) -> RsaPrivateKey:
     """Load one of the PEM test keys of ``poskit/cards/icc/data``."""
     pem = resources.files("poskit.cards.icc").joinpath("data", filename).read_bytes()
-    key = load_pem_private_key(pem, password=None)
+    # These are our own checked-in test keys (tests/emv check them against their certificates):
+    # the full RSA consistency check cryptography would run costs ~30 ms a key on every start.
+    key = load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
     if not isinstance(key, rsa.RSAPrivateKey):  # pragma: no cover - data files are RSA
         raise TypeError(f"{filename} is not an RSA private key")
     numbers = key.private_numbers()
     public = RsaPublicKey(numbers.public_numbers.n, numbers.public_numbers.e)
-    return RsaPrivateKey(public, numbers.d)
+    return RsaPrivateKey(public, numbers.d, primes=(numbers.p, numbers.q))
 
 
 def ca_key() -> RsaPrivateKey:

@@ -12,7 +12,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.engine import Connection
 
 from poskit.host.issuer import IssuerCard
@@ -20,7 +20,16 @@ from poskit.host.registry import TerminalRecord, load_terminals
 from poskit.ledger.fees import FeeSchedule, load_schedules
 from poskit.store.schema import issuer_accounts, issuer_cards, ledger_accounts, transactions
 
-__all__ = ["AccountState", "HostState", "MessageIndex", "load_state", "schedule_at"]
+__all__ = [
+    "AccountState",
+    "HostState",
+    "MessageIndex",
+    "load_accounts",
+    "load_cards",
+    "load_ledger_accounts",
+    "load_state",
+    "schedule_at",
+]
 
 
 @dataclasses.dataclass(slots=True)
@@ -124,9 +133,10 @@ def schedule_at(versions: Any, at: datetime) -> FeeSchedule | None:
     return best
 
 
-def load_cards(conn: Connection) -> dict[str, IssuerCard]:
+def load_cards(conn: Connection, *, where: ColumnElement[bool] | None = None) -> dict[str, IssuerCard]:
     names = [f.name for f in dataclasses.fields(IssuerCard)]
-    rows = conn.execute(select(issuer_cards.c.pan_hash, *(issuer_cards.c[n] for n in names))).mappings()
+    query = select(issuer_cards.c.pan_hash, *(issuer_cards.c[n] for n in names))
+    rows = conn.execute(query if where is None else query.where(where)).mappings()
     return {row["pan_hash"]: IssuerCard(**{n: row[n] for n in names}) for row in rows}
 
 

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
-from poskit.ledger.merchant_changes import ChangeRequestError, get_change, list_changes, review_change
-from poskit.ledger.monitoring import clear_flag
+from poskit.ledger.merchant_changes import ChangeRequestError, list_changes
 from poskit.portal.accounts import PortalUser, WeakPasswordError, list_users, set_password, unlock_user
 from poskit.portal.audit import audit, recent_entries
-from poskit.portal.data.review import flag_visible, open_dispute_count, visible_flags
+from poskit.portal.data.review import open_dispute_count, visible_flags
+from poskit.portal.decisions import clear_merchant_flag, review_merchant_change
 from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
-from poskit.portal.scope import NotFound, owns_merchant, visible_merchant_ids, visible_merchants
+from poskit.portal.scope import NotFound, visible_merchant_ids, visible_merchants
 from poskit.portal.sessions import revoke_user_sessions
 from poskit.portal.web import (
     RecordId,
@@ -88,16 +88,7 @@ def review_change_post(
     now = portal.clock()
     try:
         with portal.write() as conn:
-            try:
-                change = get_change(conn, change_id)
-            except ChangeRequestError:
-                raise NotFound("change request") from None
-            if not owns_merchant(conn, user, change.merchant_id):
-                raise NotFound("change request")
-            require(user, Permission.REVIEW)
-            review_change(
-                conn, change_id, reviewer=user.username, approve=decision == "approve", note=note, now=now
-            )
+            review_merchant_change(conn, user, change_id, approve=decision == "approve", note=note, now=now)
     except ChangeRequestError as exc:
         flash(request, "error", loc.gettext("Not reviewed: {reason}").format(reason=refusal_text(loc, exc)))
         return RedirectResponse("/review/changes", status_code=303)
@@ -138,14 +129,7 @@ def flag_clear(
     portal = portal_state(request)
     now = portal.clock()
     with portal.write() as conn:
-        if not flag_visible(conn, user, flag_id):
-            raise NotFound("flag")
-        require(user, Permission.REVIEW)
-        try:
-            clear_flag(conn, flag_id, actor=user.username, note=note, now=now)
-        except LookupError:
-            raise NotFound("flag") from None
-        audit(conn, actor=user.username, action="flag.cleared", subject=f"flag:{flag_id}", at=now, note=note)
+        clear_merchant_flag(conn, user, flag_id, note=note, now=now)
     flash(request, "ok", request.state.locale.gettext("Flag cleared."))
     return RedirectResponse("/review/flags", status_code=303)
 

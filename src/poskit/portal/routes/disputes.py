@@ -12,14 +12,9 @@ from poskit.ledger.disputes import (
     accept_chargeback,
     add_note,
     fulfil_retrieval,
-    open_dispute,
-    represent,
-    resolve,
-    review,
 )
-from poskit.money import Amount, AmountError
+from poskit.money import AmountError
 from poskit.portal.accounts import PortalUser
-from poskit.portal.audit import audit
 from poskit.portal.data.disputes import (
     MERCHANT_OPEN,
     finding_for,
@@ -28,6 +23,13 @@ from poskit.portal.data.disputes import (
     visible_disputes,
 )
 from poskit.portal.data.transactions import fee_breakdown
+from poskit.portal.decisions import (
+    act_on_dispute,
+    open_merchant_dispute,
+    represent_dispute,
+    resolve_dispute,
+    review_dispute,
+)
 from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import get_transaction
@@ -127,40 +129,15 @@ def dispute_open(
     back = f"/disputes/new?{'fee_line=' + str(fee_line) if fee_line else 'transaction=' + str(transaction)}"
     try:
         with portal.write() as conn:
-            if fee_line is not None:
-                line = get_fee_line(conn, user, fee_line)
-                merchant_id, currency = int(line["merchant_id"]), str(line["currency"])
-            elif transaction is not None:
-                txn = get_transaction(conn, user, transaction)
-                merchant_id, currency = int(txn["merchant_id"]), str(txn["currency"])
-            else:
-                raise DisputeError("name a fee line or a transaction")
-            require(user, Permission.OPEN_DISPUTE)
-            claimed = Amount.parse(amount, currency).minor if amount.strip() else None
-            found = finding_for(conn, merchant_id, finding) if finding and fee_line is not None else None
-            if found is not None and found.fee_line_id != fee_line:
-                found = None
-            dispute = open_dispute(
+            dispute = open_merchant_dispute(
                 conn,
-                merchant_id=merchant_id,
+                user,
                 reason=reason,
-                opened_by=user.username,
                 fee_line_id=fee_line,
-                transaction_id=None if fee_line is not None else transaction,
-                amount=claimed if claimed is not None else (found.owed if found else None),
-                finding_key=found.key if found else None,
-                evidence={"finding": {"kind": found.kind, "key": found.key}} if found else None,
+                transaction_id=transaction,
+                amount=amount,
+                finding=finding,
                 now=now,
-            )
-            audit(
-                conn,
-                actor=user.username,
-                action="dispute.opened",
-                subject=f"dispute:{dispute.id}",
-                at=now,
-                kind=dispute.kind,
-                amount=dispute.amount,
-                currency=dispute.currency,
             )
     except (DisputeError, AmountError) as exc:
         flash(
@@ -186,22 +163,13 @@ def dispute_page(request: Request, dispute_id: RecordId, user: PortalUser = Depe
     return render(request, "dispute.html", {"d": dispute, "merchant_open": MERCHANT_OPEN})
 
 
-def _act(
-    request: Request, user: PortalUser, dispute_id: RecordId, action: str, fn: Any, *, staff: bool
-) -> Response:
-    """Run one dispute action: 404 unless visible, then the role check, then the ledger call."""
+def _run(request: Request, dispute_id: RecordId, fn: Any) -> Response:
+    """Run one shared dispute decision; a refusal by the ledger is flashed on the dispute page."""
     portal = portal_state(request)
     loc = request.state.locale
-    now = portal.clock()
     try:
         with portal.write() as conn:
-            get_visible_dispute(conn, user, dispute_id)
-            if staff:
-                require(user, Permission.REVIEW)
-            fn(conn, now)
-            audit(
-                conn, actor=user.username, action=f"dispute.{action}", subject=f"dispute:{dispute_id}", at=now
-            )
+            fn(conn, portal.clock())
     except (DisputeError, AmountError) as exc:
         flash(
             request,
@@ -209,6 +177,19 @@ def _act(
             loc.gettext("Not done: {reason}").format(reason=refusal_text(loc, exc)),
         )
     return RedirectResponse(f"/disputes/{dispute_id}", status_code=303)
+
+
+def _act(
+    request: Request, user: PortalUser, dispute_id: RecordId, action: str, fn: Any, *, staff: bool
+) -> Response:
+    """A dispute step without a shared function of its own, run under the same rules."""
+    return _run(
+        request,
+        dispute_id,
+        lambda conn, now: act_on_dispute(
+            conn, user, dispute_id, action, lambda _: fn(conn, now), staff=staff, now=now
+        ),
+    )
 
 
 @router.post("/disputes/{dispute_id}/note")
@@ -235,13 +216,10 @@ def dispute_review(
     note: str = Form("", max_length=500),
     user: PortalUser = Depends(page_user),
 ) -> Response:
-    return _act(
+    return _run(
         request,
-        user,
         dispute_id,
-        "under_review",
-        lambda conn, now: review(conn, dispute_id, reviewer=user.username, note=note, now=now),
-        staff=True,
+        lambda conn, now: review_dispute(conn, user, dispute_id, note=note, now=now),
     )
 
 
@@ -254,20 +232,13 @@ def dispute_resolve(
     note: str = Form("", max_length=500),
     user: PortalUser = Depends(page_user),
 ) -> Response:
-    def run(conn: Any, now: Any) -> None:
-        d = get_visible_dispute(conn, user, dispute_id)
-        refund = Amount.parse(amount, d.currency).minor if amount.strip() else None
-        resolve(
-            conn,
-            dispute_id,
-            reviewer=user.username,
-            upheld=decision == "uphold",
-            amount=refund,
-            note=note,
-            now=now,
-        )
-
-    return _act(request, user, dispute_id, "upheld" if decision == "uphold" else "rejected", run, staff=True)
+    return _run(
+        request,
+        dispute_id,
+        lambda conn, now: resolve_dispute(
+            conn, user, dispute_id, uphold=decision == "uphold", amount=amount, note=note, now=now
+        ),
+    )
 
 
 @router.post("/disputes/{dispute_id}/fulfil")
@@ -289,13 +260,10 @@ def dispute_represent(
     note: str = Form("", max_length=500),
     user: PortalUser = Depends(page_user),
 ) -> Response:
-    return _act(
+    return _run(
         request,
-        user,
         dispute_id,
-        "represented",
-        lambda conn, now: represent(conn, dispute_id, actor=user.username, note=note, now=now),
-        staff=True,
+        lambda conn, now: represent_dispute(conn, user, dispute_id, note=note, now=now),
     )
 
 

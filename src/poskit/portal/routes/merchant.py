@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from poskit.ledger.merchant_changes import CHANGEABLE_FIELDS, ChangeRequestError, list_changes, request_change
+from poskit.ledger.merchant_changes import CHANGEABLE_FIELDS, ChangeRequestError, list_changes
 from poskit.portal.accounts import PortalUser
 from poskit.portal.data.dashboard import terminal_health
 from poskit.portal.data.merchants import acquirer_of
+from poskit.portal.decisions import request_merchant_change
 from poskit.portal.errors import refusal_text
-from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import get_merchant
 from poskit.portal.web import (
     MAX_ID,
@@ -26,13 +25,9 @@ from poskit.portal.web import (
     render,
 )
 
-__all__ = ["router", "start_of_day"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_guard)])
-
-
-def start_of_day(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tz).astimezone(UTC)
 
 
 def _profile_values(request: Request, user: PortalUser, merchant_id: RecordId) -> dict[str, Any]:
@@ -77,7 +72,6 @@ def change_request(
     merchant: int | None = Form(None, ge=1, le=MAX_ID),
     user: PortalUser = Depends(page_user),
 ) -> Response:
-    require(user, Permission.REQUEST_CHANGE)
     portal = portal_state(request)
     loc = request.state.locale
     now = portal.clock()
@@ -87,16 +81,13 @@ def change_request(
         with portal.write() as conn:
             if merchant_id is None:
                 raise ChangeRequestError("choose a merchant")
-            get_merchant(conn, user, merchant_id)
-            if effective_from < now.astimezone(loc.tz).date():
-                raise ChangeRequestError("the effective date is in the past", field="effective_from")
-            change = request_change(
+            change = request_merchant_change(
                 conn,
+                user,
                 merchant_id=merchant_id,
                 field=field,
                 new_value=new_value,
-                effective_from=start_of_day(effective_from, loc.tz),
-                requested_by=user.username,
+                effective=effective_from,
                 reason=reason,
                 now=now,
             )

@@ -157,7 +157,7 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
                 tz=loc.tz,
                 original=original,
                 signed=txn["signed"],
-                signature_required=txn["needs_signature"] or txn["signed"],
+                signature_required=bool(txn["signature_required"]),
             )
         )
     detail.update(

@@ -1,0 +1,80 @@
+"""Keyless network management messages from a stranger change nothing (protocol.md §6, §7.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from tests.outside.client import OutsideTerminal
+
+from poskit.cards.book import card_by_name
+from poskit.cards.magstripe import track2_for
+
+DIALECTS = [("cups", "cups-ecb"), ("ascii87", "x919")]
+
+
+def _card() -> tuple[str, str, str]:
+    card = card_by_name("magstripe-debit")
+    return card.pan, str(track2_for(card)), card.pin
+
+
+def _stranger(genuine: OutsideTerminal) -> OutsideTerminal:
+    """Someone who knows only fields 41/42 (from a receipt), on a connection of their own."""
+    return OutsideTerminal(
+        genuine.address, genuine.tid, genuine.mid, bytes(16), dialect=genuine.dialect, mac=genuine.mac_method
+    )
+
+
+@pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
+async def test_spoofed_sign_off_leaves_the_terminal_in_service(
+    outside_terminal: Callable[..., OutsideTerminal],
+    issuer_balance: Callable[[str], int],
+    dialect: str,
+    mac: str,
+) -> None:
+    """A stranger's keyless sign-off is acknowledged 00, yet the genuine terminal's next sale is 00."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        async with _stranger(t) as s:
+            s.stan = 500
+            assert (await s.sign_off())["39"] == "00"
+        before = issuer_balance("magstripe-debit")
+        _, answer = await t.sale(*_card(), amount_minor=700)
+        assert answer["39"] == "00", answer
+        assert issuer_balance("magstripe-debit") == before - 700
+
+
+@pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
+async def test_spoofed_sign_on_then_sign_off_leave_keys_and_batch(
+    outside_terminal: Callable[..., OutsideTerminal], dialect: str, mac: str
+) -> None:
+    """A stranger's sign-on (keys it cannot read) then sign-off: the genuine keys and batch still serve."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        async with _stranger(t) as s:
+            s.stan, s.batch = 600, 42
+            doc = s._base("0800")
+            if dialect == "cups":
+                doc.update({"60": s._field60("00", "004"), "63": "01 spoof"})
+            else:
+                doc.update({"53": "0610000000000000", "60": s._field60("00", "000"), "70": "001"})
+            assert (await s.exchange(doc, mac=False))["39"] == "00"
+            assert (await s.sign_off())["39"] == "00"
+        _, answer = await t.sale(*_card(), amount_minor=300)
+        assert answer["39"] == "00", answer
+        assert answer["60"][2:8] == f"{t.batch:06d}"
+
+
+@pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
+async def test_genuine_sign_off_then_sign_on_serves_under_the_new_keys(
+    outside_terminal: Callable[..., OutsideTerminal], dialect: str, mac: str
+) -> None:
+    """The terminal's own sign-off and sign-on: its first sale under the new keys is 00 and MAC'd."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        old_mak = t.mak
+        assert (await t.sign_off())["39"] == "00"
+        assert (await t.sign_on())["39"] == "00"
+        assert t.mak != old_mak
+        _, answer = await t.sale(*_card(), amount_minor=200)
+        assert answer["39"] == "00", answer
