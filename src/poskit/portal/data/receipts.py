@@ -62,12 +62,13 @@ def receipt_for(
     original: Mapping[str, Any] | None = None,
     signed: bool = False,
     signature_required: bool = False,
+    remark: str = "电子签购单副本 PORTAL COPY",
 ) -> Receipt:
     local = txn["received_at"].astimezone(tz)
     waiver = ""
     if not signature_required:
         waiver = waiver_of(txn)
-    remarks = ["电子签购单副本 PORTAL COPY"]
+    remarks = [remark]
     if signature_required and not signed:
         remarks.append("未签名 NOT SIGNED - 补签 pending")
     data: dict[str, Any] = {
