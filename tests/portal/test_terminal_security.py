@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from tests.portal.conftest import CAFE_TERMINAL
 
 from poskit.ledger.monitoring import clear_flag, raise_flag
 from poskit.store.db import WRITE
 from poskit.store.schema import terminals
-from tests.portal.conftest import CAFE_TERMINAL
 
 Portal = World = Any  # fixture types live in conftest.py
 
