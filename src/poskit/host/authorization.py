@@ -62,6 +62,8 @@ __all__ = [
     "find_message",
     "record_decline",
     "refund",
+    "repeat_differences",
+    "reversal_mismatch",
     "void_transaction",
 ]
 
@@ -377,7 +379,7 @@ def _replay_or_late(conn: Connection, inp: TxnInput) -> AuthResult | None:
 
 def _answer_repeat(conn: Connection, inp: TxnInput, existing: Any) -> AuthResult:
     """The stored answer for a true repeat; 94 (flagged) for other content, 12 once reversed."""
-    differences = _content_differences(inp, existing)
+    differences = repeat_differences(inp, existing)
     if differences:
         raise_flag(
             conn,
@@ -403,7 +405,7 @@ def _answer_repeat(conn: Connection, inp: TxnInput, existing: Any) -> AuthResult
     return AuthResult.from_row(existing)
 
 
-def _content_differences(inp: TxnInput, existing: Any) -> list[str]:
+def repeat_differences(inp: TxnInput, existing: Any) -> list[str]:
     """What a repeat changed against the original: type, amount, currency, card, cryptogram."""
     differences = []
     if existing["txn_type"] != inp.txn_type:
@@ -817,7 +819,7 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
             "noop",
             original["id"],
         )
-    elif (refusal := _reversal_mismatch(original, inp)) is not None:
+    elif (refusal := reversal_mismatch(original, inp)) is not None:
         # Neither dialect defines a partial reversal (field 95 is not used): refuse and change
         # nothing. Not stored under the key, so the matching reversal can still follow.
         _flag_reversal_mismatch(conn, original, inp, refusal)
@@ -861,7 +863,7 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
     return dataclasses.replace(result, transaction_id=row_id)
 
 
-def _reversal_mismatch(original: Any, inp: ReversalInput) -> tuple[str, str] | None:
+def reversal_mismatch(original: Any, inp: ReversalInput) -> tuple[str, str] | None:
     """Why a reversal does not describe its original: 25 another card, 64 another amount."""
     if inp.pan_hash is not None and original["pan_hash"] is not None and inp.pan_hash != original["pan_hash"]:
         return "25", "no original with this card; nothing reversed"

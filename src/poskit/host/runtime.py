@@ -51,7 +51,14 @@ class RunningServices:
         self.writer = self._writer(settings)
         with self.engine.connect() as conn:
             zone = home_timezone(conn)
-        self.services = HostServices(self.engine, self.writer, self.hsm, self.keys, timezone=zone)
+        self.services = HostServices(
+            self.engine,
+            self.writer,
+            self.hsm,
+            self.keys,
+            timezone=zone,
+            receipt_link_days=settings.receipt_link_days,
+        )
         self.app = HostApp(self.services)
         self.host = HostServer(
             self.app,
