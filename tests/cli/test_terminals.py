@@ -16,7 +16,7 @@ import poskit.cli.merchants  # registers `poskit merchants`
 import poskit.cli.terminals  # registers `poskit terminals`
 from poskit.cli.app import app
 from poskit.config import Settings
-from poskit.demo.world import provision_demo
+from poskit.demo.world import DEMO_USERS, provision_demo
 from poskit.store.db import make_engine
 from poskit.store.schema import audit_log
 from poskit.terminal.runtime import terminal_files
@@ -41,8 +41,11 @@ def data_dir(template: Path, tmp_path: Path) -> Iterator[Path]:
     yield target
 
 
-def poskit(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
+def poskit(data_dir: Path, *args: str, password: str = DEMO_USERS["acquirer"][0]) -> tuple[int, str]:
+    """Run ``poskit ARGS``; a command acting in someone's name gets ``password`` for its --by user."""
+    result = runner.invoke(
+        app, [*args, "--data-dir", str(data_dir)], env={"POSKIT_OPERATOR_PASSWORD": password}
+    )
     return result.exit_code, result.stdout + result.stderr
 
 
@@ -116,7 +119,7 @@ def test_add_refuses_a_serial_number_in_use(data_dir: Path) -> None:
 def test_move_follows_into_the_terminal_store_and_is_audited(data_dir: Path) -> None:
     """A settled terminal moves to another merchant of its acquirer, signs on again; not across acquirers."""
     assert _add(data_dir, "TP000006")[0] == 0
-    move = ("terminals", "move", "TP000006", "--by", "ops", "--reason", "shop sold")
+    move = ("terminals", "move", "TP000006", "--by", "acquirer", "--reason", "shop sold")
     code, out = poskit(data_dir, *move, "--merchant", LAGOS)
     assert code == 1 and "another acquirer" in out
     code, out = poskit(data_dir, *move, "--merchant", NOODLE)
@@ -128,10 +131,48 @@ def test_move_follows_into_the_terminal_store_and_is_audited(data_dir: Path) -> 
     assert _audit_actions(data_dir, "TP000006")[-1] == "terminal.move"
 
 
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ("reviewer", "refused: reviewer is acquirer_staff, and onboard is for acquirer_admin"),
+        ("cafe", "refused: cafe is merchant_owner, and onboard is for acquirer_admin"),
+        ("acquirer-ng", "refused: terminal not found for acquirer-ng"),
+        ("nobody-at-all", "not signed in as 'nobody-at-all'"),
+    ],
+)
+def test_move_and_retire_are_an_acquirer_administrators(data_dir: Path, user: str, message: str) -> None:
+    """Staff without the onboarding permission, the merchant, another acquirer's administrator and an
+    unknown user are each refused; the terminal stays where it was, in service."""
+    assert _add(data_dir, "TP000008")[0] == 0
+    password = DEMO_USERS[user][0] if user in DEMO_USERS else "poskit-guess-1"
+    for args in (
+        ("terminals", "move", "TP000008", "--merchant", NOODLE),
+        ("terminals", "retire", "TP000008"),
+    ):
+        code, out = poskit(data_dir, *args, "--by", user, "--reason", "r", password=password)
+        assert code == 1 and message in out, out
+    shown = json.loads(poskit(data_dir, "terminals", "show", "TP000008", "--json")[1])
+    assert (shown["summary"]["merchant_no"], shown["summary"]["status"]) == (CAFE, "active")
+
+
+def test_onboarding_is_for_an_administrator_of_that_acquirer(data_dir: Path) -> None:
+    """`merchants add` by acquirer staff, or by the Nigerian acquirer's administrator for the Chinese
+    acquirer, is refused and adds nothing."""
+    add = (
+        *("merchants", "add", "898310058160011", "--acquirer", "48020000", "--name", "x", "--mcc", "5812"),
+        *("--address", "y", "--settlement-account", "6222020000000011", "--currency", "CNY"),
+    )
+    code, out = poskit(data_dir, *add, "--by", "reviewer", password=DEMO_USERS["reviewer"][0])
+    assert code == 1 and "onboard is for acquirer_admin" in out
+    code, out = poskit(data_dir, *add, "--by", "acquirer-ng", password=DEMO_USERS["acquirer-ng"][0])
+    assert code == 1 and "refused: acquirer not found for acquirer-ng" in out
+    assert _audit_actions(data_dir, "898310058160011") == []
+
+
 def test_retire_hides_the_terminal_and_is_audited(data_dir: Path) -> None:
     """A retired terminal leaves `list` (kept under --all), cannot be retired or moved again."""
     assert _add(data_dir, "TP000007")[0] == 0
-    retire = ("terminals", "retire", "TP000007", "--by", "ops", "--reason", "broken screen")
+    retire = ("terminals", "retire", "TP000007", "--by", "acquirer", "--reason", "broken screen")
     assert poskit(data_dir, *retire)[0] == 0
     listed = [t["terminal_id"] for t in json.loads(poskit(data_dir, "terminals", "list", "--json")[1])]
     everything = json.loads(poskit(data_dir, "terminals", "list", "--all", "--json")[1])
@@ -142,7 +183,7 @@ def test_retire_hides_the_terminal_and_is_audited(data_dir: Path) -> None:
     code, out = poskit(data_dir, *retire)
     assert code == 1 and "already retired" in out
     code, out = poskit(
-        data_dir, "terminals", "move", "TP000007", "--merchant", NOODLE, "--by", "x", "--reason", "y"
+        data_dir, "terminals", "move", "TP000007", "--merchant", NOODLE, "--by", "acquirer", "--reason", "y"
     )
     assert code == 1 and "retired" in out
     assert _audit_actions(data_dir, "TP000007")[-1] == "terminal.retire"
@@ -153,6 +194,7 @@ def test_merchant_onboarding_sets_what_its_terminals_use(data_dir: Path) -> None
     code, out = poskit(
         data_dir,
         *("merchants", "add", "898310058160009", "--acquirer", "48020000", "--name", "乌鲁木齐烤馕"),
+        *("--by", "acquirer"),
         *("--mcc", "5812", "--address", "新华北路1号", "--settlement-account", "6222020000000009"),
         *("--currency", "CNY", "--country", "156", "--timezone", "Asia/Urumqi", "--language", "en"),
     )
@@ -190,7 +232,7 @@ def test_merchant_onboarding_refuses_bad_values(
     code, out = poskit(
         data_dir,
         *("merchants", "add", "898310058160010", "--acquirer", "48020000", "--name", "x", "--mcc", "5812"),
-        *("--address", "y", "--settlement-account", "1"),
+        *("--address", "y", "--settlement-account", "1", "--by", "acquirer"),
         *(item for pair in args.items() for item in pair),
     )
     assert code == 1 and message in out

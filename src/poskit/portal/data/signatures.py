@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, and_, exists, insert, not_, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from poskit.ledger.unsigned import unsigned_clause
 from poskit.signature_rule import UNSIGNED_STATUSES
-from poskit.store.schema import transactions
 from poskit.store.schema_terminal_day import signatures
 from poskit.terminal.signature import JbigError, jbig_to_png
 from poskit.terminal.signature import SignatureImageError as CodecImageError
@@ -83,20 +83,6 @@ def needs_signature(txn: Mapping[str, Any]) -> bool:
     (a voided, reversed or declined one needs no 补签).
     """
     return bool(txn.get("signature_required")) and txn.get("status") in UNSIGNED_STATUSES
-
-
-def _signed() -> ColumnElement[bool]:
-    return and_(signatures.c.transaction_id == transactions.c.id, signatures.c.complete.is_(True))
-
-
-def unsigned_clause() -> ColumnElement[bool]:
-    """SQL for :func:`needs_signature` and "no complete signature stored yet"."""
-    c = transactions.c
-    return and_(
-        c.signature_required.is_(True),
-        c.status.in_(UNSIGNED_STATUSES),
-        not_(exists().where(_signed())),
-    )
 
 
 def signed_transaction_ids(conn: Connection, txn_ids: Iterable[int]) -> set[int]:
