@@ -34,6 +34,7 @@ from poskit.portal.routes import (
     disputes,
     finance,
     merchant,
+    receipts,
     support,
     terminals,
     transactions,
@@ -57,7 +58,18 @@ _CSP = (
 )
 _CSP_DOCS = _CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 _JSON_PREFIXES = ("/api/", "/pos", "/openapi.json", "/static/", "/healthz")
-_PAGE_ROUTERS = (account, dashboard, transactions, finance, disputes, merchant, terminals, support, acquirer)
+_PAGE_ROUTERS = (
+    account,
+    dashboard,
+    receipts,
+    transactions,
+    finance,
+    disputes,
+    merchant,
+    terminals,
+    support,
+    acquirer,
+)
 
 
 class SecurityHeaders:

@@ -62,6 +62,7 @@ def receipt_for(
     original: Mapping[str, Any] | None = None,
     signed: bool = False,
     signature_required: bool = False,
+    remark: str = "电子签购单副本 PORTAL COPY",
 ) -> Receipt:
     local = txn["received_at"].astimezone(tz)
     waiver = ""
@@ -73,7 +74,7 @@ def receipt_for(
         waiver = signature_waiver(
             txn["txn_type"], cvm, contactless=entry in ("contactless_chip", "contactless_msd")
         )
-    remarks = ["电子签购单副本 PORTAL COPY"]
+    remarks = [remark]
     if signature_required and not signed:
         remarks.append("未签名 NOT SIGNED - 补签 pending")
     data: dict[str, Any] = {
