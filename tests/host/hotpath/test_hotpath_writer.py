@@ -183,6 +183,7 @@ def test_memory_engine_writes_what_the_sql_engine_writes(demo_copy: Settings, tm
         "00",
         "00",
         "55",
+        "00",
     ]
     assert got == want
     assert _snapshot(memory_engine) == _snapshot(sql_engine)
