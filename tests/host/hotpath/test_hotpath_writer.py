@@ -219,3 +219,31 @@ def test_changes_made_elsewhere_reach_the_memory(demo_copy: Settings) -> None:
     finally:
         writer.stop()
         engine.dispose()
+
+
+def test_a_batch_opened_after_start_is_decided_in_memory(demo_copy: Settings) -> None:
+    """A sale in a batch the memory did not load at start (the terminal signed on into a new one) is
+    decided in memory once the batch's keys are read; its repeat is answered with the stored answer."""
+    engine = make_engine(demo_copy.resolved_database_url)
+    writer = MemoryWriter(engine).start()
+    try:
+        assert writer.state is not None
+        _kind, sale = _inputs(writer.state)[1]
+        new_batch = sale.batch + 7
+        sale = dataclasses.replace(sale, batch=new_batch)
+        assert writer.message_stored(sale.terminal.terminal_id, new_batch, sale.stan, sale.mti) is None
+
+        def run(inp: TxnInput) -> AuthResult:
+            return asyncio.run(writer.authorise("sale", inp, lambda conn: authorize_sale(conn, inp)))
+
+        run(dataclasses.replace(sale, stan=900))  # the first sale creates the ledger accounts (SQL)
+        before = writer.decided_in_memory
+        first = run(sale)
+        assert first.response_code == "00" and writer.decided_in_memory == before + 1
+        assert writer.message_stored(sale.terminal.terminal_id, new_batch, sale.stan, sale.mti) is True
+        repeat = run(sale)
+        assert repeat.replayed and repeat.rrn == first.rrn
+        assert writer.decided_in_memory == before + 1
+    finally:
+        writer.stop()
+        engine.dispose()
