@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     lmk_file: Path | None = None
     log_format: str = "console"  # console | json
     locale: str = "en"
+    # days a slip's e-receipt link opens the receipt (POSKIT_RECEIPT_LINK_DAYS)
+    receipt_link_days: int = Field(default=180, ge=1)
 
     def connection_limits(self) -> ConnectionLimits:
         # Imported here: terminals read these settings too, and must not load host modules.

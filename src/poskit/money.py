@@ -37,10 +37,14 @@ class CurrencyError(ValueError):
 class AmountError(ValueError):
     """Operator or wire input that is not a valid amount."""
 
-    def __init__(self, text: str, reason: str) -> None:
-        super().__init__(f"invalid amount {text!r}: {reason}")
+    def __init__(self, text: str, reason: str, **params: int | str) -> None:
+        shown = reason.format(**params) if params else reason
+        super().__init__(f"invalid amount {text!r}: {shown}")
         self.text = text
-        self.reason = reason
+        self.reason = shown
+        #: The reason as a message id with its parameters, for a UI to translate.
+        self.message_id = reason
+        self.params: dict[str, int | str] = dict(params)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -195,7 +199,7 @@ def parse_amount(text: str, exponent: int = 2) -> int:
         raise AmountError(text, "expected digits with an optional decimal point, e.g. 12.50")
     whole, frac = match.group(1), match.group(2) or ""
     if len(frac) > exponent:
-        raise AmountError(text, f"more than {exponent} decimal places")
+        raise AmountError(text, "more than {exponent} decimal places", exponent=exponent)
     try:
         value = Decimal(f"{whole}.{frac or '0'}").scaleb(exponent)
     except InvalidOperation:  # pragma: no cover - regex already guarantees digits

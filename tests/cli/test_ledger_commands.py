@@ -137,8 +137,12 @@ def test_fee_audit_opens_disputes_that_staff_uphold(data: tuple[Path, World]) ->
     [dispute_id] = opened["disputes_opened"]
     listed = run_json(data_dir, "disputes", "list", "--merchant", CAFE)
     assert [d["id"] for d in listed] == [dispute_id] and listed[0]["source"] == "audit"
-    run_json(data_dir, "disputes", "review", str(dispute_id), "--by", "reviewer")
-    done = run_json(data_dir, "disputes", "resolve", str(dispute_id), "--by", "reviewer", "--uphold")
+    add_users(world)
+    as_user(data_dir, "disputes", "review", str(dispute_id), "--by", "reviewer")
+    resolved = as_user(
+        data_dir, "disputes", "resolve", str(dispute_id), "--by", "reviewer", "--uphold", "--json"
+    )
+    done = json.loads(resolved.stdout)
     assert done["status"] == "upheld" and [e["action"] for e in done["timeline"]] == [
         "opened",
         "under_review",
@@ -156,7 +160,8 @@ def test_merchant_dispute_and_chargeback_commands(data: tuple[Path, World]) -> N
     """disputes open on a transaction, and an issuer chargeback represented with PIN evidence and won."""
     data_dir, world = data
     txn = world.sale(100000, pin=True)
-    opened = run_json(
+    add_users(world)
+    opened_by_owner = as_user(
         data_dir,
         "disputes",
         "open",
@@ -168,11 +173,17 @@ def test_merchant_dispute_and_chargeback_commands(data: tuple[Path, World]) -> N
         "12.50",
         "--reason",
         "settled short",
+        "--by",
+        "cafe",
+        "--json",
     )
+    opened = json.loads(opened_by_owner.stdout)
     assert (opened["kind"], opened["amount"]) == ("transaction", 1250)
     cb = run_json(data_dir, "disputes", "chargeback", "--rrn", txn.rrn, "--reason-code", "4837")
     assert cb["status"] == "chargeback"
-    rep = run_json(data_dir, "disputes", "represent", str(cb["id"]), "--by", "acquirer")
+    rep = json.loads(
+        as_user(data_dir, "disputes", "represent", str(cb["id"]), "--by", "reviewer", "--json").stdout
+    )
     assert rep["timeline"][-1]["details"]["pin_verified"] is True
     won = run_json(data_dir, "disputes", "result", str(cb["id"]), "--won")
     assert won["status"] == "won"
@@ -184,13 +195,18 @@ def test_settlement_d0_statement_recon_and_payouts(data: tuple[Path, World]) -> 
     """D0 on request, then the statement as CSV and PDF, the reconciliation report and the payout list."""
     data_dir, world = data
     world.sale(100000)
-    d0 = run_json(
-        data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=1)).isoformat()
-    )
+    add_users(world)
+    d0 = json.loads(
+        as_user(
+            data_dir, "settlement", "d0", "--merchant", CAFE, "--by", "cafe", "--json",
+            "--now", (NOW + timedelta(hours=1)).isoformat(),
+        ).stdout
+    )  # fmt: skip
     assert (d0["kind"], d0["amount"], d0["fee"]) == ("d0", 99400 - 200, 200)
-    nothing = run(
-        data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=2)).isoformat()
-    )
+    nothing = as_user(
+        data_dir, "settlement", "d0", "--merchant", CAFE, "--by", "cafe",
+        "--now", (NOW + timedelta(hours=2)).isoformat(),
+    )  # fmt: skip
     assert nothing.exit_code == 1 and "nothing to pay" in nothing.output
     run_json(data_dir, "settle-day", "--date", "2026-11-24", "--now", NEXT_MORNING)
     csv_path, pdf_path = data_dir / "s.csv", data_dir / "s.pdf"

@@ -16,7 +16,7 @@ import poskit.cli.merchants  # registers `poskit merchants`
 import poskit.cli.terminals  # registers `poskit terminals`
 from poskit.cli.app import app
 from poskit.config import Settings
-from poskit.demo.world import provision_demo
+from poskit.demo.world import DEMO_USERS, provision_demo
 from poskit.store.db import make_engine
 from poskit.store.schema import audit_log
 from poskit.terminal.runtime import terminal_files
@@ -41,8 +41,11 @@ def data_dir(template: Path, tmp_path: Path) -> Iterator[Path]:
     yield target
 
 
-def poskit(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
+def poskit(data_dir: Path, *args: str, password: str = DEMO_USERS["acquirer"][0]) -> tuple[int, str]:
+    """Run ``poskit ARGS``; a command acting in someone's name gets ``password`` for its --by user."""
+    result = runner.invoke(
+        app, [*args, "--data-dir", str(data_dir)], env={"POSKIT_OPERATOR_PASSWORD": password}
+    )
     return result.exit_code, result.stdout + result.stderr
 
 
@@ -116,7 +119,7 @@ def test_add_refuses_a_serial_number_in_use(data_dir: Path) -> None:
 def test_move_follows_into_the_terminal_store_and_is_audited(data_dir: Path) -> None:
     """A settled terminal moves to another merchant of its acquirer, signs on again; not across acquirers."""
     assert _add(data_dir, "TP000006")[0] == 0
-    move = ("terminals", "move", "TP000006", "--by", "ops", "--reason", "shop sold")
+    move = ("terminals", "move", "TP000006", "--by", "acquirer", "--reason", "shop sold")
     code, out = poskit(data_dir, *move, "--merchant", LAGOS)
     assert code == 1 and "another acquirer" in out
     code, out = poskit(data_dir, *move, "--merchant", NOODLE)
@@ -128,10 +131,48 @@ def test_move_follows_into_the_terminal_store_and_is_audited(data_dir: Path) -> 
     assert _audit_actions(data_dir, "TP000006")[-1] == "terminal.move"
 
 
+@pytest.mark.parametrize(
+    ("user", "message"),
+    [
+        ("reviewer", "refused: reviewer is acquirer_staff, and onboard is for acquirer_admin"),
+        ("cafe", "refused: cafe is merchant_owner, and onboard is for acquirer_admin"),
+        ("acquirer-ng", "refused: terminal not found for acquirer-ng"),
+        ("nobody-at-all", "not signed in as 'nobody-at-all'"),
+    ],
+)
+def test_move_and_retire_are_an_acquirer_administrators(data_dir: Path, user: str, message: str) -> None:
+    """Staff without the onboarding permission, the merchant, another acquirer's administrator and an
+    unknown user are each refused; the terminal stays where it was, in service."""
+    assert _add(data_dir, "TP000008")[0] == 0
+    password = DEMO_USERS[user][0] if user in DEMO_USERS else "poskit-guess-1"
+    for args in (
+        ("terminals", "move", "TP000008", "--merchant", NOODLE),
+        ("terminals", "retire", "TP000008"),
+    ):
+        code, out = poskit(data_dir, *args, "--by", user, "--reason", "r", password=password)
+        assert code == 1 and message in out, out
+    shown = json.loads(poskit(data_dir, "terminals", "show", "TP000008", "--json")[1])
+    assert (shown["summary"]["merchant_no"], shown["summary"]["status"]) == (CAFE, "active")
+
+
+def test_onboarding_is_for_an_administrator_of_that_acquirer(data_dir: Path) -> None:
+    """`merchants add` by acquirer staff, or by the Nigerian acquirer's administrator for the Chinese
+    acquirer, is refused and adds nothing."""
+    add = (
+        *("merchants", "add", "898310058160011", "--acquirer", "48020000", "--name", "x", "--mcc", "5812"),
+        *("--address", "y", "--settlement-account", "6222020000000011", "--currency", "CNY"),
+    )
+    code, out = poskit(data_dir, *add, "--by", "reviewer", password=DEMO_USERS["reviewer"][0])
+    assert code == 1 and "onboard is for acquirer_admin" in out
+    code, out = poskit(data_dir, *add, "--by", "acquirer-ng", password=DEMO_USERS["acquirer-ng"][0])
+    assert code == 1 and "refused: acquirer not found for acquirer-ng" in out
+    assert _audit_actions(data_dir, "898310058160011") == []
+
+
 def test_retire_hides_the_terminal_and_is_audited(data_dir: Path) -> None:
     """A retired terminal leaves `list` (kept under --all), cannot be retired or moved again."""
     assert _add(data_dir, "TP000007")[0] == 0
-    retire = ("terminals", "retire", "TP000007", "--by", "ops", "--reason", "broken screen")
+    retire = ("terminals", "retire", "TP000007", "--by", "acquirer", "--reason", "broken screen")
     assert poskit(data_dir, *retire)[0] == 0
     listed = [t["terminal_id"] for t in json.loads(poskit(data_dir, "terminals", "list", "--json")[1])]
     everything = json.loads(poskit(data_dir, "terminals", "list", "--all", "--json")[1])
@@ -142,7 +183,7 @@ def test_retire_hides_the_terminal_and_is_audited(data_dir: Path) -> None:
     code, out = poskit(data_dir, *retire)
     assert code == 1 and "already retired" in out
     code, out = poskit(
-        data_dir, "terminals", "move", "TP000007", "--merchant", NOODLE, "--by", "x", "--reason", "y"
+        data_dir, "terminals", "move", "TP000007", "--merchant", NOODLE, "--by", "acquirer", "--reason", "y"
     )
     assert code == 1 and "retired" in out
     assert _audit_actions(data_dir, "TP000007")[-1] == "terminal.retire"
@@ -153,6 +194,7 @@ def test_merchant_onboarding_sets_what_its_terminals_use(data_dir: Path) -> None
     code, out = poskit(
         data_dir,
         *("merchants", "add", "898310058160009", "--acquirer", "48020000", "--name", "乌鲁木齐烤馕"),
+        *("--by", "acquirer"),
         *("--mcc", "5812", "--address", "新华北路1号", "--settlement-account", "6222020000000009"),
         *("--currency", "CNY", "--country", "156", "--timezone", "Asia/Urumqi", "--language", "en"),
     )
@@ -190,7 +232,7 @@ def test_merchant_onboarding_refuses_bad_values(
     code, out = poskit(
         data_dir,
         *("merchants", "add", "898310058160010", "--acquirer", "48020000", "--name", "x", "--mcc", "5812"),
-        *("--address", "y", "--settlement-account", "1"),
+        *("--address", "y", "--settlement-account", "1", "--by", "acquirer"),
         *(item for pair in args.items() for item in pair),
     )
     assert code == 1 and message in out
@@ -200,3 +242,60 @@ def test_add_refuses_unknown_capabilities(data_dir: Path) -> None:
     """Capabilities come from a fixed list; an unknown one is refused."""
     code, out = _add(data_dir, "TP000011", "--capabilities", "chip,teleport")
     assert code != 0 and "unknown teleport" in out
+
+
+def _set(data_dir: Path, tid: str, **values: object) -> None:
+    from sqlalchemy import update
+
+    from poskit.store.db import WRITE
+    from poskit.store.schema import terminals
+
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        conn.execute(update(terminals).where(terminals.c.terminal_id == tid).values(**values))
+    engine.dispose()
+
+
+def _flag(data_dir: Path, tid: str, kind: str, summary: str) -> None:
+    from datetime import UTC, datetime
+
+    from poskit.ledger.monitoring import raise_flag
+    from poskit.store.db import WRITE
+
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        raise_flag(
+            conn,
+            key=f"{kind}:{tid}:test",
+            kind=kind,
+            severity="high",
+            summary=summary,
+            details={},
+            now=datetime.now(UTC),
+            terminal_id=tid,
+        )
+    engine.dispose()
+
+
+def test_show_reports_pending_keys_and_security_flags(data_dir: Path) -> None:
+    """`show` says whether keys are in force or pending and lists the open authentication_failures
+    and duplicate_mismatch flags of the terminal, in text and JSON."""
+    code, out = _add(data_dir, "TP000009")
+    assert code == 0, out
+    code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
+    shown = json.loads(out)
+    assert (shown["keys"], shown["security_flags"]) == ("none", [])
+    _set(data_dir, "TP000009", mak="M-current", pending_mak="M-pending", sign_on_required=False)
+    _flag(data_dir, "TP000009", "authentication_failures", "5 requests failed authentication within the hour")
+    _flag(data_dir, "TP000009", "duplicate_mismatch", "repeated trace 000007 with another amount")
+    code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
+    shown = json.loads(out)
+    assert shown["keys"] == "pending"
+    assert [f["kind"] for f in shown["security_flags"]] == ["duplicate_mismatch", "authentication_failures"]
+    code, out = poskit(data_dir, "terminals", "show", "TP000009")
+    assert code == 0, out
+    assert "working keys: in force, and a newer sign-on's keys pending" in out
+    assert "security flags: duplicate_mismatch (flag" in out and "authentication_failures (flag" in out
+    _set(data_dir, "TP000009", pending_mak=None)
+    code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
+    assert json.loads(out)["keys"] == "in_force"

@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from poskit.iso8583 import get_dialect, read_frame
-from poskit.iso8583.dialects.base import FINANCIAL_TYPES, UPLOAD_CODES, UPLOAD_END_CODES, Dialect
+from poskit.iso8583.dialects.base import (
+    E_RECEIPT_TYPES,
+    FINANCIAL_TYPES,
+    UPLOAD_CODES,
+    UPLOAD_END_CODES,
+    Dialect,
+)
 from poskit.iso8583.errors import MessageEncodeError, MessageFormatError, UnknownTransactionError
 from poskit.iso8583.framing import CupsHeader, Envelope, Tpdu
 from poskit.iso8583.model import (
@@ -38,6 +44,7 @@ DIALECTS = {
     "ascii87": get_dialect("ascii87", clock=lambda: NOW),
 }
 FAKE_MAC = bytes.fromhex("0123456789ABCDEF")
+_TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 CURRENCIES = [currency("CNY"), currency("NGN"), currency("USD")]
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -347,6 +354,8 @@ def responses(draw: st.DrawFn, name: str, request: Request) -> Response:
     if 63 in fields:
         kw["card_organisation"] = draw(maybe(st.sampled_from(["CUP", "VIS", "MCC", "JCB"])))
         kw["remarks"] = tuple(draw(st.lists(st.text(txt, max_size=6).map(str.strip), max_size=3)))
+    if request.txn_type in E_RECEIPT_TYPES:
+        kw["e_receipt_token"] = draw(maybe(st.text(_TOKEN_CHARS, min_size=22, max_size=22)))
     if 43 in fields:
         kw["merchant_name"] = draw(maybe(st.text(txt, min_size=1, max_size=13).map(str.strip).filter(bool)))
     amount = draw(maybe(amounts)) if 4 in fields else None
@@ -538,6 +547,23 @@ def test_a0_response_carries_no_mac() -> None:
     )
     assert 64 not in dialect.encode_response(Response(T.SALE, "A0", "TERM0001"), request).fields
     assert 64 in dialect.encode_response(Response(T.SALE, "00", "TERM0001"), request).fields
+
+
+@pytest.mark.parametrize("name", ["cups", "ascii87"])
+def test_approved_sale_carries_the_e_receipt_token_in_field_62(name: str) -> None:
+    """The host's e-receipt token travels in field 62 of the 0210 and decodes back unchanged."""
+    dialect = DIALECTS[name]
+    request = Request(
+        T.SALE, "TERM0001", "123456789012345", 7, 1, amount=Amount.of(1000, "CNY"), card=CardData()
+    )
+    token = "Ab3_-" + "x" * 17
+    message = dialect.encode_response(Response(T.SALE, "00", "TERM0001", e_receipt_token=token), request)
+    assert bytes.fromhex(message.fields[62]) == token.encode("ascii")
+    decoded = dialect.decode_response(dialect.decode(dialect.seal(message, mac=lambda _: FAKE_MAC)))
+    assert decoded.e_receipt_token == token
+    balance = Request(T.BALANCE, "TERM0001", "123456789012345", 8, 1, card=CardData())
+    no_link = dialect.encode_response(Response(T.BALANCE, "00", "TERM0001", e_receipt_token=token), balance)
+    assert 62 not in no_link.fields
 
 
 def test_reversal_of_a_non_reversible_type_is_refused() -> None:

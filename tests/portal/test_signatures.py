@@ -28,87 +28,22 @@ def test_feature_code_follows_the_reference_algorithm() -> None:
 @pytest.mark.parametrize(
     ("txn", "needed"),
     [
+        ({"status": "approved", "txn_type": "sale", "signature_required": True}, True),
+        ({"status": "approved", "txn_type": "refund", "signature_required": True}, True),
+        ({"status": "authorized", "txn_type": "preauth", "signature_required": True}, True),
+        ({"status": "completed", "txn_type": "preauth", "signature_required": True}, True),
+        # PIN, the card's PIN, the phone, a small tap: the host stored "no signature"
         (
-            {
-                "status": "approved",
-                "txn_type": "sale",
-                "pin_entered": False,
-                "entry_mode": "swipe",
-                "amount": 100,
-                "currency": "CNY",
-            },
-            True,
-        ),
-        (
-            {
-                "status": "approved",
-                "txn_type": "sale",
-                "pin_entered": True,
-                "entry_mode": "swipe",
-                "amount": 100,
-                "currency": "CNY",
-            },
+            {"status": "approved", "txn_type": "sale", "signature_required": False, "pin_entered": False},
             False,
         ),
-        (
-            {
-                "status": "approved",
-                "txn_type": "sale",
-                "pin_entered": False,
-                "entry_mode": "contactless_chip",
-                "amount": 100000,
-                "currency": "CNY",
-            },
-            False,
-        ),
-        (
-            {
-                "status": "approved",
-                "txn_type": "sale",
-                "pin_entered": False,
-                "entry_mode": "contactless_chip",
-                "amount": 100001,
-                "currency": "CNY",
-            },
-            True,
-        ),
-        (
-            {
-                "status": "declined",
-                "txn_type": "sale",
-                "pin_entered": False,
-                "entry_mode": "swipe",
-                "amount": 100,
-                "currency": "CNY",
-            },
-            False,
-        ),
-        (
-            {
-                "status": "approved",
-                "txn_type": "void",
-                "pin_entered": False,
-                "entry_mode": "manual",
-                "amount": 100,
-                "currency": "CNY",
-            },
-            False,
-        ),
-        (
-            {
-                "status": "approved",
-                "txn_type": "completion",
-                "pin_entered": False,
-                "entry_mode": "chip",
-                "amount": 100,
-                "currency": "CNY",
-            },
-            True,
-        ),
+        ({"status": "voided", "txn_type": "sale", "signature_required": True}, False),
+        ({"status": "reversed", "txn_type": "sale", "signature_required": True}, False),
+        ({"status": "declined", "txn_type": "sale", "signature_required": False}, False),
     ],
 )
 def test_which_transactions_need_a_signature(txn: dict[str, object], needed: bool) -> None:
-    """No PIN, not a small contactless payment (≤ 1000.00 CNY, 小额免密免签), approved payment: sign."""
+    """The portal reads the host's stored answer of the rule, for transactions still in force."""
     assert needs_signature(txn) is needed
 
 

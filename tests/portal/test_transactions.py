@@ -183,14 +183,11 @@ def test_detail_shows_settlement_and_payout(portal: Callable[..., Portal], world
     assert "Settled on business day" in page and 'href="/payouts/' in page
 
 
-def test_receipt_qr_link_opens_the_transaction_for_its_merchant(
+def test_an_rrn_is_not_an_e_receipt_key_even_for_its_merchant(
     portal: Callable[..., Portal], world: World
 ) -> None:
-    """<portal>/r/<RRN> (the receipt's QR code) leads the merchant to the transaction; needs a login."""
+    """<portal>/r/<RRN> (the old, guessable QR link) is a 404 for anyone, its own merchant included."""
     rrn = _rrn(world, "cafe_pin")
-    response = portal("cafe").get(f"/r/{rrn}", follow_redirects=False)
-    assert (
-        response.status_code == 303
-        and response.headers["location"] == f"/transactions/{world.txns['cafe_pin']}"
-    )
-    assert portal().get(f"/r/{rrn}", follow_redirects=False).headers["location"].startswith("/login")
+    for client in (portal("cafe"), portal()):
+        response = client.get(f"/r/{rrn}", follow_redirects=False)
+        assert response.status_code == 404 and "123.45" not in response.text

@@ -10,16 +10,19 @@ from sqlalchemy.engine import Connection
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail
 from poskit.cli.ledger import NowOption, parse_now, read_conn, resolve_merchant, write_conn
+from poskit.cli.operator import OperatorOption, PasswordStdinOption, decide, sign_in
 from poskit.ledger import disputes as api
 from poskit.money import Amount, AmountError
-from poskit.store.schema import transactions
+from poskit.portal import decisions
+from poskit.store.schema import fee_lines, transactions
 
 __all__ = ["disputes_app"]
 
 disputes_app = typer.Typer(help="Disputes and chargebacks, with their timelines.", no_args_is_help=True)
 app.add_typer(disputes_app, name="disputes")
 
-ByOption = Annotated[str, typer.Option("--by", help="Who acts (user name).")]
+#: The ledger's own refusals (a state, an amount), shown as they are.
+_REFUSALS = (api.DisputeError, AmountError)
 NoteOption = Annotated[str, typer.Option("--note", help="A note for the timeline.")]
 
 
@@ -32,6 +35,13 @@ def _txn_id(conn: Connection, rrn: str, as_json: bool) -> Any:
     if row is None:
         fail(f"no transaction with RRN {rrn!r}", code=1, as_json=as_json)
     return row
+
+
+def _fee_line_merchant(conn: Connection, fee_line_id: int | None) -> int | None:
+    if fee_line_id is None:
+        return None
+    found = conn.execute(select(fee_lines.c.merchant_id).where(fee_lines.c.id == fee_line_id)).scalar()
+    return int(found) if found is not None else None
 
 
 def _minor(text: str | None, currency: str, as_json: bool) -> int | None:
@@ -71,34 +81,49 @@ def _run(as_json: bool, data_dir: Any, action: Any) -> None:
 
 @disputes_app.command("open")
 def open_command(
-    merchant: Annotated[str, typer.Option("--merchant", help="Merchant number.")],
     reason: Annotated[str, typer.Option("--reason", help="What is wrong.")],
+    by: OperatorOption,
     rrn: Annotated[str | None, typer.Option("--rrn", help="Dispute this transaction.")] = None,
     fee_line: Annotated[int | None, typer.Option("--fee-line", help="Dispute this fee line.")] = None,
     amount: Annotated[str | None, typer.Option("--amount", help="Amount claimed (default: all).")] = None,
-    by: Annotated[str, typer.Option("--by", help="Who opens it.")] = "merchant",
+    merchant: Annotated[
+        str | None, typer.Option("--merchant", help="Merchant number (checked against the subject).")
+    ] = None,
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A merchant disputes a fee line or a transaction."""
+    """A merchant's owner disputes one of its fee lines or transactions, signed in as themselves."""
     at = parse_now(now, as_json=as_json)
-
-    def action(conn: Connection) -> api.Dispute:
-        info = resolve_merchant(conn, merchant, as_json=as_json)
-        txn = _txn_id(conn, rrn, as_json).id if rrn else None
-        return api.open_dispute(
+    with read_conn(data_dir) as conn:
+        txn = _txn_id(conn, rrn, as_json) if rrn else None
+        if merchant is not None:
+            expected = resolve_merchant(conn, merchant, as_json=as_json).id
+            owner = txn.merchant_id if txn is not None else _fee_line_merchant(conn, fee_line)
+            if owner is not None and owner != expected:
+                fail(
+                    f"that {'transaction' if txn else 'fee line'} is not merchant {merchant}'s",
+                    code=1,
+                    as_json=as_json,
+                )
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    dispute = decide(
+        data_dir,
+        user,
+        lambda conn: decisions.open_merchant_dispute(
             conn,
-            merchant_id=info.id,
+            user,
             reason=reason,
-            opened_by=by,
             fee_line_id=fee_line,
-            transaction_id=txn,
-            amount=_minor(amount, info.currency, as_json),
+            transaction_id=txn.id if txn is not None else None,
+            amount=amount or "",
             now=at,
-        )
-
-    _run(as_json, data_dir, action)
+        ),
+        errors=_REFUSALS,
+        as_json=as_json,
+    )
+    _print(dispute, as_json)
 
 
 @disputes_app.command("list")
@@ -142,46 +167,53 @@ def show_command(
 @disputes_app.command("review")
 def review_command(
     dispute_id: Annotated[int, typer.Argument(help="Dispute id.")],
-    by: ByOption,
+    by: OperatorOption,
     note: NoteOption = "",
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Acquirer staff take a dispute under review."""
     at = parse_now(now, as_json=as_json)
-    _run(as_json, data_dir, lambda conn: api.review(conn, dispute_id, reviewer=by, note=note, now=at))
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    dispute = decide(
+        data_dir,
+        user,
+        lambda conn: decisions.review_dispute(conn, user, dispute_id, note=note, now=at),
+        errors=_REFUSALS,
+        as_json=as_json,
+    )
+    _print(dispute, as_json)
 
 
 @disputes_app.command("resolve")
 def resolve_command(
     dispute_id: Annotated[int, typer.Argument(help="Dispute id.")],
-    by: ByOption,
+    by: OperatorOption,
     uphold: Annotated[bool, typer.Option("--uphold/--reject", help="Uphold (refund) or reject.")],
     amount: Annotated[
         str | None, typer.Option("--amount", help="Refund (default: the disputed amount).")
     ] = None,
     note: NoteOption = "",
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Uphold a dispute (a refund entry the next payout carries) or reject it."""
+    """Acquirer staff uphold a dispute (a refund entry the next payout carries) or reject it."""
     at = parse_now(now, as_json=as_json)
-
-    def action(conn: Connection) -> api.Dispute:
-        current = api.get_dispute(conn, dispute_id)
-        return api.resolve(
-            conn,
-            dispute_id,
-            reviewer=by,
-            upheld=uphold,
-            amount=_minor(amount, current.currency, as_json),
-            note=note,
-            now=at,
-        )
-
-    _run(as_json, data_dir, action)
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    dispute = decide(
+        data_dir,
+        user,
+        lambda conn: decisions.resolve_dispute(
+            conn, user, dispute_id, uphold=uphold, amount=amount or "", note=note, now=at
+        ),
+        errors=_REFUSALS,
+        as_json=as_json,
+    )
+    _print(dispute, as_json)
 
 
 @disputes_app.command("chargeback")
@@ -223,15 +255,24 @@ def chargeback_command(
 @disputes_app.command("represent")
 def represent_command(
     dispute_id: Annotated[int, typer.Argument(help="Chargeback dispute id.")],
-    by: ByOption,
+    by: OperatorOption,
     note: NoteOption = "",
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Represent a chargeback with the signed receipt (or PIN verification) on record."""
+    """Acquirer staff represent a chargeback with the signed receipt (or PIN verification) on record."""
     at = parse_now(now, as_json=as_json)
-    _run(as_json, data_dir, lambda conn: api.represent(conn, dispute_id, actor=by, note=note, now=at))
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    dispute = decide(
+        data_dir,
+        user,
+        lambda conn: decisions.represent_dispute(conn, user, dispute_id, note=note, now=at),
+        errors=_REFUSALS,
+        as_json=as_json,
+    )
+    _print(dispute, as_json)
 
 
 @disputes_app.command("result")

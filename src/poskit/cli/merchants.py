@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Connection
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail
-from poskit.cli.ledger import NowOption, parse_now, read_conn, resolve_merchant, write_conn
+from poskit.cli.ledger import NowOption, parse_now, read_conn, resolve_merchant
 from poskit.cli.operator import OperatorOption, PasswordStdinOption, decide, sign_in
 from poskit.ledger.directory import parse_business_date
 from poskit.ledger.merchant_changes import ChangeRequest, ChangeRequestError, list_changes
 from poskit.ledger.monitoring import list_flags
-from poskit.portal.decisions import clear_merchant_flag, request_merchant_change, review_merchant_change
+from poskit.portal.decisions import (
+    authorize_onboarding,
+    clear_merchant_flag,
+    request_merchant_change,
+    review_merchant_change,
+)
 from poskit.tms.onboarding import OnboardingError, add_merchant
 
 __all__ = ["merchants_app"]
@@ -45,6 +51,7 @@ def add_command(
     address: Annotated[str, typer.Option("--address", help="Business address.")],
     account: Annotated[str, typer.Option("--settlement-account", help="Settlement account number.")],
     currency: Annotated[str, typer.Option("--currency", help="ISO 4217 alphabetic code, e.g. CNY.")],
+    by: OperatorOption,
     name_en: Annotated[str, typer.Option("--name-en", help="English name.")] = "",
     city: Annotated[str, typer.Option("--city", help="City.")] = "",
     bank: Annotated[str, typer.Option("--settlement-bank", help="Settlement bank.")] = "",
@@ -57,35 +64,38 @@ def add_command(
     language: Annotated[
         str | None, typer.Option("--language", help="Terminal language zh | en; default: the market's.")
     ] = None,
-    by: Annotated[str, typer.Option("--by", help="Who onboards (kept in the audit log).")] = "acquirer",
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Onboard a merchant (商户入网); then `poskit terminals add` gives it terminals."""
+    """Onboard a merchant (商户入网), as an administrator of its acquirer; then `poskit terminals add`
+    gives it terminals."""
     at = parse_now(now, as_json=as_json)
-    try:
-        with write_conn(data_dir) as conn:
-            merchant_id = add_merchant(
-                conn,
-                acquirer_code=acquirer,
-                merchant_no=merchant,
-                name=name,
-                name_en=name_en,
-                mcc=mcc,
-                address=address,
-                city=city,
-                settlement_account=account,
-                settlement_bank=bank,
-                currency_code=currency,
-                country=country,
-                timezone=timezone,
-                language=language,
-                actor=by,
-                now=at,
-            )
-    except OnboardingError as exc:
-        fail(str(exc), code=1, as_json=as_json)
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+
+    def onboard(conn: Connection) -> int:
+        authorize_onboarding(conn, user, acquirer_code=acquirer)
+        return add_merchant(
+            conn,
+            acquirer_code=acquirer,
+            merchant_no=merchant,
+            name=name,
+            name_en=name_en,
+            mcc=mcc,
+            address=address,
+            city=city,
+            settlement_account=account,
+            settlement_bank=bank,
+            currency_code=currency,
+            country=country,
+            timezone=timezone,
+            language=language,
+            actor=user.username,
+            now=at,
+        )
+
+    merchant_id = decide(data_dir, user, onboard, errors=(OnboardingError,), as_json=as_json)
     if as_json:
         emit_json({"merchant": merchant, "id": merchant_id})
         return

@@ -58,8 +58,9 @@ def counter_devices(
 
 def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
     receipt_text = render_text(outcome.receipt, copy="cardholder") if outcome.receipt else None
+    link = outcome.receipt.e_receipt_url if outcome.receipt else ""
     if as_json:
-        emit_json(outcome.to_json(receipt_text))
+        emit_json({**outcome.to_json(receipt_text), "e_receipt_url": link or None})
     else:
         style = {"approved": "bold green", "declined": "bold red"}.get(outcome.status, "bold yellow")
         console.print(
@@ -76,6 +77,11 @@ def print_outcome(outcome: TxnOutcome, *, as_json: bool) -> None:
             console.print(render_text(outcome.receipt, copy="merchant"), highlight=False, markup=False)
         if receipt_text:  # a balance inquiry prints the cardholder's balance slip only
             console.print(receipt_text, highlight=False, markup=False)
+        if link:  # the cardholder copy's QR code: the e-receipt opens on a phone without an account
+            from poskit.terminal.printing.qr import qr_text
+
+            console.print("\n".join(qr_text(link)), highlight=False, markup=False)
+            console.print("扫码查看电子签购单 SCAN FOR THE E-RECEIPT", highlight=False, markup=False)
     raise typer.Exit(outcome.exit_code)
 
 

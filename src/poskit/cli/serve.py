@@ -9,13 +9,13 @@ import typer
 from poskit.cli.app import DataDirOption, app, console, fail, settings_from
 from poskit.cli.cards import TRY_PAY, TRY_PAY_NG
 from poskit.config import Settings
-from poskit.demo.world import DEMO_USERS, provision_demo
+from poskit.demo.world import DEMO_OPERATORS, DEMO_USERS, provision_demo
 from poskit.eventloop import EventLoopUnavailableError, LoopChoice, resolve_loop, run
 from poskit.host.runtime import RunningServices, run_services
 from poskit.host.security import LmkRotationPendingError, refuse_if_rotation_pending
 from poskit.logs import configure_logging
 
-__all__ = ["host_command", "up_command"]
+__all__ = ["demo_login_lines", "host_command", "up_command"]
 
 HostPortOption = Annotated[int | None, typer.Option("--host-port", help="ISO 8583 port (default 8583).")]
 PortalPortOption = Annotated[
@@ -36,21 +36,35 @@ def _loop_or_fail(choice: str) -> str:
         fail(str(exc))
 
 
+def demo_login_lines() -> list[tuple[str, str]]:
+    """Every demo login, portal users by role and the terminals' operators, as `poskit up` prints them."""
+    roles = (
+        ("merchant_owner", "merchant owner"),
+        ("merchant_staff", "merchant staff"),
+        ("acquirer_admin", "acquirer admin"),
+        ("acquirer_staff", "acquirer staff"),
+    )
+    lines = [
+        (label, ", ".join(f"{u} / {p}" for u, (p, r, _m) in DEMO_USERS.items() if r == role))
+        for role, label in roles
+    ]
+    supervisor = next(code for code, _n, role, _p in DEMO_OPERATORS if role == "supervisor")
+    operators = ", ".join(f"{code} / {pw}" for code, _n, _r, pw in DEMO_OPERATORS)
+    lines.append(("terminal ops", f"{operators}  ({supervisor} is the supervisor)"))
+    return lines
+
+
 def _banner(settings: Settings, services: RunningServices, *, portal: bool, loop: str) -> None:
     console.print(f"[bold green]poskit is running[/] (data in {settings.data_dir.resolve()}, {loop} loop)")
     console.print(f"  ISO 8583 host   tcp://{services.host.address}  (dialects: cups, ascii87)")
     if portal:
         url = f"http://{settings.portal_bind}:{settings.portal_port}"
         console.print(f"  merchant portal {url}/login")
-        console.print(
-            "  portal logins   "
-            + ", ".join(
-                f"{u} / {p}"
-                for u, (p, role, _m) in DEMO_USERS.items()
-                if role in ("merchant_owner", "acquirer_admin")
-            )
-        )
+        *portal_logins, operators = demo_login_lines()
+        for label, line in portal_logins:
+            console.print(f"  {label:<15} {line}", highlight=False)
         console.print("                  (change with: poskit users set-password USER)")
+        console.print(f"  {operators[0]:<15} {operators[1]}", highlight=False)
     console.print(f"  try it          poskit cards;  {TRY_PAY}")
     console.print(f"  in Lagos (NGN)  {TRY_PAY_NG}")
     console.print("Press Ctrl-C to stop.")
@@ -84,7 +98,8 @@ def up_command(
             loop=loop,
         )
     except OSError as exc:
-        fail(f"could not start: {exc.strerror or exc} (is another poskit already running on these ports?)")
+        # PortInUseError names the port and the setting that moves it; anything else, as the OS says it
+        fail(f"could not start: {exc.strerror or exc}")
     console.print("stopped; all data is kept in the data directory")
 
 
@@ -111,4 +126,4 @@ def host_command(
             loop=loop,
         )
     except OSError as exc:
-        fail(f"could not start the host: {exc.strerror or exc}")
+        fail(f"could not start the host: {exc.strerror or exc}")  # a busy port is named, with its setting

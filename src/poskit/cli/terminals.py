@@ -7,17 +7,17 @@ from typing import Annotated
 import typer
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
-from poskit.cli.ledger import NowOption, parse_now, read_conn, write_conn
+from poskit.cli.ledger import NowOption, parse_now, read_conn
+from poskit.cli.operator import OperatorOption, PasswordStdinOption, decide, sign_in
 from poskit.keys.errors import KeyManagementError
 from poskit.keys.injection import inject_keys
+from poskit.portal.decisions import move_terminal_as, retire_terminal_as
 from poskit.tms.inventory import (
     InventoryError,
     TerminalDetails,
     TerminalSummary,
     follow_move_in_store,
     list_terminals,
-    move_terminal,
-    retire_terminal,
     terminal_details,
 )
 from poskit.tms.registry import register_terminal
@@ -27,7 +27,6 @@ __all__ = ["terminals_app"]
 terminals_app = typer.Typer(help="Terminal onboarding and inventory.", no_args_is_help=True)
 app.add_typer(terminals_app, name="terminals")
 
-ByOption = Annotated[str, typer.Option("--by", help="Who makes the change (kept in the audit log).")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")]
 
 
@@ -55,6 +54,15 @@ def _show(d: TerminalDetails) -> None:
         f"open batch {d.open_batch_no}: {d.open_batch_transactions} transactions",
         f"pending reversals: {unknown(d.pending_reversals)}; pending uploads: {unknown(d.pending_uploads)}",
     ]
+    keys = {
+        "in_force": "in force",
+        "pending": "in force, and a newer sign-on's keys pending "
+        "(in force from the terminal's first MAC under them)",
+        "none": "none (the terminal must sign on)",
+    }[d.keys]
+    lines.append(f"working keys: {keys}")
+    security = ", ".join(f"{f['kind']} (flag {f['id']})" for f in d.security_flags) or "none open"
+    lines.append(f"security flags: {security}")
     lines += [f"flag {f['id']} {f['kind']} [{f['severity']}]: {f['summary']}" for f in d.flags]
     for line in lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -161,20 +169,25 @@ def show_command(
 def move_command(
     terminal: Annotated[str, typer.Argument(help="Terminal ID.")],
     merchant: Annotated[str, typer.Option("--merchant", help="The new merchant number.")],
-    by: ByOption,
+    by: OperatorOption,
     reason: ReasonOption,
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-assign a settled terminal to another merchant of the same acquirer; it signs on again."""
+    """Re-assign a settled terminal to another merchant of the same acquirer; it signs on again
+    (an acquirer administrator's decision)."""
     at = parse_now(now, as_json=as_json)
     settings = settings_from(data_dir)
-    try:
-        with write_conn(data_dir) as conn:
-            move_terminal(conn, terminal, merchant, actor=by, reason=reason, now=at)
-    except InventoryError as exc:
-        fail(str(exc), code=1, as_json=as_json)
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    decide(
+        data_dir,
+        user,
+        lambda conn: move_terminal_as(conn, user, terminal, merchant, reason=reason, now=at),
+        errors=(InventoryError,),
+        as_json=as_json,
+    )
     with read_conn(data_dir) as conn:
         local = follow_move_in_store(settings, conn, terminal)
     if as_json:
@@ -188,19 +201,24 @@ def move_command(
 @terminals_app.command("retire")
 def retire_command(
     terminal: Annotated[str, typer.Argument(help="Terminal ID.")],
-    by: ByOption,
+    by: OperatorOption,
     reason: ReasonOption,
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Take a terminal out of service: its keys are erased and the host answers it 97 from now on."""
+    """Take a terminal out of service: its keys are erased and the host answers it 97 from now on
+    (an acquirer administrator's decision)."""
     at = parse_now(now, as_json=as_json)
-    try:
-        with write_conn(data_dir) as conn:
-            retire_terminal(conn, terminal, actor=by, reason=reason, now=at)
-    except InventoryError as exc:
-        fail(str(exc), code=1, as_json=as_json)
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    decide(
+        data_dir,
+        user,
+        lambda conn: retire_terminal_as(conn, user, terminal, reason=reason, now=at),
+        errors=(InventoryError,),
+        as_json=as_json,
+    )
     if as_json:
         emit_json({"terminal": terminal, "status": "retired"})
         return

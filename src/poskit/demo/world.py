@@ -45,6 +45,7 @@ from poskit.tms.registry import provision_terminal_store, sync_operators
 
 __all__ = [
     "DEMO_FEES",
+    "DEMO_OPERATORS",
     "DEMO_USERS",
     "NIGERIA_ACQUIRER",
     "NIGERIA_FEES",
@@ -100,7 +101,8 @@ _TERMINALS = {
     "20000001": ("898310058140002", "cups", "cups-ecb", "poskit virtual P1", "front desk"),
 }
 
-_OPERATORS = [
+#: (code, name, role, password) of every demo terminal's operators; printed by `poskit up`.
+DEMO_OPERATORS = [
     ("00", "主管 Supervisor", "supervisor", "123456"),
     ("01", "收银员一 Cashier 1", "operator", "0000"),
     ("02", "收银员二 Cashier 2", "operator", "0000"),
@@ -147,7 +149,7 @@ _NIGERIA_TERMINALS = {
     "30000001": ("898234058120003", "ascii87", "x919", "poskit virtual P1", "counter 1"),
 }
 #: The same operator codes and passwords, named in English only (the "中文 English" names' second half).
-_NIGERIA_OPERATORS = [(code, name.split(" ", 1)[1], role, pw) for code, name, role, pw in _OPERATORS]
+_NIGERIA_OPERATORS = [(code, name.split(" ", 1)[1], role, pw) for code, name, role, pw in DEMO_OPERATORS]
 #: The Merchant Service Charge on naira cards: 0.50 % of the value, capped at NGN 1,000 per
 #: transaction (CBN circular "Review of Process for Merchants Collections on Electronic
 #: Transactions", Sept. 2019, which lowered it from 0.75 % capped at NGN 1,200; kept by the
@@ -276,7 +278,7 @@ def _seed_world(conn: Connection, at: datetime) -> None:
         int(acquirer_id),
         _MERCHANTS,
         _TERMINALS,
-        _OPERATORS,
+        DEMO_OPERATORS,
         fees=DEMO_FEES,
         fee_description="Standard contract: 0.50% debit (cap 20.00), 0.60% credit, 2.50% foreign",
         at=at,

@@ -60,6 +60,7 @@ from poskit.iso8583.model import Response, TxnType
 from poskit.ledger.monitoring import raise_flag
 from poskit.logs import get_logger
 from poskit.money import Amount, currency
+from poskit.store.receipt_links import DEFAULT_LINK_DAYS
 from poskit.store.writer import GroupCommitWriter
 
 __all__ = ["GROUPS", "HostApp", "HostServices", "exchange_reference"]
@@ -113,6 +114,7 @@ class HostServices:
     random: Callable[[int], bytes] = os.urandom
     timezone: str = "UTC"  # before the terminal is known: the first acquirer's zone (registry.home_timezone)
     contactless_cvm_limit: int = 100_000  # minor units: above it a tap needs a cardholder verification
+    receipt_link_days: int = DEFAULT_LINK_DAYS  # how long a slip's e-receipt link opens the receipt
 
     def __post_init__(self) -> None:
         self.pan_protector = PanProtector(
@@ -354,6 +356,7 @@ class HostApp:
             acquirer_id=t.acquirer_code if t else None,
             issuer_id=ctx.card.issuer_code if ctx.card else None,
             card_organisation=ctx.card.card_organisation if ctx.card else None,
+            e_receipt_token=ctx.e_receipt_token,
             icc_data=self._response_icc(ctx, code),
             processing_requirement=3 if ctx.force_sign_on else ctx.processing_requirement,
             totals=ctx.settlement.host if ctx.settlement else None,

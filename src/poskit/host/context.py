@@ -39,6 +39,7 @@ class HostContext:
     track: Track2 | None = dataclasses.field(default=None, repr=False)  # parsed field 35, never logged
     pin_check: str = PinCheck.ABSENT
     result: AuthResult | None = None
+    e_receipt_token: str | None = dataclasses.field(default=None, repr=False)  # printed, never stored
     working_keys: WorkingKeys | None = None
     assigned_batch: int | None = None
     processing_requirement: int = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ from poskit.host.registry import TerminalRecord
 from poskit.host.security import cvk_key_name
 from poskit.iso8583.model import EntryMode, TxnType, WorkingKeys
 from poskit.ledger.monitoring import check_authorization, check_terminal_location
+from poskit.store.receipt_links import issue_link
 from poskit.store.schema import system_keys, terminals
 from poskit.store.schema_keys import dukpt_devices
 
@@ -615,11 +616,32 @@ class Authorize(_Base):
             orig_rrn=(original.rrn or "").strip() or None if original else None,
             orig_auth_code=(original.auth_code or "").strip() or None if original else None,
         )
+        link_days = self.s.receipt_link_days if r.txn_type != TxnType.BALANCE else 0
+
+        def link_for(conn: Connection, result: AuthResult) -> str | None:
+            if not link_days or result.response_code != "00" or result.transaction_id is None:
+                return None
+            # the cardholder's e-receipt link; only its digest is stored
+            return issue_link(
+                conn,
+                result.transaction_id,
+                now=ctx.received_at,
+                lifetime=timedelta(days=link_days),
+                random=self.s.random,
+            )
+
+        def decide(conn: Connection) -> tuple[AuthResult, str | None]:
+            result = job(conn, inp)  # the link goes in the same commit as the record it opens
+            return result, link_for(conn, result)
+
         authorise = getattr(self.s.writer, "authorise", None)
         if authorise is not None:  # the in-memory engine decides, or hands back to ``job``
             result = await authorise(r.txn_type.value, inp, lambda conn: job(conn, inp))
+            decided = result
+            # its own commit, still before the answer: a link never names a record that is not durable
+            ctx.e_receipt_token = await self.s.writer.submit(lambda conn: link_for(conn, decided))
         else:
-            result = await self.s.writer.submit(lambda conn: job(conn, inp))
+            result, ctx.e_receipt_token = await self.s.writer.submit(decide)
         ctx.result = result
         ctx.decline(result.response_code, result.message)
         return _PREPARED if result.response_code == "00" else Vote.ABORTED | Vote.NO_JOIN

@@ -325,6 +325,8 @@ class Response:
     card_organisation: str | None = None
     remarks: tuple[str, ...] = ()
     merchant_name: str | None = None
+    #: field 62 of an approved financial response: the e-receipt link's token (printed, never logged)
+    e_receipt_token: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.amount is not None:

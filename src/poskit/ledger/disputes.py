@@ -74,9 +74,13 @@ _CHARGEBACK_OPEN = ("retrieval_request", "retrieval_fulfilled", "chargeback", "r
 class DisputeError(ValueError):
     """A dispute action that is not possible in the dispute's state or with these inputs."""
 
-    def __init__(self, reason: str, *, dispute_id: int | None = None) -> None:
-        super().__init__(f"dispute {dispute_id}: {reason}" if dispute_id is not None else reason)
-        self.reason = reason
+    def __init__(self, reason: str, *, dispute_id: int | None = None, **params: Any) -> None:
+        text = reason.format(**params) if params else reason
+        super().__init__(f"dispute {dispute_id}: {text}" if dispute_id is not None else text)
+        self.reason = text
+        #: The reason as a message id with its parameters (amounts as Amount), for the portal to translate.
+        self.message_id = reason
+        self.params = params
         self.dispute_id = dispute_id
 
 
@@ -232,7 +236,11 @@ def open_dispute(
             "fee_line", {"id": fee_line_id, "formula": line["formula"], "amount": line["amount"]}
         )
         if claimed > int(line["amount"]):
-            raise DisputeError(f"claimed {claimed} is more than the fee line's {line['amount']}")
+            raise DisputeError(
+                "claimed {claimed} is more than the fee line's {fee}",
+                claimed=Amount.of(claimed, currency),
+                fee=Amount.of(int(line["amount"]), currency),
+            )
     else:
         txn = conn.execute(select(transactions).where(transactions.c.id == transaction_id)).mappings().first()
         if txn is None or txn["merchant_id"] != merchant_id:
@@ -296,7 +304,10 @@ def review(
     dispute = get_dispute(conn, dispute_id)
     if dispute.kind == "chargeback" or dispute.status != "open":
         raise DisputeError(
-            f"cannot review a {dispute.kind} dispute that is {dispute.status}", dispute_id=dispute_id
+            "cannot review a {kind} dispute that is {status}",
+            dispute_id=dispute_id,
+            kind=dispute.kind,
+            status=dispute.status,
         )
     _update(conn, dispute_id, status="under_review", updated_at=at)
     _event(conn, dispute_id, at=at, actor=reviewer, action="under_review", note=note)
@@ -321,7 +332,10 @@ def resolve(
     dispute = get_dispute(conn, dispute_id)
     if dispute.kind == "chargeback" or dispute.status not in _OPEN:
         raise DisputeError(
-            f"cannot resolve a {dispute.kind} dispute that is {dispute.status}", dispute_id=dispute_id
+            "cannot resolve a {kind} dispute that is {status}",
+            dispute_id=dispute_id,
+            kind=dispute.kind,
+            status=dispute.status,
         )
     if not upheld:
         _update(conn, dispute_id, status="rejected", resolved_amount=0, resolved_at=at, updated_at=at)
@@ -330,7 +344,10 @@ def resolve(
     refund = dispute.amount if amount is None else amount
     if not 0 < refund <= dispute.amount:
         raise DisputeError(
-            f"refund {refund} must be between 1 and the disputed {dispute.amount}", dispute_id=dispute_id
+            "refund {refund} must be more than nothing and at most the disputed {disputed}",
+            dispute_id=dispute_id,
+            refund=Amount.of(refund, dispute.currency),
+            disputed=Amount.of(dispute.amount, dispute.currency),
         )
     merchant = merchant_info(conn, dispute.merchant_id)
     source = acquirer_fee_income if dispute.kind == "fee" else acquirer_adjustments
@@ -533,7 +550,9 @@ def fulfil_retrieval(
     at = now or datetime.now(UTC)
     dispute = get_dispute(conn, dispute_id)
     if dispute.status != "retrieval_request" or dispute.transaction_id is None:
-        raise DisputeError(f"no open retrieval request (status {dispute.status})", dispute_id=dispute_id)
+        raise DisputeError(
+            "no open retrieval request (status {status})", dispute_id=dispute_id, status=dispute.status
+        )
     details = _receipt_evidence(conn, dispute.transaction_id, evidence)
     _update(conn, dispute_id, status="retrieval_fulfilled", updated_at=at)
     _event(conn, dispute_id, at=at, actor=actor, action="retrieval_fulfilled", details=details)
@@ -625,7 +644,9 @@ def represent(
     at = now or datetime.now(UTC)
     dispute = get_dispute(conn, dispute_id)
     if dispute.kind != "chargeback" or dispute.status != "chargeback" or dispute.transaction_id is None:
-        raise DisputeError(f"no chargeback to represent (status {dispute.status})", dispute_id=dispute_id)
+        raise DisputeError(
+            "no chargeback to represent (status {status})", dispute_id=dispute_id, status=dispute.status
+        )
     details = _receipt_evidence(conn, dispute.transaction_id, evidence)
     if not details:
         raise DisputeError(
@@ -699,7 +720,7 @@ def record_chargeback_result(
     dispute = get_dispute(conn, dispute_id)
     if dispute.kind != "chargeback" or dispute.status not in ("chargeback", "represented"):
         raise DisputeError(
-            f"no chargeback awaiting a result (status {dispute.status})", dispute_id=dispute_id
+            "no chargeback awaiting a result (status {status})", dispute_id=dispute_id, status=dispute.status
         )
     return _close_chargeback(conn, dispute, merchant_won=merchant_won, actor=actor, note=note, at=at)
 
@@ -711,7 +732,9 @@ def accept_chargeback(
     at = now or datetime.now(UTC)
     dispute = get_dispute(conn, dispute_id)
     if dispute.kind != "chargeback" or dispute.status != "chargeback":
-        raise DisputeError(f"no chargeback to accept (status {dispute.status})", dispute_id=dispute_id)
+        raise DisputeError(
+            "no chargeback to accept (status {status})", dispute_id=dispute_id, status=dispute.status
+        )
     return _close_chargeback(
         conn, dispute, merchant_won=False, actor=actor, note="accepted by the merchant", at=at
     )

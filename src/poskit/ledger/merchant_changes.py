@@ -61,10 +61,16 @@ FREQUENT_ACCOUNT_CHANGE_DAYS = 90
 class ChangeRequestError(ValueError):
     """A change request that cannot be made or reviewed as asked."""
 
-    def __init__(self, reason: str, *, request_id: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self, reason: str, *, request_id: int | None = None, field: str | None = None, **params: Any
+    ) -> None:
         where = f"change request {request_id}: " if request_id is not None else ""
-        super().__init__(f"{where}{reason}")
-        self.reason = reason
+        text = reason.format(field=field, **params) if field is not None or params else reason
+        super().__init__(f"{where}{text}")
+        self.reason = text
+        #: The reason as a message id (``{field}`` and ``params`` fill it in), for the portal to translate.
+        self.message_id = reason
+        self.params = {"field": field, **params} if field is not None else params
         self.request_id = request_id
         self.field = field
 
@@ -141,16 +147,20 @@ def request_change(
     at = now or datetime.now(UTC)
     if field not in CHANGEABLE_FIELDS:
         raise ChangeRequestError(
-            f"field {field!r} cannot be changed; one of {', '.join(CHANGEABLE_FIELDS)}", field=field
+            "field {field} cannot be changed; one of {fields}",
+            field=field,
+            fields=", ".join(CHANGEABLE_FIELDS),
         )
     limit, pattern = CHANGEABLE_FIELDS[field]
     value = new_value.strip()
     if not value or len(value) > limit or (pattern and not re.fullmatch(pattern, value)):
-        raise ChangeRequestError(f"invalid new {field}: {value[:40]!r}", field=field)
+        raise ChangeRequestError("invalid new {field}: {value}", field=field, value=repr(value[:40]))
     merchant = merchant_info(conn, merchant_id)
     current = value_in_force(conn, merchant_id, field, effective_from)
     if current == value:
-        raise ChangeRequestError(f"{field} is already {value[:40]!r} on that date", field=field)
+        raise ChangeRequestError(
+            "{field} is already {value} on that date", field=field, value=repr(value[:40])
+        )
     request_id = inserted_id(
         conn.execute(
             insert(merchant_change_requests).values(
@@ -190,7 +200,7 @@ def review_change(
     at = now or datetime.now(UTC)
     change = get_change(conn, request_id)
     if change.status != "pending":
-        raise ChangeRequestError(f"already {change.status}", request_id=request_id)
+        raise ChangeRequestError("already {status}", request_id=request_id, status=change.status)
     if reviewer == change.requested_by:
         raise ChangeRequestError("the requester cannot review their own change", request_id=request_id)
     conn.execute(
@@ -302,7 +312,7 @@ def value_in_force(conn: Connection, merchant_id: int, field: str, at: datetime)
     whether or not :func:`apply_due_changes` has run yet.
     """
     if field not in CHANGEABLE_FIELDS:
-        raise ChangeRequestError(f"field {field!r} is not tracked", field=field)
+        raise ChangeRequestError("field {field} is not tracked", field=field)
     changes = (
         conn.execute(
             select(merchant_change_requests)

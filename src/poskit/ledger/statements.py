@@ -2,7 +2,9 @@
 
 A statement is read from the merchant's payable account: every journal that moved it
 in the period (sales, refunds, reversals, fees, holds, dispute refunds, payouts), the
-fee lines with their formulas, the opening and closing balances. Gross, each fee line,
+fee lines with their formulas, the opening and closing balances. It also lists the
+period's slips still waiting for the cardholder's signature (补签), from the flag the
+host stored with each transaction (:mod:`poskit.ledger.unsigned`). Gross, each fee line,
 refunds, holds and net are all shown, and the lines add up: opening + movements =
 closing.
 
@@ -27,6 +29,7 @@ from sqlalchemy.engine import Connection
 from poskit.ledger.balances import merchant_available
 from poskit.ledger.directory import MerchantInfo, business_date_of, business_window, merchant_info
 from poskit.ledger.negation import undone
+from poskit.ledger.unsigned import unsigned_clause
 from poskit.money import Amount
 from poskit.store.schema import fee_lines, journal_entries, ledger_accounts, ledger_entries, transactions
 
@@ -37,6 +40,7 @@ __all__ = [
     "FeeLineRow",
     "Statement",
     "StatementLine",
+    "UnsignedSlip",
     "build_statement",
     "find_cjk_font",
     "statement_csv",
@@ -91,6 +95,18 @@ class FeeLineRow:
     status: str  # charged | returned (its journal was reversed)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class UnsignedSlip:
+    """A slip of the period that needs the cardholder's signature and has none on file."""
+
+    received_at: datetime
+    terminal_id: str
+    rrn: str
+    txn_type: str
+    amount: int
+    pan_masked: str
+
+
 @dataclasses.dataclass(frozen=True)
 class Statement:
     merchant: MerchantInfo
@@ -103,6 +119,8 @@ class Statement:
     fee_lines: tuple[FeeLineRow, ...]
     totals: dict[str, int]
     generated_at: datetime
+    # unsigned slips lose retrieval requests and chargebacks: the merchant sees them with the money
+    unsigned: tuple[UnsignedSlip, ...] = ()
 
     def money(self, minor: int) -> str:
         return Amount.of(minor, self.currency).grouped()
@@ -235,6 +253,20 @@ def build_statement(
             totals[f"fee_{fee.rule}"] += fee.amount
     totals["net_before_payouts"] = sum(line.net for line in lines if line.category != "payout")
     totals["payouts"] = -totals.get("payout_net", 0)
+    t = transactions.c
+    unsigned = tuple(
+        UnsignedSlip(r.received_at, r.terminal_id, r.rrn or "", r.txn_type, int(r.amount), r.pan_masked or "")
+        for r in conn.execute(
+            select(t.received_at, t.terminal_id, t.rrn, t.txn_type, t.amount, t.pan_masked)
+            .where(
+                t.merchant_id == info.id,
+                t.received_at >= window_start,
+                t.received_at < window_end,
+                unsigned_clause(),
+            )
+            .order_by(t.received_at, t.id)
+        )
+    )
     opening = merchant_available(conn, info.merchant_no, currency, at=window_start)
     closing = merchant_available(conn, info.merchant_no, currency, at=window_end)
     return Statement(
@@ -248,6 +280,7 @@ def build_statement(
         fee_lines=fee_list,
         totals=dict(totals),
         generated_at=now or datetime.now(UTC),
+        unsigned=unsigned,
     )
 
 
@@ -396,6 +429,20 @@ def statement_csv(st: Statement) -> str:
                 fee.status,
             ]
         )
+    w.writerow([])
+    w.writerow(["section", "received_at", "terminal", "rrn", "type", "card", "amount"])
+    for slip in st.unsigned:
+        w.writerow(
+            [
+                "unsigned",
+                slip.received_at.isoformat(),
+                slip.terminal_id,
+                slip.rrn,
+                slip.txn_type,
+                slip.pan_masked,
+                Amount.of(slip.amount, st.currency).plain(),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -535,6 +582,24 @@ def statement_pdf(st: Statement, *, font_path: Path | None = None) -> bytes:
     story.append(
         table(fees, [28 * mm, 30 * mm, 30 * mm, 24 * mm, 20 * mm, 85 * mm, 18 * mm, 27 * mm], (3, 4))
     )
+    if st.unsigned:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("未签名签购单 Unsigned slips (补签: 请持卡人签名 have the cardholder sign)", sub),
+        ]
+        slips = [["时间 Time", "终端 Terminal", "参考号 RRN", "类型 Type", "卡号 Card", "金额 Amount"]]
+        for slip in st.unsigned:
+            slips.append(
+                [
+                    local(slip.received_at),
+                    slip.terminal_id,
+                    slip.rrn,
+                    slip.txn_type,
+                    slip.pan_masked,
+                    money(slip.amount),
+                ]
+            )
+        story.append(table(slips, [28 * mm, 24 * mm, 34 * mm, 30 * mm, 42 * mm, 26 * mm], (5,)))
     story += [
         Spacer(1, 4 * mm),
         Paragraph(

@@ -341,7 +341,7 @@ def transaction_receipt(request: Request, txn_id: RecordId, user: User) -> Recei
         tz=_tz(user),
         original=original,
         signed=txn["signed"],
-        signature_required=txn["needs_signature"] or txn["signed"],
+        signature_required=bool(txn["signature_required"]),
     )
     return ReceiptOut(transaction_id=txn_id, text=receipt_text(receipt))
 

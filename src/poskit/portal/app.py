@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from poskit.portal import api
+from poskit.portal.errors import event_details, validation_problems
 from poskit.portal.routes import (
     account,
     acquirer,
@@ -32,11 +34,12 @@ from poskit.portal.routes import (
     disputes,
     finance,
     merchant,
+    receipts,
     support,
     terminals,
     transactions,
 )
-from poskit.portal.web import PortalState, locale_for, render, session_user
+from poskit.portal.web import PortalState, locale_for, render, safe_next, session_user
 
 __all__ = ["API_DESCRIPTION", "PORTAL_VERSION", "create_app"]
 
@@ -55,7 +58,18 @@ _CSP = (
 )
 _CSP_DOCS = _CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 _JSON_PREFIXES = ("/api/", "/pos", "/openapi.json", "/static/", "/healthz")
-_PAGE_ROUTERS = (account, dashboard, transactions, finance, disputes, merchant, terminals, support, acquirer)
+_PAGE_ROUTERS = (
+    account,
+    dashboard,
+    receipts,
+    transactions,
+    finance,
+    disputes,
+    merchant,
+    terminals,
+    support,
+    acquirer,
+)
 
 
 class SecurityHeaders:
@@ -91,21 +105,11 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def _details(value: Any, depth: int = 0) -> str:
-    """A JSON details object as ``key: value; key: value`` (nested objects in parentheses)."""
-    if isinstance(value, dict):
-        inner = "; ".join(f"{k}: {_details(v, depth + 1)}" for k, v in value.items())
-        return f"({inner})" if depth else inner
-    if isinstance(value, list | tuple):
-        return ", ".join(_details(v, depth + 1) for v in value)
-    return str(value)
-
-
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=_HERE / "templates")
     templates.env.autoescape = True
     templates.env.globals["version"] = PORTAL_VERSION
-    templates.env.filters["details"] = _details
+    templates.env.globals["event_details"] = event_details
     return templates
 
 
@@ -143,8 +147,26 @@ def _install_error_pages(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         if _wants_json(request):
             return JSONResponse({"detail": _jsonable(exc.errors())}, status_code=422)
-        return await http_error(
-            request, StarletteHTTPException(422, "the request has invalid or missing fields")
+        # A page shows each field by its label and what it must be, in the reader's language.
+        if not hasattr(request.state, "user"):
+            user = session_user(request)
+            request.state.user = user
+            request.state.locale = locale_for(request, user)
+        referer = request.headers.get("referer", "")
+        back = urlsplit(referer)
+        same_site = back.netloc == request.url.netloc and back.path.startswith("/")
+        return render(
+            request,
+            "error.html",
+            {
+                "status": 422,
+                "detail": "",
+                "problems": validation_problems(request.state.locale, exc.errors()),
+                "back": safe_next(back.path + (f"?{back.query}" if back.query else ""), "")
+                if same_site
+                else "",
+            },
+            status_code=422,
         )
 
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from poskit.ledger.disputes import Dispute, DisputeError, open_dispute, represent, resolve, review
@@ -25,21 +26,28 @@ from poskit.ledger.merchant_changes import (
     review_change,
 )
 from poskit.ledger.monitoring import Flag, clear_flag
+from poskit.ledger.payouts import Payout, request_d0_payout
 from poskit.money import Amount
 from poskit.portal.accounts import PortalUser
 from poskit.portal.audit import audit
 from poskit.portal.data.disputes import finding_for, get_fee_line, get_visible_dispute
 from poskit.portal.data.review import flag_visible
 from poskit.portal.permissions import Permission, require
-from poskit.portal.scope import NotFound, get_merchant, get_transaction, owns_merchant
+from poskit.portal.scope import NotFound, get_merchant, get_terminal, get_transaction, owns_merchant
+from poskit.store.schema import acquirers
+from poskit.tms.inventory import move_terminal, retire_terminal
 
 __all__ = [
     "act_on_dispute",
+    "authorize_onboarding",
     "clear_merchant_flag",
+    "move_terminal_as",
     "open_merchant_dispute",
     "represent_dispute",
+    "request_instant_payout",
     "request_merchant_change",
     "resolve_dispute",
+    "retire_terminal_as",
     "review_dispute",
     "review_merchant_change",
 ]
@@ -100,6 +108,29 @@ def clear_merchant_flag(
         raise NotFound("flag") from None
     audit(conn, actor=user.username, action="flag.cleared", subject=f"flag:{flag_id}", at=now, note=note)
     return flag
+
+
+# --- instant settlement (D0 / 秒到) -------------------------------------------------------------
+def request_instant_payout(
+    conn: Connection, user: PortalUser, merchant_id: int, *, request_key: str | None, now: datetime
+) -> Payout:
+    """The merchant's owner asks for today's unsettled sales now, paying the contract's D0 fee."""
+    get_merchant(conn, user, merchant_id)
+    require(user, Permission.REQUEST_PAYOUT)
+    payout = request_d0_payout(
+        conn, merchant_id, now=now, request_key=request_key, requested_by=user.username
+    )
+    audit(
+        conn,
+        actor=user.username,
+        action="payout.d0_requested",
+        subject=f"payout:{payout.id}",
+        at=now,
+        amount=payout.amount,
+        fee=payout.fee,
+        currency=payout.currency,
+    )
+    return payout
 
 
 # --- disputes (乱扣费追回) and chargebacks -------------------------------------------------------
@@ -225,3 +256,30 @@ def represent_dispute(
         staff=True,
         now=now,
     )
+
+
+# --- onboarding (入网) and terminal inventory ----------------------------------------------------
+def authorize_onboarding(conn: Connection, user: PortalUser, *, acquirer_code: str) -> None:
+    """May ``user`` onboard a merchant for ``acquirer_code``: an administrator of that acquirer."""
+    acquirer_id = conn.execute(select(acquirers.c.id).where(acquirers.c.code == acquirer_code)).scalar()
+    if acquirer_id is None or acquirer_id != user.acquirer_id or not user.is_acquirer:
+        raise NotFound("acquirer")
+    require(user, Permission.ONBOARD)
+
+
+def move_terminal_as(
+    conn: Connection, user: PortalUser, terminal_id: str, merchant_no: str, *, reason: str, now: datetime
+) -> None:
+    """Re-assign one of the user's acquirer's terminals to another of its merchants."""
+    get_terminal(conn, user, terminal_id)
+    require(user, Permission.ONBOARD)
+    move_terminal(conn, terminal_id, merchant_no, actor=user.username, reason=reason, now=now)
+
+
+def retire_terminal_as(
+    conn: Connection, user: PortalUser, terminal_id: str, *, reason: str, now: datetime
+) -> None:
+    """Take one of the user's acquirer's terminals out of service for good."""
+    get_terminal(conn, user, terminal_id)
+    require(user, Permission.ONBOARD)
+    retire_terminal(conn, terminal_id, actor=user.username, reason=reason, now=now)

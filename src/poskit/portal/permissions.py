@@ -29,6 +29,9 @@ class Permission(enum.StrEnum):
     ANSWER_TICKET = "answer_ticket"
     REVIEW = "review"  # acquirer review queues: disputes, change requests, flags
     ADMIN = "admin"  # audit log, users and lockouts, support contacts
+    ONBOARD = (
+        "onboard"  # merchant onboarding (入网) and terminal inventory: add merchants, move/retire terminals
+    )
 
 
 _MERCHANT_STAFF = {
@@ -52,7 +55,7 @@ _ACQUIRER_STAFF = {
     Permission.ANSWER_TICKET,
     Permission.REVIEW,
 }
-_ACQUIRER_ADMIN = _ACQUIRER_STAFF | {Permission.MANAGE_OPERATORS, Permission.ADMIN}
+_ACQUIRER_ADMIN = _ACQUIRER_STAFF | {Permission.MANAGE_OPERATORS, Permission.ADMIN, Permission.ONBOARD}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "merchant_staff": frozenset(_MERCHANT_STAFF),

@@ -129,7 +129,6 @@ async def void(
         pan=engine.element.reveal_pan(record.pan_token or ""),
         entry="manual",
         pin_block=None,
-        signature_required=False,
         txn_type=txn_type,
         original=_original(record, original_type),
         record_extra={"original_stan": record.stan},
@@ -165,7 +164,6 @@ async def refund(
         pan=pan,
         entry=entry,
         pin_block=None,
-        signature_required=True,
         txn_type=TxnType.REFUND,
         original=original,
         record_extra={"original_stan": record.stan if record else None},
@@ -191,7 +189,6 @@ async def _on_preauth(
     date_mmdd: str,
     *,
     new_status: str,
-    signature_required: bool,
 ) -> TxnOutcome:
     """Cancel or complete the pre-authorisation with this authorisation code."""
     blocked = await _ready(engine)
@@ -209,7 +206,6 @@ async def _on_preauth(
         pan=pan,
         entry=entry,
         pin_block=None,
-        signature_required=signature_required,
         txn_type=txn_type,
         original=Original(
             batch=record.batch_no if record else None,
@@ -237,7 +233,6 @@ async def preauth_cancel(
         auth_code,
         date_mmdd,
         new_status="cancelled",
-        signature_required=False,
     )
 
 
@@ -250,7 +245,6 @@ async def completion(engine: TerminalEngine, amount: Amount, auth_code: str, dat
         auth_code,
         date_mmdd,
         new_status="completed",
-        signature_required=True,
     )
 
 

@@ -180,23 +180,12 @@ async def run_emv_sale(
             )
         return None
 
-    signature_required = first.signature_required and txn_type != TxnType.BALANCE
-    waiver = ""
-    if not signature_required:
-        waiver = {
-            "online_pin": "PIN verified",
-            "offline_pin": "PIN verified by the card",
-            "no_cvm": "small amount, no PIN and no signature (QPS)" if contactless else "no CVM required",
-        }.get(first.cvm, "")
-        if first.consumer_device_cvm:
-            waiver = "verified on the cardholder's device"
     outcome = await engine._authorise(
         amount,
         track=first.track2_equivalent,
         pan=first.pan,
         entry=entry,
         pin_block=bridge.pin_block,
-        signature_required=signature_required,
         icc_data=first.icc_data,
         card_sequence=(first.psn or "00").zfill(3),
         expiry=first.expiry,
@@ -208,7 +197,6 @@ async def run_emv_sale(
             "tvr": first.tvr.hex().upper(),
             "tsi": first.tsi.hex().upper(),
         },
-        signature_waiver=waiver,
         txn_type=txn_type,
         balance_inquiry=txn_type == TxnType.BALANCE,
     )

@@ -21,10 +21,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from poskit import signature_rule
 from poskit.cards.bins import lookup_bin
 from poskit.cards.pan import mask_pan
 from poskit.cards.track2 import ServiceCode, Track2
 from poskit.crypto.errors import CryptoError, KeyCheckValueError
+from poskit.emv.field55 import Field55Error, parse_icc_data
 from poskit.iso8583.dialects import Dialect, get_dialect
 from poskit.iso8583.errors import Iso8583Error
 from poskit.iso8583.model import CardData, EntryMode, Original, Request, Response, TxnType
@@ -39,7 +41,7 @@ from poskit.terminal.devices.ports import (
     PrinterError,
 )
 from poskit.terminal.power import PowerStatus, power_status
-from poskit.terminal.receipt import Receipt
+from poskit.terminal.receipt import Receipt, e_receipt_url
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
 
@@ -627,7 +629,6 @@ class TerminalEngine:
             pan=track.pan,
             entry=entry,
             pin_block=pin_block,
-            signature_required=pin_block is None and txn_type != TxnType.BALANCE,
             txn_type=txn_type,
             balance_inquiry=txn_type == TxnType.BALANCE,
         )
@@ -819,13 +820,11 @@ class TerminalEngine:
         pan: str,
         entry: str,
         pin_block: bytes | None,
-        signature_required: bool,
         icc_data: bytes | None = None,
         card_sequence: str | None = None,
         expiry: str | None = None,
         on_response: Callable[[Response], Awaitable[TxnOutcome | None]] | None = None,
         receipt_extra: dict[str, Any] | None = None,
-        signature_waiver: str = "",
         txn_type: TxnType = TxnType.SALE,
         original: Original | None = None,
         record_extra: dict[str, Any] | None = None,
@@ -852,6 +851,8 @@ class TerminalEngine:
             card_sequence=card_sequence,
             expiry=expiry,
         )
+        # the one rule on the request as sent: the host stores the same answer with the transaction
+        signature_required, waiver = _signature_decision(txn_type, card)
         chip_condition = "2" if entry == "fallback" else "0"
         token, masked = self.element.protect_pan(pan)
         reversal_id: int | None = None
@@ -1018,9 +1019,9 @@ class TerminalEngine:
             currency=amount.currency.code,
             card_organisation=response.card_organisation or info.card_organisation,
             signature_required=signature_required,
-            signature_waiver=signature_waiver or ("PIN verified" if not signature_required else ""),
+            signature_waiver=waiver,
             support_phone=self.profile.support_phone,
-            e_receipt_url=f"{self.profile.portal_url}/r/{response.rrn}" if response.rrn else "",
+            e_receipt_url=e_receipt_url(self.profile.portal_url, response.e_receipt_token),
             original_voucher=original.stan if original and original.stan else None,
             original_rrn=original.rrn if original and original.rrn else None,
             original_date=original.date if original and original.date else None,
@@ -1313,6 +1314,22 @@ _DONE_TEXT = {
     TxnType.COMPLETION_VOID: "completion voided",
     TxnType.COMPLETION_ADVICE: "completion recorded",
 }
+
+
+def _signature_decision(txn_type: TxnType, card: CardData) -> tuple[bool, str]:
+    """(signature required, the waiver printed instead) from the PIN digit and field 55 sent."""
+    icc: dict[str, bytes] | None = None
+    if card.icc_data:
+        try:
+            icc = parse_icc_data(card.icc_data)
+        except Field55Error:
+            icc = None  # the host refuses such a request (30) before any slip exists
+    cvm = signature_rule.cvm_performed(card.entry_mode.value, card.pin_entered, icc)
+    contactless = card.entry_mode in (EntryMode.CONTACTLESS_CHIP, EntryMode.CONTACTLESS_MSD)
+    return (
+        signature_rule.signature_required(txn_type.value, cvm),
+        signature_rule.signature_waiver(txn_type.value, cvm, contactless=contactless),
+    )
 
 
 def _original_json(original: Original | None) -> dict[str, Any] | None:

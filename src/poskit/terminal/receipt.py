@@ -20,6 +20,7 @@ __all__ = [
     "TXN_NAMES",
     "Receipt",
     "amount_label",
+    "e_receipt_url",
     "render_text",
 ]
 
@@ -113,6 +114,13 @@ class Receipt:
             signature_image=base64.b64encode(png).decode("ascii"),
             feature_code=self.feature_code if feature_code is None else feature_code,
         )
+
+
+def e_receipt_url(portal_url: str, token: str | None) -> str:
+    """The cardholder's link to the receipt: the portal's ``/r/`` page and the host's token ("" if none)."""
+    if not token or not portal_url:
+        return ""
+    return f"{portal_url.rstrip('/')}/r/{token}"
 
 
 def amount_label(receipt: Receipt) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from poskit.config import Settings
+from poskit.host.terminal_security import terminal_security
 from poskit.ledger.monitoring import list_flags
 from poskit.store.schema import audit_log, merchants, terminals, transactions
 from poskit.terminal.runtime import terminal_files
@@ -76,6 +77,10 @@ class TerminalDetails:
     pending_reversals: int | None  # None: the terminal's store is not on this machine
     pending_uploads: int | None
     flags: list[dict[str, Any]]
+    #: working keys: ``in_force`` | ``pending`` (a newer sign-on's keys await its first MAC) | ``none``
+    keys: str = "none"
+    #: open authentication_failures / duplicate_mismatch / reversal_mismatch flags, newest first
+    security_flags: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -139,6 +144,7 @@ def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> 
     row = _row(conn, terminal_id)
     summary = TerminalSummary(**{f.name: row[f.name] for f in dataclasses.fields(TerminalSummary)})
     in_batch = _open_batch_count(conn, terminal_id, row["batch_no"])
+    security = terminal_security(conn, terminal_id)
     flags = [
         f.to_json() for f in list_flags(conn, merchant_id=row["merchant_id"]) if f.terminal_id == terminal_id
     ]
@@ -172,6 +178,8 @@ def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> 
         pending_reversals=reversals,
         pending_uploads=uploads,
         flags=flags,
+        keys=security.keys,
+        security_flags=[dataclasses.asdict(f) for f in security.flags],
     )
 
 

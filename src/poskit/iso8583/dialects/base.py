@@ -79,6 +79,7 @@ from poskit.iso8583.transactions import (
 from poskit.money import Amount, AmountError, Currency, CurrencyError, currency
 
 __all__ = [
+    "E_RECEIPT_TYPES",
     "FINANCIAL_TYPES",
     "NETWORK_TYPES",
     "UPLOAD_CODES",
@@ -733,6 +734,11 @@ class BaseDialect:
             f[55] = _hex(response.icc_data)
         if response.working_keys is not None:
             f[62] = _hex(pack_working_keys(response.working_keys, scheme or "004"))
+        elif response.e_receipt_token is not None and d.txn_type in E_RECEIPT_TYPES:
+            try:
+                f[62] = _hex(response.e_receipt_token.encode("ascii"))
+            except UnicodeEncodeError:
+                raise MessageEncodeError(62, "e-receipt token must be ASCII") from None
         if response.card_organisation is not None or response.remarks:
             f[63] = pack_card_organisation_field(
                 self._text_out(response.card_organisation or ""),
@@ -767,6 +773,7 @@ class BaseDialect:
         cur = self._currency(m)
         key_scheme = self._key_scheme_of(m, f60) if t == T.SIGN_ON else None
         keys_raw = m.binary(62) if t == T.SIGN_ON else None
+        token_raw = m.binary(62) if t in E_RECEIPT_TYPES else None
         org, remarks = unpack_card_organisation_field(m.fields[63], self._text) if 63 in m else (None, ())
         issuer_id, acquirer_44 = unpack_additional_response(m.fields[44]) if 44 in m else (None, None)
         totals, rec, frec = self._parse_settlement_response(m) if t == T.SETTLEMENT else (None, None, None)
@@ -798,6 +805,7 @@ class BaseDialect:
             card_organisation=org,
             remarks=remarks,
             merchant_name=(name.rstrip() or None) if name is not None else None,
+            e_receipt_token=_receipt_token(token_raw),
         )
 
     def error_response(self, message: IsoMessage, response_code: str) -> IsoMessage:
@@ -818,6 +826,34 @@ class BaseDialect:
 
     def unframe(self, payload: bytes) -> Envelope:
         raise NotImplementedError
+
+
+#: financial responses whose field 62 carries the e-receipt link token (docs/protocol.md §3.7)
+E_RECEIPT_TYPES = frozenset(
+    {
+        T.SALE,
+        T.VOID,
+        T.REFUND,
+        T.PREAUTH,
+        T.PREAUTH_VOID,
+        T.COMPLETION,
+        T.COMPLETION_VOID,
+        T.COMPLETION_ADVICE,
+        T.OFFLINE_SALE_ADVICE,
+    }
+)
+
+
+def _receipt_token(raw: bytes | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise MessageFormatError(62, 0, "e-receipt token is not ASCII") from None
+    if not text.isprintable() or " " in text:
+        raise MessageFormatError(62, 0, "e-receipt token has spaces or control characters")
+    return text
 
 
 def _scheme_of(keys: WorkingKeys) -> str:

@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from poskit.store.schema import acquirers, merchants
+from poskit.tms.registry import MARKET_LANGUAGE
 
-__all__ = ["acquirer_of", "merchant_choices"]
+__all__ = ["MerchantLocale", "acquirer_of", "merchant_choices", "merchant_locale"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MerchantLocale:
+    """Where a merchant is: the zone its times are shown in, its language, whom its customers call."""
+
+    timezone: str  # IANA zone: the merchant's own, else its acquirer's
+    language: str  # portal locale code: zh_CN | en
+    support_phone: str  # the acquirer's support line printed on the merchant's slips
+
+
+def merchant_locale(conn: Connection, merchant_id: int) -> MerchantLocale:
+    """The merchant's zone, language and support line, as its terminals are provisioned with them."""
+    row = conn.execute(
+        select(
+            merchants.c.timezone.label("merchant_timezone"),
+            merchants.c.language,
+            acquirers.c.timezone,
+            acquirers.c.country,
+            acquirers.c.support_phone,
+        )
+        .select_from(merchants.join(acquirers, merchants.c.acquirer_id == acquirers.c.id))
+        .where(merchants.c.id == merchant_id)
+    ).one()
+    language = row.language or MARKET_LANGUAGE.get(row.country, "zh")
+    return MerchantLocale(
+        timezone=row.merchant_timezone or row.timezone,
+        language="zh_CN" if language.startswith("zh") else "en",
+        support_phone=row.support_phone,
+    )
 
 
 def acquirer_of(conn: Connection, merchant_id: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from poskit.cards.bins import lookup_bin
 from poskit.money import Amount
+from poskit.portal.data.signatures import waiver_of
 from poskit.terminal.receipt import Receipt, render_text
 
 __all__ = ["receipt_for", "receipt_text"]
@@ -61,12 +62,13 @@ def receipt_for(
     original: Mapping[str, Any] | None = None,
     signed: bool = False,
     signature_required: bool = False,
+    remark: str = "电子签购单副本 PORTAL COPY",
 ) -> Receipt:
     local = txn["received_at"].astimezone(tz)
     waiver = ""
     if not signature_required:
-        waiver = "PIN verified" if txn.get("pin_entered") else "small amount, no signature"
-    remarks = ["电子签购单副本 PORTAL COPY"]
+        waiver = waiver_of(txn)
+    remarks = [remark]
     if signature_required and not signed:
         remarks.append("未签名 NOT SIGNED - 补签 pending")
     data: dict[str, Any] = {

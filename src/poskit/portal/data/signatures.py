@@ -4,9 +4,10 @@ The images live in the host's ``signatures`` table (one row per terminal + RRN, 
 image as uploaded: JBIG from terminals, PNG from the portal). A transaction counts
 as signed when a complete signature row exists for it.
 
-Which transactions need a signature: an approved payment where no PIN was
-verified online, unless it was a contactless payment within the small-amount
-no-PIN/no-signature limit (小额免密免签, 1000 CNY since 2018-06-01).
+Which transactions need a signature is not decided here: the host stored the
+answer of :mod:`poskit.signature_rule` with each transaction
+(``transactions.signature_required``); the portal lists those still in force
+(approved, a held or completed pre-authorisation) without a complete signature.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, and_, exists, func, insert, not_, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
-from poskit.store.schema import transactions
+from poskit.ledger.unsigned import unsigned_clause
+from poskit.signature_rule import UNSIGNED_STATUSES, cvm_from_hex, signature_waiver
 from poskit.store.schema_terminal_day import signatures
 from poskit.terminal.signature import JbigError, jbig_to_png
 from poskit.terminal.signature import SignatureImageError as CodecImageError
@@ -30,14 +32,13 @@ from poskit.terminal.signature.feature_code import FeatureCodeError
 from poskit.terminal.signature.feature_code import feature_code as _feature_code
 
 __all__ = [
-    "CONTACTLESS_ENTRY_MODES",
     "MAX_SIGNATURE_BYTES",
-    "QPS_NO_SIGNATURE_LIMIT",
     "SignatureExists",
     "SignatureImageError",
     "SignatureNotNeeded",
     "feature_code",
     "needs_signature",
+    "no_signature_reason",
     "normalise_signature_png",
     "parse_png_data_url",
     "signature_png",
@@ -45,15 +46,11 @@ __all__ = [
     "signed_transaction_ids",
     "store_signature",
     "unsigned_clause",
+    "waiver_of",
 ]
 
-#: Contactless payments up to this amount (minor units of CNY) need neither PIN nor signature.
-QPS_NO_SIGNATURE_LIMIT = 100_000
-#: Field 22 entry modes of a contactless read (qPBOC chip, magstripe-data contactless).
-CONTACTLESS_ENTRY_MODES = ("contactless_chip", "contactless_msd")
 MAX_SIGNATURE_BYTES = 512 * 1024
 _MAX_SIDE = 2000
-_SIGNED_TYPES = ("sale", "completion", "completion_advice", "offline_sale_advice")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -66,7 +63,7 @@ class SignatureExists(ValueError):
 
 
 class SignatureNotNeeded(ValueError):
-    """The transaction needs no cardholder signature (PIN verified, small contactless, declined ...)."""
+    """The transaction needs no cardholder signature (PIN, phone or card verified, a void, declined ...)."""
 
     def __init__(self, txn_id: int) -> None:
         super().__init__(f"transaction {txn_id} needs no cardholder signature")
@@ -82,34 +79,31 @@ class SignatureImageError(ValueError):
 
 
 def needs_signature(txn: Mapping[str, Any]) -> bool:
-    """Whether the cardholder should have signed this transaction's slip."""
-    if txn.get("status") != "approved" or txn.get("txn_type") not in _SIGNED_TYPES:
-        return False
-    if txn.get("pin_entered"):
-        return False
-    small = txn.get("currency") == "CNY" and int(txn.get("amount") or 0) <= QPS_NO_SIGNATURE_LIMIT
-    return not (txn.get("entry_mode") in CONTACTLESS_ENTRY_MODES and small)
+    """Whether the cardholder should have signed this transaction's slip, and it still matters.
+
+    The host's stored answer of the signature rule, for a transaction still in force
+    (a voided, reversed or declined one needs no 补签).
+    """
+    return bool(txn.get("signature_required")) and txn.get("status") in UNSIGNED_STATUSES
 
 
-def _signed() -> ColumnElement[bool]:
-    return and_(signatures.c.transaction_id == transactions.c.id, signatures.c.complete.is_(True))
+def waiver_of(txn: Mapping[str, Any]) -> str:
+    """The rule's reason this transaction's slip needs no signature ("" when it needs one)."""
+    response = txn.get("response")
+    emv = response.get("emv") if isinstance(response, Mapping) else None
+    entry = txn.get("entry_mode")
+    cvm = cvm_from_hex(entry, bool(txn.get("pin_entered")), emv if isinstance(emv, Mapping) else None)
+    contactless = entry in ("contactless_chip", "contactless_msd")
+    return signature_waiver(str(txn.get("txn_type") or ""), cvm, contactless=contactless)
 
 
-def unsigned_clause() -> ColumnElement[bool]:
-    """SQL for :func:`needs_signature` and "no complete signature stored yet"."""
-    c = transactions.c
-    small_tap = and_(
-        func.coalesce(c.entry_mode, "").in_(CONTACTLESS_ENTRY_MODES),
-        c.currency == "CNY",
-        c.amount <= QPS_NO_SIGNATURE_LIMIT,
-    )
-    return and_(
-        c.status == "approved",
-        c.txn_type.in_(_SIGNED_TYPES),
-        c.pin_entered.is_(False),
-        not_(small_tap),
-        not_(exists().where(_signed())),
-    )
+def no_signature_reason(txn: Mapping[str, Any]) -> str:
+    """Why the portal asks for no signature ("" when it does): not in force, or the rule's waiver."""
+    if txn.get("status") not in UNSIGNED_STATUSES:
+        return "the transaction is not in force"
+    if txn.get("signature_required"):
+        return ""
+    return waiver_of(txn) or "no signature required"
 
 
 def signed_transaction_ids(conn: Connection, txn_ids: Iterable[int]) -> set[int]:

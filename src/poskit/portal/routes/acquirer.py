@@ -13,6 +13,7 @@ from poskit.portal.accounts import PortalUser, WeakPasswordError, list_users, se
 from poskit.portal.audit import audit, recent_entries
 from poskit.portal.data.review import open_dispute_count, visible_flags
 from poskit.portal.decisions import clear_merchant_flag, review_merchant_change
+from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import NotFound, visible_merchant_ids, visible_merchants
 from poskit.portal.sessions import revoke_user_sessions
@@ -89,7 +90,7 @@ def review_change_post(
         with portal.write() as conn:
             review_merchant_change(conn, user, change_id, approve=decision == "approve", note=note, now=now)
     except ChangeRequestError as exc:
-        flash(request, "error", loc.gettext("Not reviewed: {reason}").format(reason=exc.reason))
+        flash(request, "error", loc.gettext("Not reviewed: {reason}").format(reason=refusal_text(loc, exc)))
         return RedirectResponse("/review/changes", status_code=303)
     flash(
         request,

@@ -30,6 +30,7 @@ from poskit.portal.decisions import (
     resolve_dispute,
     review_dispute,
 )
+from poskit.portal.errors import refusal_text
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import get_transaction
 from poskit.portal.web import (
@@ -142,7 +143,7 @@ def dispute_open(
         flash(
             request,
             "error",
-            loc.gettext("Dispute not opened: {reason}").format(reason=getattr(exc, "reason", str(exc))),
+            loc.gettext("Dispute not opened: {reason}").format(reason=refusal_text(loc, exc)),
         )
         return RedirectResponse(back, status_code=303)
     flash(
@@ -173,7 +174,7 @@ def _run(request: Request, dispute_id: RecordId, fn: Any) -> Response:
         flash(
             request,
             "error",
-            loc.gettext("Not done: {reason}").format(reason=getattr(exc, "reason", str(exc))),
+            loc.gettext("Not done: {reason}").format(reason=refusal_text(loc, exc)),
         )
     return RedirectResponse(f"/disputes/{dispute_id}", status_code=303)
 

@@ -13,6 +13,7 @@ from poskit.portal.accounts import PortalUser
 from poskit.portal.data.dashboard import terminal_health
 from poskit.portal.data.merchants import acquirer_of
 from poskit.portal.decisions import request_merchant_change
+from poskit.portal.errors import refusal_text
 from poskit.portal.scope import get_merchant
 from poskit.portal.web import (
     MAX_ID,
@@ -91,7 +92,11 @@ def change_request(
                 now=now,
             )
     except ChangeRequestError as exc:
-        flash(request, "error", loc.gettext("Change not requested: {reason}").format(reason=exc.reason))
+        flash(
+            request,
+            "error",
+            loc.gettext("Change not requested: {reason}").format(reason=refusal_text(loc, exc)),
+        )
         return RedirectResponse(target, status_code=303)
     flash(request, "ok", loc.gettext("Change request #{id} sent for review.").format(id=change.id))
     return RedirectResponse(target, status_code=303)

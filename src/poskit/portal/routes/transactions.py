@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi import Path as FastApiPath
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
@@ -39,7 +38,7 @@ from poskit.portal.data.transactions import (
     write_csv,
 )
 from poskit.portal.permissions import Permission, require
-from poskit.portal.scope import NotFound, get_merchant, get_transaction, merchant_filter, visible_merchants
+from poskit.portal.scope import NotFound, get_merchant, get_transaction, visible_merchants
 from poskit.portal.web import (
     PageQuery,
     RecordId,
@@ -157,7 +156,7 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
                 tz=loc.tz,
                 original=original,
                 signed=txn["signed"],
-                signature_required=txn["needs_signature"] or txn["signed"],
+                signature_required=bool(txn["signature_required"]),
             )
         )
     detail.update(
@@ -169,28 +168,6 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
         flags=ledger["flags"] if ledger and user.is_acquirer else [],
     )
     return detail
-
-
-@router.get("/r/{rrn}")
-def e_receipt(
-    request: Request,
-    rrn: Annotated[str, FastApiPath(pattern="^[0-9A-Za-z]{1,12}$")],
-    user: PortalUser = Depends(page_user),
-) -> Response:
-    """The receipt QR code's link (``<portal>/r/<RRN>``): the transaction's page for its merchant.
-
-    An RRN is sequential and guessable, so this is not a public e-receipt: it needs a
-    portal login and, like every other URL, is a 404 for anyone else's transaction.
-    """
-    with portal_state(request).read() as conn:
-        found = conn.execute(
-            select(transactions.c.id).where(
-                transactions.c.rrn == rrn, merchant_filter(user, transactions.c.merchant_id)
-            )
-        ).scalar()
-    if found is None:
-        raise NotFound("transaction")
-    return RedirectResponse(f"/transactions/{found}", status_code=303)
 
 
 @router.get("/transactions/{txn_id}")
