@@ -71,7 +71,7 @@ _TXN_TYPES = (
 )
 _ENTRY_MODES = ("swipe", "chip", "contactless_chip", "contactless_msd", "manual", "fallback", "unknown")
 _ROLES = ("merchant_owner", "merchant_staff", "acquirer_staff", "acquirer_admin", "operator", "supervisor")
-_TERMINAL_STATES = ("online", "offline", "never_seen")
+_TERMINAL_STATES = ("online", "offline", "never_seen", "keys_in_force", "keys_pending", "keys_none")
 _CARDS = ("debit", "credit", "domestic", "foreign")
 _FEES = (
     "domestic_debit",
