@@ -64,6 +64,7 @@ __all__ = [
     "refund",
     "repeat_differences",
     "reversal_mismatch",
+    "reversal_repeat_differences",
     "void_transaction",
 ]
 
@@ -810,7 +811,7 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
     t = inp.terminal
     existing = find_message(conn, t.terminal_id, inp.batch, inp.stan, "0400")
     if existing is not None:
-        if differences := _reversal_repeat_differences(conn, existing, inp):
+        if differences := reversal_repeat_differences(conn, existing, inp):
             return _refuse_duplicate(
                 conn, existing, t, "0400", inp.received_at, differences, currency=inp.currency
             )
@@ -895,7 +896,7 @@ def _named_original(inp: ReversalInput) -> dict[str, Any]:
     }
 
 
-def _reversal_repeat_differences(conn: Connection, existing: Any, inp: ReversalInput) -> list[str]:
+def reversal_repeat_differences(conn: Connection, existing: Any, inp: ReversalInput) -> list[str]:
     """What a repeated reversal changed against the stored one: the original it names, its card
     or its amount (an ascii87 reversal has its own trace, so a reused trace can name another sale)."""
     named = _named_original(inp)
