@@ -177,6 +177,9 @@ class RunningServices:
             jobs=stats.jobs,
             failed_commits=stats.failed_commits,
             largest_group=stats.largest_group,
+            engine=self.settings.host_engine,
+            decided_in_memory=getattr(self.writer, "decided_in_memory", 0),
+            handed_to_sql=getattr(self.writer, "handed_to_sql", 0),
         )
         self.engine.dispose()
 
