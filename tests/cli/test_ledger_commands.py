@@ -195,13 +195,18 @@ def test_settlement_d0_statement_recon_and_payouts(data: tuple[Path, World]) -> 
     """D0 on request, then the statement as CSV and PDF, the reconciliation report and the payout list."""
     data_dir, world = data
     world.sale(100000)
-    d0 = run_json(
-        data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=1)).isoformat()
-    )
+    add_users(world)
+    d0 = json.loads(
+        as_user(
+            data_dir, "settlement", "d0", "--merchant", CAFE, "--by", "cafe", "--json",
+            "--now", (NOW + timedelta(hours=1)).isoformat(),
+        ).stdout
+    )  # fmt: skip
     assert (d0["kind"], d0["amount"], d0["fee"]) == ("d0", 99400 - 200, 200)
-    nothing = run(
-        data_dir, "settlement", "d0", "--merchant", CAFE, "--now", (NOW + timedelta(hours=2)).isoformat()
-    )
+    nothing = as_user(
+        data_dir, "settlement", "d0", "--merchant", CAFE, "--by", "cafe",
+        "--now", (NOW + timedelta(hours=2)).isoformat(),
+    )  # fmt: skip
     assert nothing.exit_code == 1 and "nothing to pay" in nothing.output
     run_json(data_dir, "settle-day", "--date", "2026-11-24", "--now", NEXT_MORNING)
     csv_path, pdf_path = data_dir / "s.csv", data_dir / "s.pdf"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, insert
+from sqlalchemy.engine import Connection
 
 from poskit.host.authorization import (
     CardInfo,
@@ -14,8 +17,11 @@ from poskit.host.authorization import (
     TxnInput,
     repeat_differences,
     reversal_mismatch,
+    reversal_repeat_differences,
 )
 from poskit.host.registry import TerminalRecord
+from poskit.store.db import inserted_id
+from poskit.store.schema import transactions
 
 NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)
 TERMINAL = TerminalRecord(
@@ -169,3 +175,73 @@ def test_a_reversal_with_another_card_is_25_before_the_amount() -> None:
 def test_an_original_without_a_card_hash_is_judged_by_amount() -> None:
     """An original stored without a card (none was read) cannot mismatch on the card."""
     assert reversal_mismatch({**ORIGINAL, "pan_hash": None}, REVERSAL) is None
+
+
+@pytest.fixture
+def stored_sale(sqlite_engine: Engine) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """The reversed sale (batch 1 trace 42) in a migrated database, and the reversal stored for it."""
+    with sqlite_engine.connect() as conn:
+        sale_id = inserted_id(
+            conn.execute(
+                insert(transactions).values(
+                    terminal_id=TERMINAL.terminal_id,
+                    mti="0200",
+                    txn_type="sale",
+                    stan=42,
+                    batch_no=1,
+                    received_at=NOW,
+                    amount=777,
+                    currency="156",
+                    pan_hash="hash-of-card-a",
+                    response_code="00",
+                    status="reversed",
+                    response={},
+                )
+            )
+        )
+        reversal = {"original_id": sale_id, "amount": 777, "response": {"response_code": "00"}}
+        yield conn, reversal
+
+
+def test_a_repeated_reversal_naming_the_same_sale_matches(
+    stored_sale: tuple[Connection, dict[str, Any]],
+) -> None:
+    """Same original, card and amount as the stored reversal: it is a true repeat."""
+    conn, reversal = stored_sale
+    assert reversal_repeat_differences(conn, reversal, REVERSAL) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "difference"),
+    [
+        ({"original_stan": 41}, "original"),
+        ({"original_batch": 2}, "original"),
+        ({"original_type": "preauth", "original_mti": "0100"}, "original"),
+        ({"pan_hash": "hash-of-card-b"}, "card"),
+        ({"amount": 77}, "amount"),
+    ],
+)
+def test_a_repeated_reversal_with_other_content_names_it(
+    stored_sale: tuple[Connection, dict[str, Any]], change: dict[str, Any], difference: str
+) -> None:
+    """Another original (ascii87 field 90), card or amount under the stored reversal's key is named."""
+    conn, reversal = stored_sale
+    assert reversal_repeat_differences(conn, reversal, dataclasses.replace(REVERSAL, **change)) == [
+        difference
+    ]
+
+
+def test_a_repeated_orphan_reversal_is_judged_by_what_it_named(
+    stored_sale: tuple[Connection, dict[str, Any]],
+) -> None:
+    """An orphan reversal kept the original it named: the same one matches, another one or
+    another amount does not."""
+    conn, _ = stored_sale
+    orphan = {
+        "original_id": None,
+        "amount": 777,
+        "response": {"orphan_of": {"batch": 1, "stan": 42, "mti": "0200", "type": "sale"}},
+    }
+    assert reversal_repeat_differences(conn, orphan, REVERSAL) == []
+    other = dataclasses.replace(REVERSAL, original_stan=43, amount=1)
+    assert reversal_repeat_differences(conn, orphan, other) == ["original", "amount"]

@@ -184,3 +184,55 @@ async def test_chip_repeat_is_answered_from_the_original_only_with_its_cryptogra
         flagged = [f for f in flags if f["kind"] == "duplicate_mismatch"]
         assert [f["severity"] for f in flagged] == ["high"]
         assert "cryptogram" in flagged[0]["summary"] and "amount" not in flagged[0]["summary"]
+
+
+@pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
+async def test_repeated_reversal_replays_only_with_the_same_content(
+    outside_terminal: Callable[..., OutsideTerminal],
+    issuer_balance: Callable[[str], int],
+    demo_settings: Any,
+    dialect: str,
+    mac: str,
+) -> None:
+    """A reversal sent again byte for byte gets its stored 00 and reverses nothing twice; under its
+    key with another amount it is refused 94 with a duplicate_mismatch flag."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        before = issuer_balance(STRIPE)
+        sale = _stripe_sale(t, 650)
+        assert (await t.exchange(sale))["39"] == "00"
+        reversal = t.reversal_request(sale)
+        assert (await t.exchange(reversal))["39"] == "00"
+        assert (await t.exchange(reversal))["39"] == "00"
+        assert issuer_balance(STRIPE) == before
+        other_amount = await t.exchange({**reversal, "4": f"{65:012d}"})
+        assert other_amount["39"] == "94", other_amount
+        assert issuer_balance(STRIPE) == before
+        assert "duplicate_mismatch" in flag_kinds(demo_settings.data_dir, t.tid)
+
+
+async def test_ascii87_reused_reversal_trace_naming_another_sale_is_94(
+    outside_terminal: Callable[..., OutsideTerminal],
+    issuer_balance: Callable[[str], int],
+    demo_settings: Any,
+) -> None:
+    """ascii87 reversals have their own trace: one reusing a stored reversal's trace but naming
+    another sale in field 90 is refused 94 (not the stored 00), that sale stays charged, and its
+    own reversal under a fresh trace still undoes it."""
+    async with outside_terminal(dialect="ascii87", mac="x919") as t:
+        assert (await t.sign_on())["39"] == "00"
+        before = issuer_balance(STRIPE)
+        first, second = _stripe_sale(t, 410), _stripe_sale(t, 420)
+        assert (await t.exchange(first))["39"] == "00"
+        assert (await t.exchange(second))["39"] == "00"
+        reversal = t.reversal_request(first)
+        assert (await t.exchange(reversal))["39"] == "00"
+        assert issuer_balance(STRIPE) == before - 420
+        reused = {**t.reversal_request(second), "11": reversal["11"]}
+        answer = await t.exchange(reused)
+        assert answer["39"] == "94", answer
+        assert issuer_balance(STRIPE) == before - 420
+        flags = terminal_flags(demo_settings.data_dir, t.tid)
+        assert any(f["kind"] == "duplicate_mismatch" and "original" in f["summary"] for f in flags)
+        assert (await t.reversal(second))["39"] == "00"
+        assert issuer_balance(STRIPE) == before

@@ -78,3 +78,33 @@ async def test_genuine_sign_off_then_sign_on_serves_under_the_new_keys(
         assert t.mak != old_mak
         _, answer = await t.sale(*_card(), amount_minor=200)
         assert answer["39"] == "00", answer
+
+
+@pytest.mark.parametrize(
+    ("dialect", "mac", "scheme"),
+    [("cups", "cups-ecb", "001"), ("cups", "cups-ecb", "006"), ("ascii87", "x919", "001")],
+)
+async def test_refused_key_schemes_get_40_and_change_nothing(
+    outside_terminal: Callable[..., OutsideTerminal],
+    issuer_balance: Callable[[str], int],
+    dialect: str,
+    mac: str,
+    scheme: str,
+) -> None:
+    """A sign-on for scheme 001 (single DES) or 006 (SM4) is answered 40 without keys; the terminal's
+    keys and batch from its 004 sign-on still serve its next sale."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        doc = t._base("0800")
+        if dialect == "cups":
+            doc.update({"60": t._field60("00", scheme), "63": "01 outside"})
+        else:
+            doc.update({"53": "0000000000000000", "60": t._field60("00", "000"), "70": "001"})
+        refused = await t.exchange(doc, mac=False)
+        assert refused["39"] == "40", refused
+        assert "62" not in refused
+        before = issuer_balance("magstripe-debit")
+        _, answer = await t.sale(*_card(), amount_minor=150)
+        assert answer["39"] == "00", answer
+        assert answer["60"][2:8] == f"{t.batch:06d}"
+        assert issuer_balance("magstripe-debit") == before - 150

@@ -39,6 +39,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from poskit.benchmarks import BenchResult
 from poskit.benchmarks._harness import terminal_engine
 from poskit.benchmarks._loadgen import LoadPlan, LoadReport, decode_histogram, generator_main, idle_main
+from poskit.benchmarks._mix import MIXES, MixError, chip_card_data, choose_kind, load_chip_cards
 from poskit.cards.book import TestCard, card_by_name
 from poskit.cards.magstripe import track2_for
 from poskit.cards.pan import luhn_check_digit
@@ -62,6 +63,7 @@ LOAD_CARDS = 400
 # Issue 11's targets on this 2-core machine (SQLite, synchronous=FULL).
 TARGETS = {
     "magstripe_tps": 5000.0,
+    "chip_tps": 4000.0,
     "open_p99_ms": 20.0,
     "open_p999_ms": 50.0,
     "echo_ratio": 0.15,
@@ -107,13 +109,18 @@ class _Terminals:
     sales: int
     reversals: int
     declines: int
+    kinds: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
-def _build_frames(settings: Settings, port: int, terminals: int, per_terminal: int) -> _Terminals:
+def _build_frames(settings: Settings, port: int, terminals: int, per_terminal: int, mix: str) -> _Terminals:
     """Sign every terminal on against the host and build its requests (host work stays real:
-    each PIN block is encrypted under the terminal's own PIK, each MAC under its own MAK)."""
+    each PIN block is encrypted under the terminal's own PIK, each MAC under its own MAK, each
+    chip request carries the ARQC of the card's virtual chip)."""
+    from poskit.cards.icc import virtual_card
+
     rng = random.Random(5000)
     cards = load_cards(LOAD_CARDS)
+    chip_cards = load_chip_cards(terminals) if mix != "magstripe" else []
     low = card_by_name("low-balance")
     out = _Terminals("", [], [], 0, 0, 0)
     for t in range(terminals):
@@ -122,6 +129,8 @@ def _build_frames(settings: Settings, port: int, terminals: int, per_terminal: i
         signed = asyncio.run(engine.sign_on())
         if not signed.approved:
             raise RuntimeError(f"sign-on of {tid} failed: {signed.message}")
+        own = (chip_cards[t].funded, chip_cards[t].empty) if chip_cards else ()
+        chips = {c.name: virtual_card(c) for c in own}  # one chip per card: its ATC keeps rising
         dialect = engine.dialect
         out.dialect = engine.profile.dialect
         frames: list[bytes] = []
@@ -144,29 +153,51 @@ def _build_frames(settings: Settings, port: int, terminals: int, per_terminal: i
                 )
                 last_sale = None
                 out.reversals += 1
+                out.kinds["reversal"] = out.kinds.get("reversal", 0) + 1
             else:
+                kind = choose_kind(mix, rng)
                 declined = rng.random() < DECLINE_SHARE
-                card = low if declined else cards[rng.randrange(len(cards))]
-                amount = 5_000 + rng.randrange(1000) if declined else 100 + rng.randrange(900)
-                request = Request(
-                    TxnType.SALE,
-                    tid,
-                    MERCHANT,
-                    store.next_stan(),
-                    store.batch_no(),
-                    amount=Amount.of(amount, card.currency),
-                    card=CardData(
+                minor = 5_000 + rng.randrange(1000) if declined else 100 + rng.randrange(900)
+                stan = store.next_stan()
+                if kind == "magstripe":
+                    card = low if declined else cards[rng.randrange(len(cards))]
+                    amount = Amount.of(minor, card.currency)
+                    card_data = CardData(
                         entry_mode=EntryMode.SWIPE,
                         track2=track2_for(card).to_field35(),
                         pin_max_length=6,
                         pin_block=engine.element.encrypt_pin(card.pin, card.pan),
-                    ),
+                    )
+                    chip_fields: dict[str, Any] = {}
+                else:
+                    card = chip_cards[t].empty if declined else chip_cards[t].funded
+                    amount = Amount.of(minor, card.currency)
+                    card_data = chip_card_data(
+                        engine,
+                        chips[card.name],
+                        card,
+                        amount,
+                        contactless=kind == "contactless",
+                        sequence_number=stan,
+                        rng=rng,
+                    )
+                    chip_fields = {"reading_capability": "6", "chip_condition": "0"}
+                request = Request(
+                    TxnType.SALE,
+                    tid,
+                    MERCHANT,
+                    stan,
+                    store.batch_no(),
+                    amount=amount,
+                    card=card_data,
                     operator="01",
                     local_datetime=datetime.now().replace(microsecond=0),
+                    **chip_fields,
                 )
                 last_sale = request
                 out.sales += 1
                 out.declines += declined
+                out.kinds[kind] = out.kinds.get(kind, 0) + 1
             raw = dialect.seal(dialect.encode_request(request), mac=engine.element.generate_mac)
             frames.append(dialect.frame(raw))
             stans.append(request.stan)
@@ -256,10 +287,18 @@ def _ledger_check(env: dict[str, str]) -> dict[str, Any]:
 
 
 def _measure(
-    *, terminals: int, mode: str, rate: float, seconds: float, per_terminal: int, idle: int, loop: str
+    *,
+    terminals: int,
+    mode: str,
+    rate: float,
+    seconds: float,
+    per_terminal: int,
+    idle: int,
+    loop: str,
+    mix: str,
 ) -> BenchResult:
     loop_name = resolve_loop(loop)[0]
-    data: dict[str, Any] = {"terminals": terminals, "mode": mode, "mix": "magstripe-pin", "loop": loop_name}
+    data: dict[str, Any] = {"terminals": terminals, "mode": mode, "mix": mix, "loop": loop_name}
     with (
         tempfile.TemporaryDirectory(prefix="poskit-bench-host-") as tmp,
         Progress(
@@ -269,7 +308,7 @@ def _measure(
         step = progress.add_task("provisioning", total=None)
         port = _free_port()
         settings = Settings(data_dir=Path(tmp), host_port=port, portal_port=0)
-        _provision(settings)
+        _provision(settings, terminals if mix != "magstripe" else 0)
         env = {
             **os.environ,
             "POSKIT_DATA_DIR": tmp,
@@ -285,7 +324,7 @@ def _measure(
         host_log = Path(tmp) / "host.log"
         with _server(host_args, env, port, host_log) as host_process:
             progress.update(step, description=f"signing on {terminals} terminals, building requests")
-            built = _build_frames(settings, port, terminals, per_terminal)
+            built = _build_frames(settings, port, terminals, per_terminal, mix)
             host = psutil.Process(host_process.pid)
             echo_port = _free_port()
             progress.update(step, description="echo ceiling (same generator, same connections)")
@@ -329,7 +368,7 @@ def _measure(
     )
 
 
-def _provision(settings: Settings) -> None:
+def _provision(settings: Settings, chip_terminals: int) -> None:
     from poskit.demo.world import provision_demo, seed_issuer_cards
     from poskit.host.security import open_host_database
     from poskit.store.db import WRITE
@@ -337,8 +376,25 @@ def _provision(settings: Settings) -> None:
     provision_demo(settings)
     engine, hsm, keys = open_host_database(settings)
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        seed_issuer_cards(conn, hsm, keys, load_cards(LOAD_CARDS), datetime.now(UTC))
+        chip = [c for pair in load_chip_cards(chip_terminals) for c in (pair.funded, pair.empty)]
+        seed_issuer_cards(conn, hsm, keys, load_cards(LOAD_CARDS) + chip, datetime.now(UTC))
     engine.dispose()
+
+
+#: Saturation targets of issue 11 per mix (approved sales a second); none set for the others.
+_TPS_TARGETS: dict[str, float] = {"magstripe": TARGETS["magstripe_tps"], "chip": TARGETS["chip_tps"]}
+_MIX_TITLES = {
+    "magstripe": "magstripe + online PIN",
+    "chip": "chip + online PIN (ARQC)",
+    "contactless": "contactless under the QPS limit (ARQC, no CVM)",
+    "mixed": "mixed (30 % magstripe + PIN, 50 % chip + PIN, 20 % contactless)",
+}
+
+
+def _kinds_text(built: _Terminals) -> str:
+    names = {"magstripe": "magstripe + PIN", "chip": "chip + PIN", "contactless": "contactless"}
+    counts = [(k, built.kinds.get(k, 0)) for k in ("magstripe", "chip", "contactless")]
+    return ", ".join(f"{n:,} {names[k]} sales" for k, n in counts if n)
 
 
 def _verdict(value: float, target: float, *, at_least: bool) -> str:
@@ -378,6 +434,7 @@ def _result(
         errors=report.errors,
         codes=report.codes,
         sales=built.sales,
+        kinds=built.kinds,
         reversals=built.reversals,
         declines_planned=built.declines,
         throughput=round(throughput, 1),
@@ -396,21 +453,21 @@ def _result(
         targets=TARGETS,
     )
     offered = f", offered {rate:,.0f} requests/s" if mode == "open" else ""
+    target = _TPS_TARGETS.get(str(data["mix"]))
     approved_rate = sales_approved / report.elapsed_s
     rows = [
         (
             "load",
-            f"{data['terminals']} signed-on terminals, {report.sent:,} requests ({built.sales:,} magstripe "
-            f"+ PIN sales over {LOAD_CARDS} cards, {built.declines} planned declines, "
-            f"{built.reversals} reversals), {mode} loop{offered}; host and echo on the "
-            f"{data['loop']} event loop",
+            f"{data['terminals']} signed-on terminals, {report.sent:,} requests ({_kinds_text(built)}; "
+            f"{built.declines} planned declines, {built.reversals} reversals), {mode} loop{offered}; "
+            f"host and echo on the {data['loop']} event loop",
         ),
         (
             "throughput",
             f"{throughput:,.0f} answers/s, {sales_approved / report.elapsed_s:,.0f} approved sales/s "
             + (
-                f"(target 5,000: {_verdict(approved_rate, TARGETS['magstripe_tps'], at_least=True)})"
-                if mode == "closed"
+                f"(target {target:,.0f}: {_verdict(approved_rate, target, at_least=True)})"
+                if mode == "closed" and target
                 else ""
             ),
         ),
@@ -453,16 +510,20 @@ def _result(
             )
         )
     rows.append(("ledger check after the run", "OK" if check.get("ok") else f"BREAKS: {check.get('counts')}"))
+    mix = str(data["mix"])
+    suffix = "" if mix == "magstripe" else f"-{mix}"
     return BenchResult(
-        "host" if mode == "closed" else "host-open",
-        f"Host: {'saturation (closed loop)' if mode == 'closed' else 'fixed offered rate (open loop)'}",
+        ("host" if mode == "closed" else "host-open") + suffix,
+        f"Host: {'saturation (closed loop)' if mode == 'closed' else 'fixed offered rate (open loop)'}, "
+        f"{_MIX_TITLES[mix]}",
         rows,
         notes=[
             "The host is its own process on SQLite (WAL, synchronous=FULL): every answer follows its "
             "durable commit. The load generator is a separate process; host and generator share the 2 cores.",
             "Every request is built before the clock starts (PIN block under the terminal's PIK, MAC under "
-            "its MAK); the host's work is real: MAC verify, PIN translate and verify, issuer decision, "
-            "transaction, fee and journal.",
+            "its MAK; for chip and contactless the EMV kernel's first phase against the card's virtual "
+            "chip, so field 55 carries a real ARQC); the host's work is real: MAC verify, PIN translate "
+            "and verify, ARQC verify, issuer decision, transaction, fee and journal.",
             "Open loop sends each request at its scheduled time whether or not earlier answers arrived, and "
             "measures latency from that time (no coordinated omission); percentiles from an HDR histogram.",
         ],
@@ -480,9 +541,13 @@ def run(
     requests: int | None = None,
     idle: int | None = None,
     loop: str = "auto",
+    mix: str = "magstripe",
 ) -> BenchResult:
     """``quick`` is a smoke test (few terminals, few requests, 200 idle terminals); ``loop`` is the
-    host's and the echo server's event loop (as ``poskit host --loop``)."""
+    host's and the echo server's event loop (as ``poskit host --loop``); ``mix`` one of
+    :data:`~poskit.benchmarks._mix.MIXES` (magstripe, chip, contactless, mixed)."""
+    if mix not in MIXES:
+        raise MixError(mix)
     if mode not in ("closed", "open"):
         raise ValueError(f"mode must be closed or open, not {mode!r}")
     terminals = terminals or (8 if quick else 200)
@@ -495,4 +560,5 @@ def run(
         per_terminal=per_terminal,
         idle=idle if idle is not None else (200 if quick else 10_000),
         loop=loop,
+        mix=mix,
     )

@@ -38,6 +38,10 @@ def bench_command(
     idle: Annotated[
         int | None, typer.Option("--idle", help="host: idle terminals for the RSS figure (default 10,000).")
     ] = None,
+    mix: Annotated[
+        str,
+        typer.Option("--mix", help="host: magstripe | chip | contactless | mixed (chip ARQCs are real)."),
+    ] = "magstripe",
     loop: Annotated[
         LoopChoice, typer.Option("--loop", help="host: the host's event loop (auto, uvloop, asyncio).")
     ] = "auto",
@@ -62,6 +66,7 @@ def bench_command(
             "requests": requests,
             "idle": idle,
             "loop": loop,
+            "mix": mix,
         }
     try:
         result = run(quick=quick, **options)

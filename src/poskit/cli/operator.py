@@ -17,19 +17,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import click
 import typer
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
 
 from poskit.cli.app import fail
 from poskit.cli.ledger import write_conn
-from poskit.portal.accounts import PortalUser, authenticate
-from poskit.portal.permissions import ROLE_PERMISSIONS, PermissionDenied
-from poskit.portal.scope import NotFound
-from poskit.store.schema_portal import login_events
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from poskit.portal.accounts import PortalUser
 
 __all__ = [
     "PASSWORD_ENV",
@@ -83,6 +82,12 @@ def sign_in(
     The attempt is committed on its own, before the decision, so a wrong password counts
     towards the lockout even though the command stops there.
     """
+    # The portal's modules load only for a command that signs in (they bring FastAPI along).
+    from sqlalchemy import insert
+
+    from poskit.portal.accounts import authenticate
+    from poskit.store.schema_portal import login_events
+
     password = _password(username, from_stdin=password_stdin, as_json=as_json)
     with write_conn(data_dir) as conn:
         result = authenticate(conn, username, password, now=now)
@@ -104,11 +109,16 @@ def sign_in(
 
 
 def _roles_with(permission: str) -> str:
+    from poskit.portal.permissions import ROLE_PERMISSIONS
+
     return ", ".join(role for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
 
 
 @contextmanager
 def _refusals(user: PortalUser, as_json: bool) -> Iterator[None]:
+    from poskit.portal.permissions import PermissionDenied
+    from poskit.portal.scope import NotFound
+
     try:
         yield
     except PermissionDenied as exc:

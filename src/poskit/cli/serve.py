@@ -98,7 +98,8 @@ def up_command(
             loop=loop,
         )
     except OSError as exc:
-        fail(f"could not start: {exc.strerror or exc} (is another poskit already running on these ports?)")
+        # PortInUseError names the port and the setting that moves it; anything else, as the OS says it
+        fail(f"could not start: {exc.strerror or exc}")
     console.print("stopped; all data is kept in the data directory")
 
 
@@ -125,4 +126,4 @@ def host_command(
             loop=loop,
         )
     except OSError as exc:
-        fail(f"could not start the host: {exc.strerror or exc}")
+        fail(f"could not start the host: {exc.strerror or exc}")  # a busy port is named, with its setting

@@ -10,12 +10,12 @@ import typer
 
 from poskit.cli.app import DataDirOption, JsonOption, app, console, emit_json, fail, settings_from
 from poskit.cli.ledger import NowOption, parse_now, read_conn, resolve_merchant, write_conn
+from poskit.cli.operator import OperatorOption, PasswordStdinOption, decide, sign_in
 from poskit.ledger.directory import all_acquirers, parse_business_date
 from poskit.ledger.payouts import (
     D0NotAvailableError,
     NothingToPayError,
     list_payouts,
-    request_d0_payout,
     write_payout_file,
 )
 from poskit.ledger.reconciliation import reconciliation_report
@@ -101,19 +101,28 @@ def settle_day_command(
 @settlement_app.command("d0")
 def d0_command(
     merchant: Annotated[str, typer.Option("--merchant", help="Merchant number.")],
+    by: OperatorOption,
     request_key: Annotated[str | None, typer.Option("--key", help="Idempotency key of the request.")] = None,
+    password_stdin: PasswordStdinOption = False,
     now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Pay today's unsettled sales now (D0 / 秒到), less the contract's D0 fee per transaction."""
+    """Pay today's unsettled sales now (D0 / 秒到), less the contract's D0 fee per transaction: the
+    merchant owner's request, as in the portal."""
+    from poskit.portal.decisions import request_instant_payout  # the portal's rules, loaded for D0 only
+
     at = parse_now(now, as_json=as_json)
-    try:
-        with write_conn(data_dir) as conn:
-            info = resolve_merchant(conn, merchant, as_json=as_json)
-            payout = request_d0_payout(conn, info.id, now=at, request_key=request_key, requested_by="cli")
-    except (D0NotAvailableError, NothingToPayError) as exc:
-        fail(str(exc), code=1, as_json=as_json)
+    with read_conn(data_dir) as conn:
+        merchant_id = resolve_merchant(conn, merchant, as_json=as_json).id
+    user = sign_in(data_dir, by, password_stdin=password_stdin, now=at, as_json=as_json)
+    payout = decide(
+        data_dir,
+        user,
+        lambda conn: request_instant_payout(conn, user, merchant_id, request_key=request_key, now=at),
+        errors=(D0NotAvailableError, NothingToPayError),
+        as_json=as_json,
+    )
     if as_json:
         emit_json(payout.to_json())
         return

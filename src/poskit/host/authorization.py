@@ -64,6 +64,7 @@ __all__ = [
     "refund",
     "repeat_differences",
     "reversal_mismatch",
+    "reversal_repeat_differences",
     "void_transaction",
 ]
 
@@ -381,28 +382,42 @@ def _answer_repeat(conn: Connection, inp: TxnInput, existing: Any) -> AuthResult
     """The stored answer for a true repeat; 94 (flagged) for other content, 12 once reversed."""
     differences = repeat_differences(inp, existing)
     if differences:
-        raise_flag(
-            conn,
-            key=f"duplicate_mismatch:{existing['id']}:{inp.received_at.isoformat()}",
-            kind="duplicate_mismatch",
-            severity="high",
-            summary=(
-                f"terminal {inp.terminal.terminal_id} repeated batch {inp.batch} trace {inp.stan:06d} "
-                f"{inp.mti} with another {', '.join(differences)}"
-            ),
-            details={"differences": differences, "original_id": existing["id"], "mti": inp.mti},
-            now=inp.received_at,
-            merchant_id=inp.terminal.merchant_id,
-            terminal_id=inp.terminal.terminal_id,
-            transaction_id=existing["id"],
-        )
-        # The key is taken by the original, so this refusal is answered, not stored.
-        return AuthResult(
-            "94", f"duplicate key with other content ({', '.join(differences)})", currency=inp.currency
+        return _refuse_duplicate(
+            conn, existing, inp.terminal, inp.mti, inp.received_at, differences, currency=inp.currency
         )
     if existing["status"] == "reversed":
         return AuthResult("12", "the original was reversed; nothing is approved again", currency=inp.currency)
     return AuthResult.from_row(existing)
+
+
+def _refuse_duplicate(
+    conn: Connection,
+    existing: Any,
+    terminal: TerminalRecord,
+    mti: str,
+    at: datetime,
+    differences: list[str],
+    *,
+    currency: str,
+) -> AuthResult:
+    """94 for other content under a stored key, with a high ``duplicate_mismatch`` flag."""
+    raise_flag(
+        conn,
+        key=f"duplicate_mismatch:{existing['id']}:{at.isoformat()}",
+        kind="duplicate_mismatch",
+        severity="high",
+        summary=(
+            f"terminal {terminal.terminal_id} repeated batch {existing['batch_no']} trace "
+            f"{int(existing['stan']):06d} {mti} with another {', '.join(differences)}"
+        ),
+        details={"differences": differences, "original_id": existing["id"], "mti": mti},
+        now=at,
+        merchant_id=terminal.merchant_id,
+        terminal_id=terminal.terminal_id,
+        transaction_id=existing["id"],
+    )
+    # The key is taken by the original, so this refusal is answered, not stored.
+    return AuthResult("94", f"duplicate key with other content ({', '.join(differences)})", currency=currency)
 
 
 def repeat_differences(inp: TxnInput, existing: Any) -> list[str]:
@@ -796,6 +811,10 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
     t = inp.terminal
     existing = find_message(conn, t.terminal_id, inp.batch, inp.stan, "0400")
     if existing is not None:
+        if differences := reversal_repeat_differences(conn, existing, inp):
+            return _refuse_duplicate(
+                conn, existing, t, "0400", inp.received_at, differences, currency=inp.currency
+            )
         return AuthResult.from_row(existing)
     original = (
         conn.execute(
@@ -831,12 +850,7 @@ def apply_reversal(conn: Connection, inp: ReversalInput) -> AuthResult:
     stored = result.to_json()
     if original is None:
         # ascii87 reversals have their own trace: remember what they named, so the late original is refused
-        stored["orphan_of"] = {
-            "batch": inp.original_batch if inp.original_batch is not None else inp.batch,
-            "stan": inp.original_stan if inp.original_stan is not None else inp.stan,
-            "mti": inp.original_mti,
-            "type": inp.original_type,
-        }
+        stored["orphan_of"] = _named_original(inp)
     row_id = inserted_id(
         conn.execute(
             insert(transactions).values(
@@ -870,6 +884,44 @@ def reversal_mismatch(original: Any, inp: ReversalInput) -> tuple[str, str] | No
     if inp.amount_sent and inp.amount != int(original["amount"]):
         return "64", f"amount {inp.amount} is not the original's {int(original['amount'])}; nothing reversed"
     return None
+
+
+def _named_original(inp: ReversalInput) -> dict[str, Any]:
+    """The original a reversal names: cups by its own key, ascii87 by field 90."""
+    return {
+        "batch": inp.original_batch if inp.original_batch is not None else inp.batch,
+        "stan": inp.original_stan if inp.original_stan is not None else inp.stan,
+        "mti": inp.original_mti,
+        "type": inp.original_type,
+    }
+
+
+def reversal_repeat_differences(conn: Connection, existing: Any, inp: ReversalInput) -> list[str]:
+    """What a repeated reversal changed against the stored one: the original it names, its card
+    or its amount (an ascii87 reversal has its own trace, so a reused trace can name another sale)."""
+    named = _named_original(inp)
+    if existing["original_id"] is None:  # an orphan: it kept what it named
+        differences = [] if (existing["response"] or {}).get("orphan_of") == named else ["original"]
+        if inp.amount_sent and inp.amount != int(existing["amount"]):
+            differences.append("amount")
+        return differences
+    original = (
+        conn.execute(select(transactions).where(transactions.c.id == existing["original_id"]))
+        .mappings()
+        .one()
+    )
+    stored = {
+        "batch": original["batch_no"],
+        "stan": original["stan"],
+        "mti": original["mti"],
+        "type": original["txn_type"],
+    }
+    if stored != named:
+        return ["original"]
+    mismatch = reversal_mismatch(original, inp)
+    if mismatch is None:
+        return []
+    return ["card" if mismatch[0] == "25" else "amount"]
 
 
 def _flag_reversal_mismatch(

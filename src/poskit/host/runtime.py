@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +28,7 @@ from poskit.portal.security import load_session_secret
 from poskit.store.writer import GroupCommitWriter
 from poskit.tms.registry import sync_operators
 
-__all__ = ["PortalServer", "RunningServices", "run_services"]
+__all__ = ["PortInUseError", "PortalServer", "RunningServices", "bind_listening_socket", "run_services"]
 
 _log = get_logger("poskit.runtime")
 
@@ -37,6 +39,28 @@ class PortalServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+class PortInUseError(OSError):
+    """A listening port is taken (another poskit, or another program): say which, and how to move."""
+
+    def __init__(self, service: str, bind: str, port: int, setting: str) -> None:
+        super().__init__(
+            errno.EADDRINUSE,
+            f"the {service} port {bind}:{port} is already in use (stop what holds it, or choose "
+            f"another port with {setting})",
+        )
+        self.service, self.bind, self.port = service, bind, port
+
+
+def bind_listening_socket(service: str, bind: str, port: int, setting: str) -> socket.socket:
+    """The portal's socket, bound before anything starts, so a busy port starts nothing."""
+    try:
+        return socket.create_server((bind, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(service, bind, port, setting) from exc
+        raise
 
 
 class RunningServices:
@@ -78,10 +102,32 @@ class RunningServices:
         return GroupCommitWriter(self.engine).start()
 
     async def start(self) -> None:
+        portal_socket = (
+            bind_listening_socket(
+                "portal",
+                self.settings.portal_bind,
+                self.settings.portal_port,
+                "POSKIT_PORTAL_PORT or --portal-port",
+            )
+            if self.with_portal
+            else None
+        )
         if self.with_host:
-            await self.host.start()
+            try:
+                await self.host.start()
+            except OSError as exc:
+                if portal_socket is not None:
+                    portal_socket.close()
+                if exc.errno == errno.EADDRINUSE:
+                    raise PortInUseError(
+                        "ISO 8583 host",
+                        self.settings.host_bind,
+                        self.settings.host_port,
+                        "POSKIT_HOST_PORT or --host-port",
+                    ) from exc
+                raise
             self._tasks.append(asyncio.create_task(self.host.serve_forever()))
-        if self.with_portal:
+        if portal_socket is not None:
             secret = load_session_secret(self.settings.data_dir / "portal-session.key")
             portal_app = create_app(
                 self.engine,
@@ -102,7 +148,7 @@ class RunningServices:
                 access_log=False,
             )
             self.portal = PortalServer(config)
-            self._tasks.append(asyncio.create_task(self.portal.serve()))
+            self._tasks.append(asyncio.create_task(self.portal.serve(sockets=[portal_socket])))
             for _ in range(200):
                 if self.portal.started or self._tasks[-1].done():
                     break
@@ -131,6 +177,9 @@ class RunningServices:
             jobs=stats.jobs,
             failed_commits=stats.failed_commits,
             largest_group=stats.largest_group,
+            engine=self.settings.host_engine,
+            decided_in_memory=getattr(self.writer, "decided_in_memory", 0),
+            handed_to_sql=getattr(self.writer, "handed_to_sql", 0),
         )
         self.engine.dispose()
 

@@ -26,6 +26,7 @@ from poskit.ledger.merchant_changes import (
     review_change,
 )
 from poskit.ledger.monitoring import Flag, clear_flag
+from poskit.ledger.payouts import Payout, request_d0_payout
 from poskit.money import Amount
 from poskit.portal.accounts import PortalUser
 from poskit.portal.audit import audit
@@ -43,6 +44,7 @@ __all__ = [
     "move_terminal_as",
     "open_merchant_dispute",
     "represent_dispute",
+    "request_instant_payout",
     "request_merchant_change",
     "resolve_dispute",
     "retire_terminal_as",
@@ -106,6 +108,29 @@ def clear_merchant_flag(
         raise NotFound("flag") from None
     audit(conn, actor=user.username, action="flag.cleared", subject=f"flag:{flag_id}", at=now, note=note)
     return flag
+
+
+# --- instant settlement (D0 / 秒到) -------------------------------------------------------------
+def request_instant_payout(
+    conn: Connection, user: PortalUser, merchant_id: int, *, request_key: str | None, now: datetime
+) -> Payout:
+    """The merchant's owner asks for today's unsettled sales now, paying the contract's D0 fee."""
+    get_merchant(conn, user, merchant_id)
+    require(user, Permission.REQUEST_PAYOUT)
+    payout = request_d0_payout(
+        conn, merchant_id, now=now, request_key=request_key, requested_by=user.username
+    )
+    audit(
+        conn,
+        actor=user.username,
+        action="payout.d0_requested",
+        subject=f"payout:{payout.id}",
+        at=now,
+        amount=payout.amount,
+        fee=payout.fee,
+        currency=payout.currency,
+    )
+    return payout
 
 
 # --- disputes (乱扣费追回) and chargebacks -------------------------------------------------------

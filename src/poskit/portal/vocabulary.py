@@ -71,7 +71,7 @@ _TXN_TYPES = (
 )
 _ENTRY_MODES = ("swipe", "chip", "contactless_chip", "contactless_msd", "manual", "fallback", "unknown")
 _ROLES = ("merchant_owner", "merchant_staff", "acquirer_staff", "acquirer_admin", "operator", "supervisor")
-_TERMINAL_STATES = ("online", "offline", "never_seen")
+_TERMINAL_STATES = ("online", "offline", "never_seen", "keys_in_force", "keys_pending", "keys_none")
 _CARDS = ("debit", "credit", "domestic", "foreign")
 _FEES = (
     "domestic_debit",
@@ -172,6 +172,18 @@ _REASONS = (
     "more than 2 decimal places",
     "too large",
 )
+# poskit.signature_rule.signature_waiver and data.signatures.no_signature_reason
+_SIGNATURE_REASONS = (
+    "PIN verified",
+    "PIN verified by the card",
+    "verified on the cardholder's device",
+    "small amount, no PIN and no signature (QPS)",
+    "no CVM required",
+    "no signature for this transaction type",
+    "balance inquiry",
+    "the transaction is not in force",
+    "no signature required",
+)
 _STATEMENT_SUMMARY = tuple(label for label, _ in SUMMARY_ROWS)
 
 VOCABULARY: tuple[str, ...] = tuple(
@@ -191,6 +203,7 @@ VOCABULARY: tuple[str, ...] = tuple(
         + _LEDGER
         + _FILTER_FIELDS
         + _REASONS
+        + _SIGNATURE_REASONS
         + _STATEMENT_SUMMARY
     )
 )

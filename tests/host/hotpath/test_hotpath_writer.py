@@ -106,6 +106,7 @@ def _inputs(state: HostState) -> list[tuple[str, TxnInput]]:
         ("preauth", inp(h3, 4000)),
         ("balance", inp(h1, 0, kind="balance")),
         ("sale", inp(h3, 1200, pin=PinCheck.ABSENT, pin_required=True)),
+        ("sale", inp(h2, 1)),  # no fee: the fee income line does not post
     ]
     return out
 
@@ -182,10 +183,11 @@ def test_memory_engine_writes_what_the_sql_engine_writes(demo_copy: Settings, tm
         "00",
         "00",
         "55",
+        "00",
     ]
     assert got == want
     assert _snapshot(memory_engine) == _snapshot(sql_engine)
-    assert memory.decided_in_memory >= 7 and memory.handed_to_sql >= 3
+    assert memory.decided_in_memory >= 8 and memory.handed_to_sql >= 3
     with memory_engine.connect() as conn:
         report = check_ledger(conn)
         assert report.ok, report.breaks
@@ -214,6 +216,34 @@ def test_changes_made_elsewhere_reach_the_memory(demo_copy: Settings) -> None:
         assert writer.state.cards[pan_hash].status == "lost"
         result = asyncio.run(writer.authorise(kind, sale, lambda conn: authorize_sale(conn, sale)))
         assert result.response_code == "41"
+    finally:
+        writer.stop()
+        engine.dispose()
+
+
+def test_a_batch_opened_after_start_is_decided_in_memory(demo_copy: Settings) -> None:
+    """A sale in a batch the memory did not load at start (the terminal signed on into a new one) is
+    decided in memory once the batch's keys are read; its repeat is answered with the stored answer."""
+    engine = make_engine(demo_copy.resolved_database_url)
+    writer = MemoryWriter(engine).start()
+    try:
+        assert writer.state is not None
+        _kind, sale = _inputs(writer.state)[1]
+        new_batch = sale.batch + 7
+        sale = dataclasses.replace(sale, batch=new_batch)
+        assert writer.message_stored(sale.terminal.terminal_id, new_batch, sale.stan, sale.mti) is None
+
+        def run(inp: TxnInput) -> AuthResult:
+            return asyncio.run(writer.authorise("sale", inp, lambda conn: authorize_sale(conn, inp)))
+
+        run(dataclasses.replace(sale, stan=900))  # the first sale creates the ledger accounts (SQL)
+        before = writer.decided_in_memory
+        first = run(sale)
+        assert first.response_code == "00" and writer.decided_in_memory == before + 1
+        assert writer.message_stored(sale.terminal.terminal_id, new_batch, sale.stan, sale.mti) is True
+        repeat = run(sale)
+        assert repeat.replayed and repeat.rrn == first.rrn
+        assert writer.decided_in_memory == before + 1
     finally:
         writer.stop()
         engine.dispose()

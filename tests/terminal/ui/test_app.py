@@ -148,7 +148,8 @@ async def test_wrong_pin_is_declined_with_the_reason(
     async with app.run_test(size=SIZE) as pilot:
         result = await sale(pilot, wait_for, "1000", "magstripe-debit", "111111")
         assert text_of(result, "#banner") == "DECLINED"
-        assert result.view.message.endswith("(55)") and "PIN" in result.view.message
+        assert "(55)" in result.view.message and "PIN" in result.view.message
+        assert result.view.message.endswith("try again with the right PIN")  # what to do next
         assert not result.view.can_retry and result.view.receipt is None
         assert not (tmp_path / "receipts").exists()
 

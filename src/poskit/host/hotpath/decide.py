@@ -148,8 +148,17 @@ class _Builder:
         self.transaction(result, "declined", None)
         return self.finish(result)
 
-    def ledger_account(self, ref: AccountRef) -> int | None:
-        return self.state.ledger_accounts.get(ref.code)
+    def accounts_for(self, lines: list[tuple[AccountRef, int]]) -> list[tuple[int, int]] | None:
+        """Ledger account ids for the lines that post (non-zero); None if one is not created yet."""
+        out = []
+        for ref, amount in lines:
+            if amount == 0:
+                continue
+            account_id = self.state.ledger_accounts.get(ref.code)
+            if account_id is None:
+                return None
+            out.append((account_id, amount))
+        return out
 
     def journal(self, *, kind: str, txn_id: int, rrn: str | None, lines: list[tuple[int, int]]) -> int:
         inp = self.inp
@@ -313,12 +322,6 @@ def _approve(b: _Builder, kind: str, account: AccountState, amount: int) -> Deci
     b.change_account(account, after)
     cur = inp.currency
     if kind == "sale":
-        settlement = b.ledger_account(issuer_settlement(cur))
-        payable = b.ledger_account(merchant_payable(t.merchant_id, t.merchant_no, cur))
-        income = b.ledger_account(acquirer_fee_income(cur))
-        if settlement is None or payable is None or income is None:
-            return None  # the first posting to an account creates it: the SQL path does that
-        b.effect(txn_id, account.id, balance_delta=-amount)
         schedule = b.state.schedule_at(t.merchant_id, inp.received_at)
         quote = (
             quote_fee(schedule, rule_for_card(inp.card.funding, inp.card.origin), Amount.of(amount, cur))
@@ -326,12 +329,17 @@ def _approve(b: _Builder, kind: str, account: AccountState, amount: int) -> Deci
             else None
         )
         fee = quote.fee.minor if quote is not None else 0
-        journal_id = b.journal(
-            kind="sale",
-            txn_id=txn_id,
-            rrn=rrn,
-            lines=[(settlement, amount), (payable, -(amount - fee)), (income, -fee)],
+        lines = b.accounts_for(
+            [
+                (issuer_settlement(cur), amount),
+                (merchant_payable(t.merchant_id, t.merchant_no, cur), -(amount - fee)),
+                (acquirer_fee_income(cur), -fee),
+            ]
         )
+        if lines is None:
+            return None  # the first posting to an account creates it: the SQL path does that
+        b.effect(txn_id, account.id, balance_delta=-amount)
+        journal_id = b.journal(kind="sale", txn_id=txn_id, rrn=rrn, lines=lines)
         if quote is not None:
             b.rows.fee_lines.append(
                 {
@@ -350,10 +358,9 @@ def _approve(b: _Builder, kind: str, account: AccountState, amount: int) -> Deci
             )
             result = dataclasses.replace(result, fee=fee, fee_formula=quote.formula)
     elif kind == "preauth":
-        settlement = b.ledger_account(issuer_settlement(cur))
-        holds = b.ledger_account(preauth_holds(cur))
-        if settlement is None or holds is None:
+        lines = b.accounts_for([(issuer_settlement(cur), amount), (preauth_holds(cur), -amount)])
+        if lines is None:
             return None
         b.effect(txn_id, account.id, balance_delta=-amount, holds_delta=amount)
-        b.journal(kind="preauth", txn_id=txn_id, rrn=rrn, lines=[(settlement, amount), (holds, -amount)])
+        b.journal(kind="preauth", txn_id=txn_id, rrn=rrn, lines=lines)
     return b.decision(b.finish(result))

@@ -157,6 +157,10 @@ class MemoryWriter(GroupCommitWriter):
                 for job in group:
                     if isinstance(job, _Authorise):
                         assert job.inp is not None
+                        inp = job.inp
+                        if state.messages.known(inp.terminal.terminal_id, inp.batch) is None:
+                            # a batch opened since the start (sign-on, settlement): its keys are read once
+                            state.messages.load_batch(conn, inp.terminal.terminal_id, inp.batch)
                         try:
                             decision: Decision | None = decide(state, job.inp, job.kind, ids)
                         except Exception as exc:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from poskit.cards.bins import lookup_bin
 from poskit.money import Amount
-from poskit.signature_rule import cvm_from_hex, signature_waiver
+from poskit.portal.data.signatures import waiver_of
 from poskit.terminal.receipt import Receipt, render_text
 
 __all__ = ["receipt_for", "receipt_text"]
@@ -67,13 +67,7 @@ def receipt_for(
     local = txn["received_at"].astimezone(tz)
     waiver = ""
     if not signature_required:
-        response = txn.get("response")
-        emv = response.get("emv") if isinstance(response, Mapping) else None
-        entry = txn.get("entry_mode")
-        cvm = cvm_from_hex(entry, bool(txn.get("pin_entered")), emv if isinstance(emv, Mapping) else None)
-        waiver = signature_waiver(
-            txn["txn_type"], cvm, contactless=entry in ("contactless_chip", "contactless_msd")
-        )
+        waiver = waiver_of(txn)
     remarks = [remark]
     if signature_required and not signed:
         remarks.append("未签名 NOT SIGNED - 补签 pending")

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from poskit.ledger.unsigned import unsigned_clause
-from poskit.signature_rule import UNSIGNED_STATUSES
+from poskit.signature_rule import UNSIGNED_STATUSES, cvm_from_hex, signature_waiver
 from poskit.store.schema_terminal_day import signatures
 from poskit.terminal.signature import JbigError, jbig_to_png
 from poskit.terminal.signature import SignatureImageError as CodecImageError
@@ -38,6 +38,7 @@ __all__ = [
     "SignatureNotNeeded",
     "feature_code",
     "needs_signature",
+    "no_signature_reason",
     "normalise_signature_png",
     "parse_png_data_url",
     "signature_png",
@@ -45,6 +46,7 @@ __all__ = [
     "signed_transaction_ids",
     "store_signature",
     "unsigned_clause",
+    "waiver_of",
 ]
 
 MAX_SIGNATURE_BYTES = 512 * 1024
@@ -83,6 +85,25 @@ def needs_signature(txn: Mapping[str, Any]) -> bool:
     (a voided, reversed or declined one needs no 补签).
     """
     return bool(txn.get("signature_required")) and txn.get("status") in UNSIGNED_STATUSES
+
+
+def waiver_of(txn: Mapping[str, Any]) -> str:
+    """The rule's reason this transaction's slip needs no signature ("" when it needs one)."""
+    response = txn.get("response")
+    emv = response.get("emv") if isinstance(response, Mapping) else None
+    entry = txn.get("entry_mode")
+    cvm = cvm_from_hex(entry, bool(txn.get("pin_entered")), emv if isinstance(emv, Mapping) else None)
+    contactless = entry in ("contactless_chip", "contactless_msd")
+    return signature_waiver(str(txn.get("txn_type") or ""), cvm, contactless=contactless)
+
+
+def no_signature_reason(txn: Mapping[str, Any]) -> str:
+    """Why the portal asks for no signature ("" when it does): not in force, or the rule's waiver."""
+    if txn.get("status") not in UNSIGNED_STATUSES:
+        return "the transaction is not in force"
+    if txn.get("signature_required"):
+        return ""
+    return waiver_of(txn) or "no signature required"
 
 
 def signed_transaction_ids(conn: Connection, txn_ids: Iterable[int]) -> set[int]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from poskit.money import Amount, AmountError, currency
 from poskit.portal.accounts import PortalUser
-from poskit.portal.data.signatures import needs_signature, signed_transaction_ids
+from poskit.portal.data.signatures import needs_signature, no_signature_reason, signed_transaction_ids
 from poskit.portal.scope import get_transaction, merchant_filter
 from poskit.store.schema import fee_lines, fee_schedules, merchants, terminals, transactions
 
@@ -222,6 +222,7 @@ def _row(r: Mapping[str, Any], signed: set[int]) -> dict[str, Any]:
     row.pop("pan_hash", None)
     row["net"] = row["amount"] - row["fee"] if row["txn_type"] in PAYMENT_TYPES else row["amount"]
     row["needs_signature"] = needs_signature(row)
+    row["no_signature_reason"] = no_signature_reason(row)
     row["signed"] = row["id"] in signed
     return row
 

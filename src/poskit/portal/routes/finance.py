@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from poskit.ledger.payouts import D0NotAvailableError, NothingToPayError, d0_quote, request_d0_payout
+from poskit.ledger.payouts import D0NotAvailableError, NothingToPayError, d0_quote
 from poskit.money import Amount
 from poskit.portal.accounts import PortalUser
-from poskit.portal.audit import audit
 from poskit.portal.data.finance import (
     fee_overview,
     get_payout,
@@ -24,6 +23,7 @@ from poskit.portal.data.finance import (
 )
 from poskit.portal.data.merchants import merchant_choices
 from poskit.portal.data.transactions import write_csv
+from poskit.portal.decisions import request_instant_payout
 from poskit.portal.permissions import Permission, require
 from poskit.portal.scope import NotFound, visible_merchants
 from poskit.portal.web import (
@@ -179,22 +179,8 @@ def payout_d0(
         return RedirectResponse("/payouts", status_code=303)
     try:
         with portal.write() as conn:
-            payout = request_d0_payout(
-                conn,
-                user.merchant_id,
-                now=now,
-                request_key=f"portal:{user.id}:{key}",
-                requested_by=user.username,
-            )
-            audit(
-                conn,
-                actor=user.username,
-                action="payout.d0_requested",
-                subject=f"payout:{payout.id}",
-                at=now,
-                amount=payout.amount,
-                fee=payout.fee,
-                currency=payout.currency,
+            payout = request_instant_payout(
+                conn, user, user.merchant_id, request_key=f"portal:{user.id}:{key}", now=now
             )
     except D0NotAvailableError:
         flash(request, "error", loc.gettext("Your contract has no instant (D0) settlement."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from poskit.host.terminal_security import terminal_security
 from poskit.portal.accounts import PortalUser
 from poskit.portal.audit import audit
 from poskit.portal.data.dashboard import terminal_health
@@ -64,6 +65,8 @@ def terminal_page(
         ops = list_operators(conn, user, terminal["merchant_id"])
         summary = terminal_summary(conn, terminal_id)
         batches = recent_batches(conn, terminal_id)
+        # keys and security flags are the acquirer's business (a merchant sees its flags elsewhere)
+        security = terminal_security(conn, terminal_id) if user.is_acquirer else None
     return render(
         request,
         "terminal.html",
@@ -74,6 +77,7 @@ def terminal_page(
             "operators": ops,
             "summary": summary,
             "batches": batches,
+            "security": security,
         },
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from poskit.iso8583.response_codes import RESPONSE_CODES, TerminalAction, terminal_action
 from poskit.money import Amount
 from poskit.terminal.engine import NETWORK_DOWN, NO_OPERATOR, TxnOutcome
 from poskit.terminal.receipt import TXN_NAMES, Receipt
@@ -34,6 +35,37 @@ class _Missing:
 MISSING = _Missing()
 
 _HIDDEN_EXTRAS = frozenset({"record_id", "kcv", "report", "receipt"})
+#: Chip data for engineers (``poskit pay --json``, the slip): not what a cashier reads on a result.
+_CHIP_EXTRAS = frozenset(
+    {"cvm", "tvr", "tsi", "aid", "application_cryptogram", "cryptogram_type", "oda", "application_label"}
+)
+
+#: What the cashier does next, by what the answer asks of the terminal (message ids).
+ADVICE: dict[TerminalAction, str] = {
+    TerminalAction.DECLINED: "Ask for another card or another way to pay",
+    TerminalAction.CALL_ISSUER: "Ask the cardholder to call the bank on the back of the card",
+    TerminalAction.PICK_UP: "Keep the card if it is safe to do so, and call the acquirer's support",
+    TerminalAction.REENTER_PIN: "Ask the cardholder to try again with the right PIN",
+    TerminalAction.USE_CHIP: "Insert the card into the chip reader and try again",
+    TerminalAction.RETRY: "Wait a moment, then take the payment again",
+    TerminalAction.SIGN_ON: "Sign the terminal on again (Settings, Sign on), then take the payment again",
+    TerminalAction.CONTACT_ACQUIRER: "Call the acquirer's support (menu S shows the number)",
+}
+#: Codes whose advice is more precise than their action's.
+CODE_ADVICE: dict[str, str] = {
+    "51": "Ask for a smaller amount, another card or another way to pay",
+    "54": "The card has expired: ask for another card",
+    "61": "Ask for a smaller amount, another card or another way to pay",
+    "65": "Ask for another card or another way to pay",
+    "75": "The PIN is blocked: ask for another card; the cardholder must call the bank",
+    "Z1": "The card itself declined: ask for another card or another way to pay",
+    "Z3": "The card itself declined: ask for another card or another way to pay",
+}
+
+
+def decline_advice(code: str) -> str:
+    """What to do after a decline with ``code`` (a message id)."""
+    return CODE_ADVICE.get(code.upper()) or ADVICE.get(terminal_action(code), ADVICE[TerminalAction.DECLINED])
 
 
 def _entry_suffix(entry: str | None) -> str:
@@ -49,7 +81,10 @@ def outcome_view(app: PosApp, outcome: TxnOutcome, printed: list[tuple[str, Rece
     t = app.text
     code = outcome.response_code
     if outcome.status == "declined" and code:
-        message = t("Declined: {reason}", reason=t.response(code)) + f" ({code})"
+        # The reason once, then what to do; codes outside the table (Z1: the card) keep the engine's words.
+        known = code.upper() in RESPONSE_CODES
+        reason = t.response(code) if known else t.engine(outcome.message).replace(f" ({code})", "")
+        message = t("Declined: {reason}", reason=reason) + f" ({code})\n" + t(decline_advice(code))
     else:
         message = outcome.message
     details: list[tuple[str, str]] = []
@@ -70,7 +105,7 @@ def outcome_view(app: PosApp, outcome: TxnOutcome, printed: list[tuple[str, Rece
         details.append(("Response", f"{code} {t.response(code)}"))
     has_report = isinstance(outcome.extra.get("report"), list)
     for key, value in outcome.extra.items():
-        if key in _HIDDEN_EXTRAS or value is None:
+        if key in _HIDDEN_EXTRAS or key in _CHIP_EXTRAS or value is None:
             continue
         if isinstance(value, dict) and has_report:
             continue  # the totals are in the report shown below

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -74,7 +75,9 @@ class CardScreen(PosScreen[CardChoice | None]):
         names = [c.name for c in CARD_BOOK]
         yield OptionList(
             *[
-                Option(Text(f"{c.name} — {c.description}", no_wrap=True, overflow="ellipsis"), id=c.name)
+                Option(
+                    Text(f"{c.name} — {self._(c.description)}", no_wrap=True, overflow="ellipsis"), id=c.name
+                )
                 for c in CARD_BOOK
             ],
             id="cards",
@@ -199,8 +202,13 @@ class ResultScreen(PosScreen[str]):
         yield Static(Text(self.pos.text.engine(self.view.message)), classes="prompt", id="message")
         with VerticalScroll(id="result-scroll"):
             if self.view.details:
-                width = max(len(self._(k)) for k, _ in self.view.details)
-                lines = [f"{self._(k):<{width}}  {v}" for k, v in self.view.details]
+                # Cell widths, not characters: a Chinese label is twice as wide as its length.
+                labels = [self._(k) for k, _ in self.view.details]
+                width = max(cell_len(label) for label in labels)
+                lines = [
+                    label + " " * (width - cell_len(label)) + "  " + self._value(v)
+                    for label, (_, v) in zip(labels, self.view.details, strict=True)
+                ]
                 yield Static(Text("\n".join(lines)), id="details")
             if self.view.report:
                 yield Static(Text("\n".join(self.view.report), no_wrap=True), id="report", classes="slip")
@@ -211,6 +219,10 @@ class ResultScreen(PosScreen[str]):
             yield Button(self._("OK"), id="done-ok", variant="success")
             if self.view.can_retry:
                 yield Button(self._("Retry"), id="done-retry", variant="warning")
+
+    def _value(self, value: str) -> str:
+        """Yes/no in the screen's language; other values as the engine gave them."""
+        return {"True": self._("yes"), "False": self._("no")}.get(value, value)
 
     def action_done(self, value: str) -> None:
         self.dismiss(value)
