@@ -197,7 +197,8 @@ async def test_terminal_used_for_another_merchant_is_refused_and_flagged(
 async def test_status_upload_records_the_terminal_and_flags_a_moved_one(
     new_counter: Callable[..., Any], demo_settings: Any
 ) -> None:
-    """Sign-on sends the terminal's status; a position far from its registered site raises a flag."""
+    """Sign-on sends the terminal's status, recorded at its next MAC'd request; a position far from
+    its registered site raises a flag."""
     from datetime import UTC, datetime
 
     from sqlalchemy import select
@@ -221,7 +222,10 @@ async def test_status_upload_records_the_terminal_and_flags_a_moved_one(
             )
         profile = counter.store.profile()
         counter.store.update_profile(params={**profile.params, "gps": "39.9042,116.4074"})  # now in Beijing
-        assert (await counter.engine().sign_on()).approved
+        terminal = counter.engine()
+        assert (await terminal.sign_on()).approved
+        # the 0820 carries no MAC: its report is recorded once the terminal authenticates (a MAC'd 0500)
+        assert (await terminal.settle()).approved
         with engine.connect() as conn:
             row = conn.execute(
                 select(terminals.c.battery_percent, terminals.c.software_version).where(
@@ -252,6 +256,7 @@ async def test_terminal_on_mains_is_recorded_as_mains_not_battery_zero(
     terminal = counter.engine()
     terminal.devices.power = FixedPower(percent=None, on_charger=False)
     assert (await terminal.sign_on()).approved
+    assert (await terminal.settle()).approved  # the held status report is recorded on a MAC'd request
     engine = make_engine(demo_settings.resolved_database_url)
     try:
         with engine.connect() as conn:

@@ -152,13 +152,15 @@ class OutsideTerminal:
         self.stan = 0
         self.batch = 1
         self.pik = self.mak = b""
+        self.local_address: str | None = None  # e.g. "127.0.0.2": connect from another address
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     # --- transport -------------------------------------------------------------------------
     async def connect(self) -> OutsideTerminal:
         host, port = self.address.rsplit(":", 1)
-        self._reader, self._writer = await asyncio.open_connection(host, int(port))
+        local = (self.local_address, 0) if self.local_address else None
+        self._reader, self._writer = await asyncio.open_connection(host, int(port), local_addr=local)
         return self
 
     async def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from tests.outside.client import OutsideTerminal
@@ -108,3 +109,57 @@ async def test_refused_key_schemes_get_40_and_change_nothing(
         assert answer["39"] == "00", answer
         assert answer["60"][2:8] == f"{t.batch:06d}"
         assert issuer_balance("magstripe-debit") == before - 150
+
+
+def _status_upload(t: OutsideTerminal, tlv: str) -> dict[str, str]:
+    doc = t._base("0820")
+    data = tlv.encode("ascii").hex().upper()
+    if t.dialect == "cups":
+        doc.update({"60": t._field60("00", "362"), "62": data})
+    else:
+        doc.update({"60": t._field60("00", "000"), "62": data, "70": "362"})
+    return doc
+
+
+def _reported(demo_settings: Any, tid: str) -> tuple[Any, Any]:
+    from sqlalchemy import select
+
+    from poskit.store.db import make_engine
+    from poskit.store.schema import terminals
+
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(terminals.c.software_version, terminals.c.network).where(
+                    terminals.c.terminal_id == tid
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    return row.software_version, row.network
+
+
+@pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
+async def test_status_report_is_recorded_only_after_the_terminal_authenticates(
+    outside_terminal: Callable[..., OutsideTerminal], demo_settings: Any, dialect: str, mac: str
+) -> None:
+    """A keyless 0820 status report is answered 00 but recorded only at the terminal's next request
+    whose MAC verifies from the same address; a stranger's report from another address never is."""
+    async with outside_terminal(dialect=dialect, mac=mac) as t:
+        assert (await t.sign_on())["39"] == "00"
+        assert (await t.exchange(_status_upload(t, "power=mains;version=GENUINE-1;network=eth"), mac=False))[
+            "39"
+        ] == "00"
+        assert _reported(demo_settings, t.tid)[0] != "GENUINE-1"
+        _, sale = await t.sale(*_card(), amount_minor=100)
+        assert sale["39"] == "00"
+        assert _reported(demo_settings, t.tid) == ("GENUINE-1", "eth")
+        stranger = _stranger(t)
+        stranger.local_address, stranger.stan = "127.0.0.2", 700  # another address than the terminal's
+        async with stranger as s:
+            forged = _status_upload(s, "power=mains;version=FORGED-9;network=spoof;gps=-33.9,18.4")
+            assert (await s.exchange(forged, mac=False))["39"] == "00"
+        _, sale = await t.sale(*_card(), amount_minor=100)
+        assert sale["39"] == "00"
+        assert _reported(demo_settings, t.tid) == ("GENUINE-1", "eth")

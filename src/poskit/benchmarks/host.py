@@ -299,6 +299,8 @@ def _measure(
 ) -> BenchResult:
     loop_name = resolve_loop(loop)[0]
     data: dict[str, Any] = {"terminals": terminals, "mode": mode, "mix": mix, "loop": loop_name}
+    # Other work on the machine takes cores from host and generator: say how busy it was.
+    data["load_average"] = round(os.getloadavg()[0], 1)
     with (
         tempfile.TemporaryDirectory(prefix="poskit-bench-host-") as tmp,
         Progress(
@@ -519,7 +521,8 @@ def _result(
         rows,
         notes=[
             "The host is its own process on SQLite (WAL, synchronous=FULL): every answer follows its "
-            "durable commit. The load generator is a separate process; host and generator share the 2 cores.",
+            "durable commit. The load generator is a separate process; host and generator share the 2 cores "
+            f"(1-minute load average {data['load_average']} when the run started).",
             "Every request is built before the clock starts (PIN block under the terminal's PIK, MAC under "
             "its MAK; for chip and contactless the EMV kernel's first phase against the card's virtual "
             "chip, so field 55 carries a real ARQC); the host's work is real: MAC verify, PIN translate "

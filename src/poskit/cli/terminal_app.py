@@ -96,7 +96,12 @@ def terminal_command(
     except (UnknownPaperError, PrinterSpecError, EscPosUnavailableError) as exc:
         fail(str(exc))
 
+    from poskit.portal.data.terminal_desk import PortalSupportDesk
+    from poskit.store.db import make_engine
     from poskit.terminal.ui.app import PosApp  # Textual only when the app runs
+
+    # Tickets from the counter go where the portal keeps them: the host database of this data directory.
+    host_db = make_engine(settings.resolved_database_url)
 
     opened: list[TerminalStore] = []
 
@@ -115,10 +120,12 @@ def terminal_command(
             wallet=settings.data_dir / "cards",
             printer=device,
             self_test_on_start=not no_self_test,
+            support=PortalSupportDesk(host_db, tid),
         )
     except (UnknownTerminalError, NotProvisionedError, ValueError) as exc:
         for store in opened:
             store.close()
+        host_db.dispose()
         fail(str(exc))
     # the screen belongs to Textual: logs go to a file next to the terminal's store
     with open_log_file(store_file.parent / "terminal.log") as log_stream:
@@ -128,3 +135,4 @@ def terminal_command(
         finally:
             for store in opened:
                 store.close()
+            host_db.dispose()

@@ -40,6 +40,7 @@ from poskit.host.participants import (
     ScriptAdvice,
     Settle,
     SignOff,
+    StatusReport,
     StatusUpload,
     StoreSignature,
     VerifyCardData,
@@ -67,6 +68,9 @@ __all__ = ["GROUPS", "HostApp", "HostServices", "exchange_reference"]
 
 #: Messages after which the host's copy of the terminal record is stale (keys, batch, status).
 _CHANGES_TERMINAL = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT, TxnType.STATUS_UPLOAD})
+
+#: Status reports held at most (per terminal and address) until their sender authenticates.
+_MAX_HELD_STATUS = 10_000
 
 #: Management answers that carry a reference of the exchange in 37 (no transaction row behind them).
 _EXCHANGE_REFERENCED = frozenset({TxnType.SIGN_ON, TxnType.SETTLEMENT})
@@ -122,6 +126,17 @@ class HostServices:
         )
         self._terminals: dict[str, tuple[float, TerminalRecord]] = {}
         self._auth_failures: dict[str, list[float]] = {}
+        self._held_status: dict[tuple[str, str], StatusReport] = {}
+
+    def hold_status(self, terminal_id: str, peer: str, report: StatusReport) -> None:
+        """Keep an unauthenticated status report per terminal and sending IP address (latest wins)."""
+        if len(self._held_status) >= _MAX_HELD_STATUS:  # a flood of forged reports: drop the oldest
+            del self._held_status[next(iter(self._held_status))]
+        self._held_status[(terminal_id, _address(peer))] = report
+
+    def take_status(self, terminal_id: str, peer: str) -> StatusReport | None:
+        """The report held for a terminal that just authenticated from ``peer``'s address, once."""
+        return self._held_status.pop((terminal_id, _address(peer)), None)
 
     #: How long a terminal record may be reused without re-reading it (other host processes may change
     #: it: a sign-on elsewhere rotates its keys; a MAC failure always re-reads before answering A0).
@@ -416,6 +431,11 @@ class HostApp:
 
     def stats(self) -> dict[str, Any]:
         return dataclasses.asdict(self.s.writer.stats)
+
+
+def _address(peer: str) -> str:
+    """The IP address of a ``host:port`` peer string."""
+    return peer.rsplit(":", 1)[0]
 
 
 def exchange_reference(local: datetime, stan: int) -> str:

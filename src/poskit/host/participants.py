@@ -176,6 +176,7 @@ class VerifyMac(_Base):
         if under == "pending":
             ctx.terminal = await self._promote(t)
         ctx.mac_verified = True
+        await record_held_status(self.s, ctx.terminal or t, ctx.peer)
         return _READ_ONLY
 
     def _verifying_key(self, t: TerminalRecord, ctx: HostContext, mac: bytes) -> str | None:
@@ -876,7 +877,13 @@ class ScriptAdvice(_Base):
 
 
 class StatusUpload(_Base):
-    """0820 status upload / heartbeat: battery, network and software version for the TMS."""
+    """0820 status upload / heartbeat: battery, network and software version for the TMS.
+
+    The 0820 carries no MAC, so the report is held (the latest per terminal and IP address, in this
+    host process) and recorded only when a request from the terminal from that address next verifies
+    its MAC: a stranger elsewhere who knows fields 41/42 cannot overwrite the genuine terminal's
+    status or raise a location flag with it.
+    """
 
     name = "status-upload"
 
@@ -891,24 +898,41 @@ class StatusUpload(_Base):
             values["software_version"] = info["version"][:20]
         if "location" in info:
             values["location"] = info["location"][:120]
-        position = _position(info.get("gps", ""))
-        at = ctx.received_at
+        report = StatusReport(values, _position(info.get("gps", "")), ctx.received_at)
+        self.s.hold_status(t.terminal_id, ctx.peer, report)
+        ctx.decline("00", "status held until the terminal's next authenticated request")
+        return _READ_ONLY
 
-        def record(conn: Connection) -> None:
-            conn.execute(update(terminals).where(terminals.c.id == t.id).values(**values))
-            if position is not None:  # a terminal far from its registered site is flagged
-                check_terminal_location(
-                    conn,
-                    terminal_id=t.terminal_id,
-                    latitude=position[0],
-                    longitude=position[1],
-                    source="gps",
-                    now=at,
-                )
 
-        await self.s.writer.submit(record)
-        ctx.decline("00", "status recorded")
-        return _PREPARED
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatusReport:
+    """An 0820 status report waiting for the terminal to authenticate."""
+
+    values: dict[str, object]
+    position: tuple[float, float] | None
+    received_at: datetime
+
+
+async def record_held_status(services: HostServices, t: TerminalRecord, peer: str) -> None:
+    """Record the report held for the terminal from ``peer``'s address: the sender just proved it
+    holds the terminal's keys, so the address speaks for the terminal."""
+    report = services.take_status(t.terminal_id, peer)
+    if report is None:
+        return
+
+    def record(conn: Connection) -> None:
+        conn.execute(update(terminals).where(terminals.c.id == t.id).values(**report.values))
+        if report.position is not None:  # a terminal far from its registered site is flagged
+            check_terminal_location(
+                conn,
+                terminal_id=t.terminal_id,
+                latitude=report.position[0],
+                longitude=report.position[1],
+                source="gps",
+                now=report.received_at,
+            )
+
+    await services.writer.submit(record)
 
 
 def _power_values(info: dict[str, str]) -> dict[str, object]:

@@ -37,6 +37,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("settings", "0", "Settings"),
     MenuItem("unsigned", "u", "Unsigned slips"),
     MenuItem("diagnostics", "d", "Diagnostics"),
+    MenuItem("support", "s", "Support"),
 )
 
 

@@ -20,6 +20,7 @@ from poskit import __version__
 from poskit.terminal.devices.ports import Clock, Devices, HostLink, PowerSource, Printer
 from poskit.terminal.devices.scripted import SystemClock
 from poskit.terminal.engine import NETWORK_DOWN, TerminalEngine, TxnOutcome
+from poskit.terminal.support import SupportDesk
 from poskit.terminal.ui.adapters import (
     PreviewPrinter,
     SystemPower,
@@ -69,6 +70,7 @@ class PosApp(App[None]):
         probe_interval: float = 30.0,
         self_test_on_start: bool = True,
         sign_on_at_start: bool = True,
+        support: SupportDesk | None = None,
     ) -> None:
         super().__init__()
         self.text = UiText(language or "en")
@@ -85,6 +87,8 @@ class PosApp(App[None]):
         self.probe_interval = probe_interval
         self.self_test_on_start = self_test_on_start
         self.sign_on_at_start = sign_on_at_start
+        #: Where tickets go and the support contact comes from (None: the provisioned phone only).
+        self.support = support
         self.flows = Flows(self)
         self.flow_worker: Worker[None] | None = None
         self.engine = connect(self._devices)

@@ -7,6 +7,7 @@ worker awaits. Functions the engine does not offer yet are reported as such.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +16,15 @@ from poskit.money import Amount
 from poskit.terminal.engine import NETWORK_DOWN, NO_OPERATOR, TxnOutcome
 from poskit.terminal.receipt import TXN_NAMES, Receipt
 from poskit.terminal.store import BatchRecord
+from poskit.terminal.support import (
+    TICKET_CATEGORIES,
+    SupportContact,
+    SupportUnavailableError,
+    TicketRequest,
+)
 from poskit.terminal.ui.admin_screens import DiagnosticsScreen, SettingsScreen
 from poskit.terminal.ui.screens import AmountScreen, ChoiceScreen, ConfirmScreen, TextEntryScreen
+from poskit.terminal.ui.support_screen import SupportScreen
 from poskit.terminal.ui.txn_screens import BusyScreen, ResultScreen, ResultView, SignatureScreen
 
 if TYPE_CHECKING:
@@ -496,6 +504,63 @@ class Flows:
         if png is None:
             return
         await self._transaction("Cardholder signature", "sign", record.stan, png)
+
+    async def flow_support(self) -> None:
+        """Who to call and when; a ticket for the acquirer's staff when the terminal has a desk."""
+        desk = self.app.support
+        profile = self.engine.profile
+        contact = SupportContact(profile.acquirer_name, profile.support_phone)
+        notice = ""
+        if desk is not None:
+            try:
+                contact = await asyncio.to_thread(desk.contact)
+            except SupportUnavailableError as exc:
+                self.app.log.error(f"support contact: {exc!r}")
+                notice = "The support desk cannot be reached: call the number above"
+        choice = await self.app.ask(
+            SupportScreen(contact, can_open_ticket=desk is not None and not notice, notice=notice)
+        )
+        if choice != "ticket" or desk is None:
+            return
+        t = self.app.text
+        topic = await self.app.ask(
+            ChoiceScreen(
+                "What is the problem about?", [label for _, label in TICKET_CATEGORIES], title="Open a ticket"
+            )
+        )
+        if topic is None:
+            return
+        text = await self._text("Describe the problem", title="Open a ticket", max_length=200)
+        if not text or not text.strip():
+            return
+        category, label = TICKET_CATEGORIES[topic]
+        operator = profile.operator
+        request = TicketRequest(
+            terminal_id=profile.terminal_id,
+            category=category,
+            subject=t("{topic} (terminal {tid})", topic=t(label), tid=profile.terminal_id),
+            body=t("Sent from terminal {tid} by operator {op}:", tid=profile.terminal_id, op=operator or "-")
+            + "\n"
+            + text.strip(),
+            operator=operator,
+        )
+        try:
+            number = await asyncio.to_thread(desk.open_ticket, request)
+        except SupportUnavailableError as exc:
+            self.app.log.error(f"open ticket: {exc!r}")
+            reason = exc.reason
+            await self._show(
+                ResultView(
+                    "failed", t("The ticket was not sent ({reason}): call the support phone", reason=reason)
+                )
+            )
+            return
+        await self._show(
+            ResultView(
+                "info",
+                t("Ticket #{number} sent: the answer appears in the portal under Support", number=number),
+            )
+        )
 
     async def flow_diagnostics(self) -> None:
         await self.app.ask(DiagnosticsScreen())
