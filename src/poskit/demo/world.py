@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from poskit import __version__
 from poskit.cards.book import CARD_BOOK, TestCard
 from poskit.config import Settings
 from poskit.crypto.hsm import SoftHSM
@@ -353,7 +354,7 @@ def _seed_terminals_and_operators(
                 model=model,
                 location=location,
                 serial_number=f"PK{tid}",
-                software_version="poskit-0.1.0",
+                software_version=f"poskit-{__version__}",
                 created_at=at,
             )
         )

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from poskit import __version__
 from poskit.portal import api
 from poskit.portal.errors import event_details, validation_problems
 from poskit.portal.routes import (
@@ -44,7 +45,7 @@ from poskit.portal.web import PortalState, locale_for, render, safe_next, sessio
 __all__ = ["API_DESCRIPTION", "PORTAL_VERSION", "create_app"]
 
 _HERE = Path(__file__).parent
-PORTAL_VERSION = "1.0.0"
+PORTAL_VERSION = __version__  # the package's, not a second number
 API_DESCRIPTION = (
     "The poskit merchant portal's data for scripts. Authenticate with a bearer token created "
     "on the portal's Account page (`Authorization: Bearer pk_...`). A token acts as its user: "

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
+from poskit import __version__
 from poskit.config import Settings
 from poskit.host.security import (
     inject_terminal_master_key,
@@ -81,7 +82,7 @@ def provision_terminal_store(settings: Settings, conn: Connection, terminal_id: 
             support_phone=row["support_phone"],
             language=row["merchant_language"] or MARKET_LANGUAGE.get(row["country"], settings.locale),
             operator="01",
-            software_version="poskit-0.1.0",
+            software_version=f"poskit-{__version__}",
             params={
                 "timezone": row["merchant_timezone"] or row["timezone"],
                 "response_timeout": 30,
@@ -200,7 +201,7 @@ def register_terminal(
                     location=location,
                     serial_number=serial,
                     capabilities=capabilities,
-                    software_version="poskit-0.1.0",
+                    software_version=f"poskit-{__version__}",
                     created_at=at,
                 )
             )

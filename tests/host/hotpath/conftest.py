@@ -35,3 +35,16 @@ def demo_engine(demo_copy: Settings) -> Iterator[Engine]:
     engine = make_engine(demo_copy.resolved_database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def postgres_demo(tmp_path: Path) -> Iterator[Settings]:
+    """The demo world provisioned on a fresh PostgreSQL database (skipped without one)."""
+    from tests.conftest import POSTGRES_URL, _postgres_database
+
+    if not POSTGRES_URL:
+        pytest.skip("POSKIT_TEST_POSTGRES_URL not set")
+    for url in _postgres_database():
+        settings = Settings(data_dir=tmp_path / "data", database_url=url, host_port=0, portal_port=0)
+        provision_demo(settings)
+        yield settings

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from poskit.config import Settings
@@ -247,3 +248,32 @@ def test_a_batch_opened_after_start_is_decided_in_memory(demo_copy: Settings) ->
     finally:
         writer.stop()
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_memory_engine_on_postgresql(postgres_demo: Settings) -> None:
+    """On PostgreSQL the same morning gets the same answers, ids come from the tables' sequences
+    (an insert by other code afterwards does not collide), the ledger checks clean and the memory
+    equals a rebuild from the database."""
+    engine = make_engine(postgres_demo.resolved_database_url)
+    writer = MemoryWriter(engine).start()
+    try:
+        assert writer.state is not None
+        inputs = _inputs(writer.state)
+        got = asyncio.run(_run_memory(writer, inputs))
+        assert [r.response_code for r in got] == [
+            "00", "00", "00", "55", "14", "51", "00", "94", "00", "00", "55", "00"
+        ]  # fmt: skip
+        assert writer.decided_in_memory >= 8
+        after_memory = dataclasses.replace(inputs[1][1], stan=990, amount=5)
+        sql = asyncio.run(writer.submit(lambda conn: authorize_sale(conn, after_memory)))
+        assert sql.response_code == "00" and sql.transaction_id is not None
+        assert sql.transaction_id > max(r.transaction_id or 0 for r in got)
+    finally:
+        writer.stop()
+    with engine.connect() as conn:
+        report = check_ledger(conn)
+        assert report.ok, report.breaks
+        rebuilt = load_state(conn)
+    assert writer.state is not None and rebuilt.summary() == writer.state.summary()
+    engine.dispose()

@@ -26,7 +26,7 @@ from poskit.terminal.receipt import render_text
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # an HTML page for the cardholder, not part of the JSON API
 
 #: the token is in the URL: keep it out of caches, referrers and search engines
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
