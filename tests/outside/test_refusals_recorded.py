@@ -14,16 +14,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from tests.outside.cards import book_card
-from tests.outside.client import OutsideTerminal, icc_data
+from tests.outside.client import OutsideTerminal
 from tests.outside.test_card_authentication import _other_cvv
+from tests.outside.test_money import CHIP, _chip_sale  # the chip card whose ATC the outside tests own
 
-from poskit.cards.test_keys import TEST_IMK_AC
 from poskit.portal.accounts import get_user
 from poskit.portal.data.transactions import TxnFilter, list_transactions
 from poskit.store.db import make_engine
 
 DIALECTS = [("cups", "cups-ecb"), ("ascii87", "x919")]
-CHIP = "visa-credit"
 
 
 def _listed(demo_settings: Any, tid: str) -> list[dict[str, Any]]:
@@ -37,22 +36,6 @@ def _listed(demo_settings: Any, tid: str) -> list[dict[str, Any]]:
             return page.rows
     finally:
         engine.dispose()
-
-
-def _chip_sale(t: OutsideTerminal, atc: int, unpredictable: bytes, amount_minor: int) -> dict[str, str]:
-    card = book_card(CHIP)
-    icc = icc_data(
-        TEST_IMK_AC,
-        card["pan"],
-        card["card_sequence"],
-        amount_minor=amount_minor,
-        atc=atc,
-        unpredictable=unpredictable,
-        aid="A0000000031010",
-    )
-    return t.chip_sale_request(
-        card["pan"], card["card_sequence"], card["track2_equivalent"], icc, amount_minor
-    )
 
 
 @pytest.mark.parametrize(("dialect", "mac"), DIALECTS)
