@@ -25,8 +25,8 @@ pytestmark = pytest.mark.browser
 LANGUAGES = ("zh_CN", "en")
 OWNER = ("layout-owner", "Layout-Owner-Passw0rd")
 REVIEWER = ("layout-review", "Layout-Review-Passw0rd")
-MERCHANT_PAGES = ("/", "/transactions", "/statements/{period}", "/disputes", "/fees")
-ACQUIRER_PAGES = ("/review/changes", "/transactions", "/review/disputes", "/disputes")
+MERCHANT_PAGES = ("/", "/transactions", "/statements/{period}", "/disputes", "/fees", "/merchant", "/support")
+ACQUIRER_PAGES = ("/review/changes", "/transactions", "/review/disputes", "/disputes", "/", "/merchants")
 
 #: Layout problems on the page, as sentences: boxes wider than their box, amounts on two lines.
 _PROBLEMS_JS = """() => {

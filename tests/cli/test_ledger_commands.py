@@ -91,6 +91,7 @@ def test_transactions_show_json_keys(data: tuple[Path, World]) -> None:
     assert shown["fee_formula"] == "0.60% of 1,234.50 = 7.41" and shown["settlement"]["status"] == "pending"
     text = run(data_dir, "transactions", "show", "--rrn", txn.rrn)
     assert "0.60% of 1,234.50 = 7.41" in text.stdout
+    assert "signature: not required" in text.stdout and shown["signature"]["required"] is False
     assert run(data_dir, "transactions", "show", "--rrn", "nope").exit_code == 1
 
 

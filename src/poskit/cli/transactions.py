@@ -45,6 +45,19 @@ def show_command(
         + (f" {settlement['mode']} {settlement['business_date']}" if settlement.get("business_date") else "")
         + (f" payout {settlement['payout_id']}" if settlement.get("payout_id") else ""),
     ]
+    signature = data["signature"]
+    lines.append(
+        "signature: "
+        + (
+            "signed"
+            if signature["signed"]
+            else "missing (补签: poskit sign, or the portal)"
+            if signature["outstanding"]
+            else "required, not in force"
+            if signature["required"]
+            else "not required"
+        )
+    )
     for line in data["fee_lines"]:
         lines.append(
             f"  fee line {line['id']} {line['rule']} v{line['schedule_version']}: {line['formula']} "

@@ -16,8 +16,10 @@ from poskit.ledger.directory import merchant_info
 from poskit.ledger.negation import DEPENDENT_TYPES
 from poskit.ledger.payouts import payout_of_item
 from poskit.money import Amount
+from poskit.signature_rule import UNSIGNED_STATUSES
 from poskit.store.schema import fee_lines, journal_entries, ledger_accounts, ledger_entries, transactions
 from poskit.store.schema_ledger import disputes, flags, settlement_items
+from poskit.store.schema_terminal_day import signatures
 
 __all__ = ["TransactionNotFoundError", "describe_transaction"]
 
@@ -158,6 +160,15 @@ def describe_transaction(conn: Connection, *, rrn: str) -> dict[str, Any]:
         {"id": f["id"], "kind": f["kind"], "status": f["status"], "summary": f["summary"]}
         for f in conn.execute(select(flags).where(flags.c.transaction_id == txn["id"])).mappings()
     ]
+    signed = (
+        conn.execute(
+            select(signatures.c.id).where(
+                signatures.c.transaction_id == txn["id"], signatures.c.complete.is_(True)
+            )
+        ).first()
+        is not None
+    )
+    required = bool(txn["signature_required"])
     amount = int(txn["amount"])
     net = -payable_total - outside if journals else 0
     return {
@@ -194,4 +205,10 @@ def describe_transaction(conn: Connection, *, rrn: str) -> dict[str, Any]:
         "journals": journals,
         "disputes": related,
         "flags": raised,
+        # the host's stored answer of the signature rule; outstanding = on the 补签 lists
+        "signature": {
+            "required": required,
+            "signed": signed,
+            "outstanding": required and not signed and txn["status"] in UNSIGNED_STATUSES,
+        },
     }

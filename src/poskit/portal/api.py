@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from poskit.ledger.disputes import DisputeError, open_dispute
+from poskit.ledger.disputes import DisputeError
 from poskit.ledger.fees import FeeSchedule
 from poskit.ledger.merchant_changes import ChangeRequestError, list_changes
 from poskit.portal.accounts import PortalUser, get_user_by_id
@@ -51,7 +51,7 @@ from poskit.portal.api_models import (
 )
 from poskit.portal.audit import audit
 from poskit.portal.data.dashboard import dashboard, terminal_health
-from poskit.portal.data.disputes import get_fee_line, get_visible_dispute, visible_disputes
+from poskit.portal.data.disputes import get_visible_dispute, visible_disputes
 from poskit.portal.data.emv import emv_rows
 from poskit.portal.data.finance import (
     fee_overview,
@@ -82,7 +82,7 @@ from poskit.portal.data.support import (
 )
 from poskit.portal.data.terminals import list_operators
 from poskit.portal.data.transactions import FilterError, TxnFilter, list_transactions, transaction_detail
-from poskit.portal.decisions import request_merchant_change
+from poskit.portal.decisions import open_merchant_dispute, request_merchant_change
 from poskit.portal.i18n import portal_locale
 from poskit.portal.permissions import ROLE_PERMISSIONS, Permission, require
 from poskit.portal.routes.transactions import sign_transaction
@@ -513,31 +513,15 @@ def _open(
     now = portal.clock()
     try:
         with portal.write() as conn:
-            if fee_line_id is not None:
-                merchant_id = int(get_fee_line(conn, user, fee_line_id)["merchant_id"])
-            else:
-                assert txn_id is not None
-                merchant_id = int(get_transaction(conn, user, txn_id)["merchant_id"])
-            require(user, Permission.OPEN_DISPUTE)
-            dispute = open_dispute(
+            dispute = open_merchant_dispute(
                 conn,
-                merchant_id=merchant_id,
+                user,
                 reason=body.reason,
-                opened_by=user.username,
                 fee_line_id=fee_line_id,
-                transaction_id=None if fee_line_id is not None else txn_id,
+                transaction_id=txn_id,
                 amount=body.amount,
-                now=now,
-            )
-            audit(
-                conn,
-                actor=user.username,
-                action="dispute.opened",
-                subject=f"dispute:{dispute.id}",
-                at=now,
                 via="api",
-                kind=dispute.kind,
-                amount=dispute.amount,
+                now=now,
             )
     except DisputeError as exc:
         raise HTTPException(status_code=409, detail=exc.reason) from None

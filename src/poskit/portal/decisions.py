@@ -141,12 +141,17 @@ def open_merchant_dispute(
     reason: str,
     fee_line_id: int | None = None,
     transaction_id: int | None = None,
-    amount: str = "",
+    amount: str | int | None = None,
     finding: str = "",
+    via: str = "",
     now: datetime,
 ) -> Dispute:
-    """A merchant owner disputes one of its fee lines or transactions (``amount`` blank: all of it,
-    or what the audit ``finding`` says is owed)."""
+    """A merchant owner disputes one of its fee lines or transactions.
+
+    ``amount`` is the claim as typed in the merchant's currency ("12.50") or in minor units (an
+    int, as the API takes it); blank or None claims all of it, or what the audit ``finding``
+    says is owed. ``via`` names the channel in the audit log when it is not the portal's pages.
+    """
     if fee_line_id is not None:
         line = get_fee_line(conn, user, fee_line_id)
         merchant_id, currency = int(line["merchant_id"]), str(line["currency"])
@@ -156,7 +161,10 @@ def open_merchant_dispute(
     else:
         raise DisputeError("name a fee line or a transaction")
     require(user, Permission.OPEN_DISPUTE)
-    claimed = Amount.parse(amount, currency).minor if amount.strip() else None
+    if isinstance(amount, int):
+        claimed: int | None = amount
+    else:
+        claimed = Amount.parse(amount, currency).minor if amount and amount.strip() else None
     found = finding_for(conn, merchant_id, finding) if finding and fee_line_id is not None else None
     if found is not None and found.fee_line_id != fee_line_id:
         found = None
@@ -178,6 +186,7 @@ def open_merchant_dispute(
         action="dispute.opened",
         subject=f"dispute:{dispute.id}",
         at=now,
+        **({"via": via} if via else {}),
         kind=dispute.kind,
         amount=dispute.amount,
         currency=dispute.currency,

@@ -74,6 +74,7 @@ def _host_rows(engine: Engine) -> dict[tuple[str, int, int, str], list[dict[str,
                 transactions.c.status,
                 transactions.c.response_code,
                 transactions.c.amount,
+                transactions.c.signature_required,
             )
         ).mappings()
         out: dict[tuple[str, int, int, str], list[dict[str, object]]] = collections.defaultdict(list)
@@ -83,8 +84,9 @@ def _host_rows(engine: Engine) -> dict[tuple[str, int, int, str], list[dict[str,
 
 
 def approvals_match_host(engine: Engine, terminals: list[SimTerminal]) -> list[str]:
-    """Every approval a terminal kept is at the host exactly once, still standing; every host
-    approval still standing is one a terminal kept (anything else was reversed)."""
+    """Every approval a terminal kept is at the host exactly once, still standing, with the same
+    signature flag; every host approval still standing is one a terminal kept (anything else
+    was reversed)."""
     problems: list[str] = []
     host = _host_rows(engine)
     kept: set[tuple[str, int, int, str]] = set()
@@ -101,6 +103,12 @@ def approvals_match_host(engine: Engine, terminals: list[SimTerminal]) -> list[s
                 problems.append(f"{key}: terminal approved it, host has it {rows[0]['status']}")
             elif rows[0]["amount"] != r.amount:
                 problems.append(f"{key}: terminal {r.amount}, host {rows[0]['amount']}")
+            elif bool(rows[0]["signature_required"]) != r.signature_required:
+                # one rule on one request: the terminal's 补签 list and the portal's must agree
+                problems.append(
+                    f"{key}: signature required at the terminal {r.signature_required}, "
+                    f"at the host {bool(rows[0]['signature_required'])}"
+                )
     for key, rows in host.items():
         standing = [r for r in rows if r["response_code"] == "00" and r["status"] != "reversed"]
         if standing and key not in kept and key[3] in ("sale", "refund", "void", "preauth", "completion"):
