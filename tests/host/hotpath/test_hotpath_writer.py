@@ -22,6 +22,7 @@ from poskit.host.authorization import (
     authorize_preauth,
     authorize_sale,
 )
+from poskit.host.hotpath.persist import INSERTED_COLUMNS
 from poskit.host.hotpath.state import HostState, load_state
 from poskit.host.hotpath.writer import MemoryWriter
 from poskit.host.issuer import PinCheck
@@ -110,6 +111,7 @@ def _inputs(state: HostState) -> list[tuple[str, TxnInput]]:
         ("balance", inp(h1, 0, kind="balance")),
         ("sale", inp(h3, 1200, pin=PinCheck.ABSENT, pin_required=True)),
         ("sale", inp(h2, 1)),  # no fee: the fee income line does not post
+        ("sale", inp(h1, 300, pin=PinCheck.ABSENT)),  # no PIN: the slip needs a signature
     ]
     return out
 
@@ -186,6 +188,7 @@ def test_memory_engine_writes_what_the_sql_engine_writes(demo_copy: Settings, tm
         "00",
         "00",
         "55",
+        "00",
         "00",
     ]
     assert got == want
@@ -264,7 +267,7 @@ def test_memory_engine_on_postgresql(postgres_demo: Settings) -> None:
         inputs = _inputs(writer.state)
         got = asyncio.run(_run_memory(writer, inputs))
         assert [r.response_code for r in got] == [
-            "00", "00", "00", "55", "14", "51", "00", "94", "00", "00", "55", "00"
+            "00", "00", "00", "55", "14", "51", "00", "94", "00", "00", "55", "00", "00"
         ]  # fmt: skip
         assert writer.decided_in_memory >= 8
         after_memory = dataclasses.replace(inputs[1][1], stan=990, amount=5)
@@ -329,3 +332,17 @@ def test_fee_schedule_and_balance_changed_elsewhere_reach_the_memory(demo_copy: 
     finally:
         writer.stop()
         engine.dispose()
+
+
+def test_the_writer_fills_every_column_the_sql_path_fills() -> None:
+    """A column added to the schema must be added to the in-memory path too: the rows it inserts name
+    every column of their tables except those only later changes set."""
+    later = {
+        "transactions": {"original_id", "reversed_at"},
+        "transaction_effects": {"related_id", "related_status_before", "related_status_after"},
+        "ledger_entries": {"id"},
+        "fee_lines": {"id"},
+    }
+    for table in (transactions, journal_entries, ledger_entries, transaction_effects, fee_lines):
+        columns = {c.name for c in table.c} - later.get(table.name, set())
+        assert set(INSERTED_COLUMNS[table.name]) == columns, table.name
