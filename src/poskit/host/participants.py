@@ -609,6 +609,7 @@ def txn_input(services: HostServices, ctx: HostContext) -> TxnInput:
         orig_date=original.date if original else None,
         orig_rrn=(original.rrn or "").strip() or None if original else None,
         orig_auth_code=(original.auth_code or "").strip() or None if original else None,
+        operator=(r.operator or "").strip() or None,
     )
 
 
