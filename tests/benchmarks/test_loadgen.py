@@ -6,7 +6,14 @@ import asyncio
 import socket
 
 from poskit.benchmarks._echo import serve
-from poskit.benchmarks._loadgen import LoadPlan, LoadReport, _drive, decode_histogram
+from poskit.benchmarks._loadgen import (
+    LoadPlan,
+    LoadReport,
+    _drive,
+    decode_histogram,
+    new_histogram,
+    record_latency,
+)
 from poskit.iso8583.dialects import get_dialect
 from poskit.iso8583.model import Request, TxnType
 
@@ -52,3 +59,14 @@ async def test_open_loop_keeps_the_offered_rate_and_times_from_the_schedule() ->
     report = await _run(200.0)
     assert report.answered == 100
     assert 0.4 <= report.elapsed_s < 2.0
+
+
+def test_a_latency_beyond_the_histogram_range_is_kept_not_dropped() -> None:
+    """A queue of minutes in an overloaded open-loop run still counts: a latency past the top
+    of the range (1 h) is recorded as that top, never silently lost."""
+    hist = new_histogram()
+    assert record_latency(hist, 0.004) is True
+    assert record_latency(hist, 200.0) is True  # minutes of queueing are inside the range
+    assert record_latency(hist, 10 * 3600.0) is False
+    assert hist.get_total_count() == 3
+    assert hist.get_max_value() >= 3_599_000_000

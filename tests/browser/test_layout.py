@@ -25,7 +25,17 @@ pytestmark = pytest.mark.browser
 LANGUAGES = ("zh_CN", "en")
 OWNER = ("layout-owner", "Layout-Owner-Passw0rd")
 REVIEWER = ("layout-review", "Layout-Review-Passw0rd")
-MERCHANT_PAGES = ("/", "/transactions", "/statements/{period}", "/disputes", "/fees", "/merchant", "/support")
+MERCHANT_PAGES = (
+    "/",
+    "/transactions",
+    "/transactions/{sale}",
+    "/unsigned",
+    "/statements/{period}",
+    "/disputes",
+    "/fees",
+    "/merchant",
+    "/support",
+)
 ACQUIRER_PAGES = ("/review/changes", "/transactions", "/review/disputes", "/disputes", "/", "/merchants")
 
 #: Layout problems on the page, as sentences: boxes wider than their box, amounts on two lines.
@@ -105,9 +115,15 @@ def _check_page(page: Any, url: str, shot: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def layout_data(live: Any, layout_users: None, pay: Callable[..., Any], chromium_context: Any) -> str:
-    """Large amounts, a decline, a fee dispute and a pending change request; the statement period."""
-    pay("6303.50", "magstripe-debit", pin="654321")
+def layout_data(
+    live: Any,
+    layout_users: None,
+    pay: Callable[..., Any],
+    txn_id: Callable[[str], int],
+    chromium_context: Any,
+) -> dict[str, str]:
+    """Large amounts, a fee dispute and a pending change request; the statement period and a sale."""
+    sale = txn_id(pay("6303.50", "magstripe-debit", pin="654321").rrn)
     pay("12888.00", "unionpay-credit", entry="chip")
     pay("1.00", "magstripe-debit", pin="654321")
     tab = chromium_context.new_page()
@@ -137,25 +153,26 @@ def layout_data(live: Any, layout_users: None, pay: Callable[..., Any], chromium
     finally:
         tab.close()
     # Statement months are the acquirer's (Asia/Shanghai), where its daily cut-off is.
-    return datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    period = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    return {"period": period, "sale": str(sale)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_merchant_pages_fit_1280(
-    page: Any, live: Any, layout_data: str, language: str, tmp_path: Path
+    page: Any, live: Any, layout_data: dict[str, str], language: str, tmp_path: Path
 ) -> None:
-    """Dashboard, transactions, statement, disputes and fees at 1280 px: no overflow, amounts on one line."""
+    """The merchant's pages (dashboard, transactions, a sale, statement, fees ...) at 1280 px fit."""
     log_in(page, live.url, *OWNER)
     _switch_language(page, language)
     for path in MERCHANT_PAGES:
-        url = live.url + path.format(period=layout_data)
-        name = path.strip("/").split("/")[0] or "dashboard"
+        url = live.url + path.format(**layout_data)
+        name = path.strip("/").replace("/", "-").strip("{}").replace("-{", "-") or "dashboard"
         _check_page(page, url, tmp_path / f"merchant-{name}-{language}.png")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_acquirer_pages_fit_1280(
-    page: Any, live: Any, layout_data: str, language: str, tmp_path: Path
+    page: Any, live: Any, layout_data: dict[str, str], language: str, tmp_path: Path
 ) -> None:
     """The change review (Approve/Reject visible), transactions and disputes of acquirer staff at 1280 px."""
     log_in(page, live.url, *REVIEWER)

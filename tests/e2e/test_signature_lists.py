@@ -132,6 +132,8 @@ async def test_a_refund_is_signed_later_and_leaves_both_lists(
     counter = new_counter()
     sale = await counter.engine("magstripe-debit", pins=("654321",)).sale(cny("40.00"))
     assert sale.approved, sale.message
+    refused = await counter.engine().sign(sale.stan, _signature_png())
+    assert refused.status == "failed" and "needs no signature (PIN verified)" in refused.message
     date = counter.store.find_voucher(sale.stan).local_datetime.strftime("%m%d")
     refund = await counter.engine("magstripe-debit").refund(cny("40.00"), sale.rrn, date, SUPERVISOR)
     assert refund.approved, refund.message

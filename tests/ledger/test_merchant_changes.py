@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from ledger_world import NOW, World
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from poskit.ledger.merchant_changes import (
     ChangeRequestError,
     apply_due_changes,
+    effective_start,
     list_changes,
     request_change,
     review_change,
@@ -113,3 +114,15 @@ def test_rejected_change_never_applies_and_frequent_account_changes_are_flagged(
             "applied",
             "approved",
         ]
+
+
+def test_effective_start_is_the_acquirers_business_date_and_never_past(world: World) -> None:
+    """A change effective on a business date starts at that date's midnight in the acquirer's zone
+    (Shanghai: 16:00 UTC the day before); yesterday is refused, whoever asks."""
+    late_evening = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai, still the 24th
+    with world.begin() as conn:
+        start = effective_start(conn, world.cafe, date(2026, 11, 24), now=late_evening)
+        assert start == datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
+        with pytest.raises(ChangeRequestError, match="the effective date is in the past") as refused:
+            effective_start(conn, world.cafe, date(2026, 11, 24), now=late_evening + timedelta(hours=1))
+        assert refused.value.field == "effective_from"

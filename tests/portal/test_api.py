@@ -123,6 +123,22 @@ def test_write_calls_follow_the_page_rules(api: Callable[[str], Any], world: Wor
     assert wrong.status_code == 400
 
 
+def test_a_backdated_change_is_refused_by_the_api_as_by_the_cli(
+    api: Callable[[str], Any], world: World
+) -> None:
+    """The API runs the shared validation: an effective date before the acquirer's today is a 400
+    with the same reason the CLI prints; acquirer staff are refused it too."""
+    yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).date().isoformat()
+    for user in ("cafe", "reviewer"):
+        response = api(user).post(
+            f"/api/v1/merchants/{world.cafe_id}/change-requests",
+            json={"field": "city", "new_value": "Hangzhou", "effective_from": yesterday},
+        )
+        assert (
+            response.status_code == 400 and response.json()["detail"] == "the effective date is in the past"
+        )
+
+
 def test_flags_are_for_acquirer_staff(api: Callable[[str], Any]) -> None:
     """Merchants get 403 on the compliance flags; acquirer staff get the list."""
     assert api("cafe").get("/api/v1/flags").status_code == 403

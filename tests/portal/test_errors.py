@@ -163,3 +163,13 @@ def test_ledger_refusals_translate_with_their_amounts() -> None:
         [{"type": "greater_than_equal", "loc": ("body", "transaction"), "ctx": {"ge": 1}}],
     )
     assert problems == ["交易：不能小于 1"]
+
+
+def test_a_transactions_response_reads_in_the_pages_language(
+    portal: Callable[..., Portal], world: World, chinese_cafe_user: str
+) -> None:
+    """The sale's response row says 00 承兑或交易成功 in Chinese, not the host's English ``approved``."""
+    client = _client(portal, chinese_cafe_user)
+    text = _main(client.get(f"/transactions/{world.txns['cafe_pin']}").text)
+    assert "00 承兑或交易成功" in text
+    assert "00 approved" not in text

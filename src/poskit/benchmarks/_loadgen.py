@@ -29,14 +29,30 @@ from poskit.eventloop import run
 from poskit.iso8583.dialects import get_dialect
 from poskit.iso8583.framing import read_frame
 
-__all__ = ["LoadPlan", "LoadReport", "decode_histogram", "generator_main", "idle_main", "new_histogram"]
+__all__ = [
+    "LoadPlan",
+    "LoadReport",
+    "decode_histogram",
+    "generator_main",
+    "idle_main",
+    "new_histogram",
+    "record_latency",
+]
 
-# Latencies are recorded in microseconds, 1 µs to 60 s, 3 significant digits.
-_LOWEST_US, _HIGHEST_US, _DIGITS = 1, 60_000_000, 3
+# Latencies are recorded in microseconds, 1 µs to 1 h, 3 significant digits. An HDR histogram
+# silently drops a value above its range, so anything longer is recorded as 1 h (and counted).
+_LOWEST_US, _HIGHEST_US, _DIGITS = 1, 3_600_000_000, 3
 
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
+
+
+def record_latency(hist: HdrHistogram, seconds: float) -> bool:
+    """Record one latency; False when it was beyond the range and recorded as the range's top."""
+    micros = max(_LOWEST_US, int(seconds * 1e6))
+    hist.record_value(min(micros, _HIGHEST_US))
+    return micros <= _HIGHEST_US
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +95,7 @@ class _Terminal:
         message = self.dialect.decode(self.dialect.unframe(payload).message)
         stan = int(message.fields[11])
         started = self.pending.pop(stan)
-        self.hist.record_value(max(1, int((time.perf_counter() - started) * 1e6)))
+        record_latency(self.hist, time.perf_counter() - started)
         self.codes["echo" if self.plan.echo else str(message.fields.get(39, "none"))] += 1
         self.kinds[message.mti] += 1
         self.answered += 1

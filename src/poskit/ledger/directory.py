@@ -43,7 +43,8 @@ class AcquirerInfo:
     code: str
     name: str
     currency: str
-    timezone: str
+    timezone: str  # the business day is cut off in this zone
+    support_phone: str = ""  # the line a merchant's customers call (printed on slips, statements)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,11 +60,16 @@ class MerchantInfo:
     settlement_account: str
     settlement_bank: str
     acquirer: AcquirerInfo
+    timezone: str = ""  # where the merchant's times are shown: its own zone, else the acquirer's
+
+    @property
+    def local_zone(self) -> str:
+        return self.timezone or self.acquirer.timezone
 
 
 def _acquirer(row: object) -> AcquirerInfo:
     m = row._mapping  # type: ignore[attr-defined]
-    return AcquirerInfo(m["id"], m["code"], m["name"], m["currency"], m["timezone"])
+    return AcquirerInfo(m["id"], m["code"], m["name"], m["currency"], m["timezone"], m["support_phone"] or "")
 
 
 def acquirer_info(conn: Connection, acquirer_id: int) -> AcquirerInfo:
@@ -95,6 +101,7 @@ def merchant_info(conn: Connection, ref: int | str) -> MerchantInfo:
         settlement_account=row["settlement_account"],
         settlement_bank=row["settlement_bank"],
         acquirer=acquirer_info(conn, row["acquirer_id"]),
+        timezone=row["timezone"] or "",
     )
 
 

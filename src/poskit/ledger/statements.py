@@ -44,7 +44,9 @@ __all__ = [
     "build_statement",
     "find_cjk_font",
     "statement_csv",
+    "statement_footer",
     "statement_pdf",
+    "statement_zone_note",
     "summary_amounts",
     "summary_gaps",
     "summary_rows",
@@ -475,6 +477,24 @@ def _register_font(path: Path) -> str:
     return name
 
 
+def statement_zone_note(m: MerchantInfo) -> str:
+    """Which zone the statement's times are in (the merchant's) and, if other, its business days'."""
+    if m.local_zone == m.acquirer.timezone:
+        return f"时区 time zone {m.local_zone}"
+    return f"营业日 business days in {m.acquirer.timezone}; 时间 times in {m.local_zone}"
+
+
+def statement_footer(st: Statement) -> str:
+    """When it was made (the merchant's time, zone named) and whom to ask: the acquirer's support line."""
+    m = st.merchant
+    made = st.generated_at.astimezone(ZoneInfo(m.local_zone))
+    phone = m.acquirer.support_phone
+    return (
+        f"生成时间 Generated {made:%Y-%m-%d %H:%M} {made.tzname()} · 如有疑问请发起争议或致电客服 "
+        "Question a fee? Open a dispute in the portal" + (f" or call {phone}." if phone else ".")
+    )
+
+
 def statement_pdf(st: Statement, *, font_path: Path | None = None) -> bytes:
     """The statement as an A4 landscape PDF; the CJK font is embedded (subset), never substituted."""
     from reportlab.lib import colors
@@ -502,7 +522,7 @@ def statement_pdf(st: Statement, *, font_path: Path | None = None) -> bytes:
         tbl.setStyle(TableStyle(style))
         return tbl
 
-    zone = ZoneInfo(m.acquirer.timezone)
+    zone = ZoneInfo(m.local_zone)  # times in the merchant's zone; business dates are the acquirer's
 
     def local(at: datetime) -> str:
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -513,7 +533,7 @@ def statement_pdf(st: Statement, *, font_path: Path | None = None) -> bytes:
         Paragraph(f"{m.name} {m.name_en} · 商户号 Merchant no. {m.merchant_no} · MCC {m.mcc}", sub),
         Paragraph(
             f"期间 Period {st.start.isoformat()} – {st.end.isoformat()} "
-            f"(时区 time zone {m.acquirer.timezone}) · "
+            f"({statement_zone_note(m)}) · "
             f"币种 Currency {st.currency} · 收单机构 Acquirer {m.acquirer.name}",
             body,
         ),
@@ -603,8 +623,7 @@ def statement_pdf(st: Statement, *, font_path: Path | None = None) -> bytes:
     story += [
         Spacer(1, 4 * mm),
         Paragraph(
-            f"生成时间 Generated {st.generated_at.strftime('%Y-%m-%d %H:%M')} UTC · 如有疑问请发起争议 "
-            "Question a fee? Open a dispute in the portal.",
+            statement_footer(st),
             body,
         ),
     ]

@@ -67,7 +67,7 @@ class PortalUser:
     locale: str
     locked_until: datetime | None
     failed_logins: int
-    timezone: str = "Asia/Shanghai"  # the acquirer's zone: where the business day is cut off
+    timezone: str = "Asia/Shanghai"  # where times are shown: the merchant's zone, else the acquirer's
     last_login_at: datetime | None = None
 
     @property
@@ -95,6 +95,7 @@ def _user_query() -> Select[Any]:
         portal_users,
         merchants.c.merchant_no,
         merchants.c.name.label("merchant_name"),
+        merchants.c.timezone.label("merchant_timezone"),
         acquirers.c.timezone.label("acquirer_timezone"),
     ).select_from(
         portal_users.outerjoin(merchants, portal_users.c.merchant_id == merchants.c.id).outerjoin(
@@ -115,7 +116,8 @@ def _to_user(row: Mapping[str, Any]) -> PortalUser:
         locale=row["locale"],
         locked_until=row["locked_until"],
         failed_logins=row["failed_logins"],
-        timezone=row["acquirer_timezone"] or "Asia/Shanghai",
+        # a merchant's people see the merchant's own zone; acquirer staff the acquirer's
+        timezone=row["merchant_timezone"] or row["acquirer_timezone"] or "Asia/Shanghai",
         last_login_at=row["last_login_at"],
     )
 

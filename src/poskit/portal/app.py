@@ -26,6 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from poskit import __version__
+from poskit.iso8583.response_codes import response_text
 from poskit.portal import api
 from poskit.portal.errors import event_details, validation_problems
 from poskit.portal.routes import (
@@ -111,6 +112,8 @@ def _templates() -> Jinja2Templates:
     templates.env.autoescape = True
     templates.env.globals["version"] = PORTAL_VERSION
     templates.env.globals["event_details"] = event_details
+    # field 39 in the reader's language, from the one table (the host's English reason stays in its log)
+    templates.env.globals["response_text"] = response_text
     return templates
 
 

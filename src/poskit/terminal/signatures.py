@@ -59,6 +59,14 @@ def receipt_tlv(engine: TerminalEngine, record: BatchRecord) -> bytes:
     return b"".join(parts)
 
 
+def _waiver(record: BatchRecord) -> str:
+    """The waiver printed on the voucher's slip (the signature rule's reason)."""
+    try:
+        return Receipt.from_json(record.receipt).signature_waiver
+    except (KeyError, TypeError, ValueError):
+        return ""  # an advice replayed without its slip
+
+
 async def sign(engine: TerminalEngine, voucher: int, png: bytes) -> TxnOutcome:
     """Attach a signature to a voucher (at the sale or later), upload it, print the signed slip."""
     record = engine.store.find_voucher(voucher)
@@ -66,7 +74,8 @@ async def sign(engine: TerminalEngine, voucher: int, png: bytes) -> TxnOutcome:
         return engine._fail(f"no voucher {voucher:06d} on this terminal", txn_type="sign")
     if not record.signature_required:
         return engine._fail(
-            f"voucher {voucher:06d} needs no signature (PIN or small-amount waiver)", txn_type="sign"
+            f"voucher {voucher:06d} needs no signature ({_waiver(record) or 'no signature required'})",
+            txn_type="sign",
         )
     if record.signature is not None:
         return engine._fail(

@@ -28,10 +28,11 @@ async def _no_sleep(_seconds: float) -> None:
 
 @pytest.fixture
 def make_app(new_counter: Callable[..., Any], tmp_path: Path) -> Callable[..., PosApp]:
-    """``make_app(link=None, **options)``: a PosApp on a fresh registered terminal, PDFs in tmp_path."""
+    """``make_app(link=None, merchant_no=cafe, **options)``: a PosApp on a fresh registered terminal
+    of that merchant, PDFs in tmp_path."""
 
-    def make(*, link: HostLink | None = None, **options: Any) -> PosApp:
-        counter = new_counter()
+    def make(*, link: HostLink | None = None, merchant_no: str = "898310058120001", **options: Any) -> PosApp:
+        counter = new_counter(merchant_no=merchant_no)
 
         def connect(factory: Callable[[HostLink], Devices]) -> TerminalEngine:
             devices = factory(link or counter.link)

@@ -29,6 +29,7 @@ from poskit.config import Settings
 from poskit.i18n import normalise_locale
 from poskit.logs import get_logger
 from poskit.portal.accounts import PortalUser
+from poskit.portal.data.merchants import merchant_locale
 from poskit.portal.pos.i18n import PAGE_MESSAGES, pos_translator
 from poskit.portal.pos.session import MENU, PosSession
 from poskit.portal.web import user_for_session
@@ -129,6 +130,7 @@ def _terminal(engine: Engine, user: PortalUser, terminal_id: str) -> dict[str, A
             terminals.c.location,
             terminals.c.model,
             terminals.c.status,
+            merchants.c.id.label("merchant_id"),
             merchants.c.name.label("merchant_name"),
             merchants.c.name_en.label("merchant_name_en"),
         )
@@ -137,7 +139,10 @@ def _terminal(engine: Engine, user: PortalUser, terminal_id: str) -> dict[str, A
     )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
+        if row is None:
+            return None
+        # the device's clock keeps the merchant's time, wherever the browser is
+        return {**row, "timezone": merchant_locale(conn, int(row["merchant_id"])).timezone}
 
 
 def _terminals(engine: Engine, user: PortalUser) -> list[dict[str, Any]]:

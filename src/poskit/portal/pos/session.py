@@ -136,8 +136,8 @@ def _text(value: Any) -> str | None:
         return "yes" if value else "no"
     if isinstance(value, int | float | str):
         return str(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime):  # the terminal's local time, its zone named
+        return value.strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
     if isinstance(value, date):
         return value.isoformat()
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -13,7 +14,7 @@ from poskit.ledger.views import describe_transaction
 from poskit.portal.accounts import PortalUser
 from poskit.portal.audit import audit
 from poskit.portal.data.emv import emv_rows
-from poskit.portal.data.merchants import acquirer_of, merchant_choices
+from poskit.portal.data.merchants import acquirer_of, merchant_choices, merchant_locale
 from poskit.portal.data.receipts import receipt_for, receipt_text
 from poskit.portal.data.signatures import (
     SignatureExists,
@@ -135,6 +136,7 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
         detail = transaction_detail(conn, user, txn_id)
         txn = detail["txn"]
         acquirer = acquirer_of(conn, txn["merchant_id"]) if txn["merchant_id"] else None
+        where = merchant_locale(conn, int(txn["merchant_id"])) if txn["merchant_id"] else None
         original = None
         if txn["original_id"] is not None:
             found = (
@@ -146,14 +148,15 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
         signature = signature_record(conn, txn_id)
         ledger = describe_transaction(conn, rrn=txn["rrn"]) if txn["rrn"] else None
     receipt = None
+    slip_zone = ZoneInfo(where.timezone) if where else loc.tz  # the slip's time, as the terminal printed it
     if detail["merchant"] is not None and txn["txn_type"] in LISTED_TYPES:
         receipt = receipt_text(
             receipt_for(
                 txn,
                 merchant=detail["merchant"],
                 acquirer_name=acquirer["name"] if acquirer else "",
-                support_phone=acquirer["support_phone"] if acquirer else "",
-                tz=loc.tz,
+                support_phone=where.support_phone if where else "",
+                tz=slip_zone,
                 original=original,
                 signed=txn["signed"],
                 signature_required=bool(txn["signature_required"]),

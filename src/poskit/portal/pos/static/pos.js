@@ -513,9 +513,18 @@
     });
   }
 
+  // the terminal's clock: the merchant's zone (data-zone), named, not the browser's own zone
+  function clockFormat() {
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" };
+    try {
+      return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: $("clock").dataset.zone || undefined });
+    } catch (e) {
+      return new Intl.DateTimeFormat("en-GB", options); // an unknown zone: the browser's, still named
+    }
+  }
+  const clock = clockFormat();
   function tick() {
-    const now = new Date();
-    $("clock").textContent = now.toTimeString().slice(0, 5);
+    $("clock").textContent = clock.format(new Date());
   }
   tick();
   setInterval(tick, 10000);
