@@ -30,6 +30,7 @@ from poskit.ledger.accounts import (
 from poskit.ledger.fees import quote_fee, rule_for_card
 from poskit.ledger.monitoring import mcc_from_merchant_no
 from poskit.money import Amount
+from poskit.signature_rule import cvm_from_hex, signature_required
 
 __all__ = ["KINDS", "Decision", "GroupRows", "decide"]
 
@@ -123,6 +124,10 @@ class _Builder:
                 "origin": inp.card.origin,
                 "entry_mode": inp.card.entry_mode,
                 "pin_entered": inp.card.pin_entered,
+                "signature_required": status != "declined"
+                and signature_required(
+                    inp.txn_type, cvm_from_hex(inp.card.entry_mode, inp.card.pin_entered, inp.emv)
+                ),
                 "mcc": mcc,
                 "response_code": result.response_code,
                 "auth_code": result.auth_code,
