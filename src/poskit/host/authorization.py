@@ -189,7 +189,8 @@ class AuthResult:
     @classmethod
     def from_row(cls, row: Any) -> AuthResult:
         data = dict(row["response"])
-        data.pop("emv", None)  # the chip data shown in the portal is not part of the answer
+        data.pop("emv", None)  # the chip data and operator kept for the portal are not part of the answer
+        data.pop("operator", None)
         data.pop("orphan_of", None)  # what an orphan reversal named, kept for a late original
         return cls(**data, transaction_id=row["id"], replayed=True)
 
