@@ -138,6 +138,7 @@ def test_an_expired_link_is_a_plain_404_in_the_receipt_language(
     cafe_path, lagos_path = "/r/" + cafe_url.rsplit("/", 1)[1], "/r/" + lagos_url.rsplit("/", 1)[1]
     opened = client.get(lagos_path)
     assert opened.status_code == 200 and "NGN" in opened.text and "1,500.00" in opened.text
+    assert "SUPPORT: +234" in opened.text and "400-" not in opened.text and "Africa/Lagos" in opened.text
     clock.offset = timedelta(days=181)
     try:
         expired_cafe, expired_lagos = client.get(cafe_path), client.get(lagos_path)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,10 +22,12 @@ from poskit.host.authorization import (
     authorize_preauth,
     authorize_sale,
 )
+from poskit.host.hotpath.persist import INSERTED_COLUMNS
 from poskit.host.hotpath.state import HostState, load_state
 from poskit.host.hotpath.writer import MemoryWriter
 from poskit.host.issuer import PinCheck
 from poskit.ledger.check import check_ledger
+from poskit.ledger.fees import FeeRule, create_schedule
 from poskit.store.db import WRITE, make_engine
 from poskit.store.schema import (
     fee_lines,
@@ -108,6 +111,7 @@ def _inputs(state: HostState) -> list[tuple[str, TxnInput]]:
         ("balance", inp(h1, 0, kind="balance")),
         ("sale", inp(h3, 1200, pin=PinCheck.ABSENT, pin_required=True)),
         ("sale", inp(h2, 1)),  # no fee: the fee income line does not post
+        ("sale", inp(h1, 300, pin=PinCheck.ABSENT)),  # no PIN: the slip needs a signature
     ]
     return out
 
@@ -184,6 +188,7 @@ def test_memory_engine_writes_what_the_sql_engine_writes(demo_copy: Settings, tm
         "00",
         "00",
         "55",
+        "00",
         "00",
     ]
     assert got == want
@@ -262,7 +267,7 @@ def test_memory_engine_on_postgresql(postgres_demo: Settings) -> None:
         inputs = _inputs(writer.state)
         got = asyncio.run(_run_memory(writer, inputs))
         assert [r.response_code for r in got] == [
-            "00", "00", "00", "55", "14", "51", "00", "94", "00", "00", "55", "00"
+            "00", "00", "00", "55", "14", "51", "00", "94", "00", "00", "55", "00", "00"
         ]  # fmt: skip
         assert writer.decided_in_memory >= 8
         after_memory = dataclasses.replace(inputs[1][1], stan=990, amount=5)
@@ -277,3 +282,67 @@ def test_memory_engine_on_postgresql(postgres_demo: Settings) -> None:
         rebuilt = load_state(conn)
     assert writer.state is not None and rebuilt.summary() == writer.state.summary()
     engine.dispose()
+
+
+def _wait_for(check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_fee_schedule_and_balance_changed_elsewhere_reach_the_memory(demo_copy: Settings) -> None:
+    """A new fee schedule version in force and an issuer top-up, committed by another program while
+    the host runs: the next sale is priced under the new version and decided on the new balance."""
+    engine = make_engine(demo_copy.resolved_database_url)
+    writer = MemoryWriter(engine).start()
+    try:
+        assert writer.state is not None
+        inputs = _inputs(writer.state)
+        asyncio.run(_run_memory(writer, inputs[:2]))  # ledger accounts exist: later sales stay in memory
+        _kind, sale = inputs[2]
+        merchant_id = sale.terminal.merchant_id
+        account_id = writer.state.cards[sale.card.pan_hash].account_id
+        version = max(s.version for s in writer.state.schedules[merchant_id]) + 1
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            create_schedule(
+                conn,
+                merchant_id=merchant_id,
+                version=version,
+                effective_from=NOW - timedelta(days=1),
+                notified_at=NOW - timedelta(days=60),
+                rules=[FeeRule("domestic_debit", "fixed", "CNY", fixed=77)],
+                now=NOW - timedelta(days=60),
+            )
+            conn.execute(
+                update(issuer_accounts).where(issuer_accounts.c.id == account_id).values(balance=10**9)
+            )
+        state = writer.state
+        assert _wait_for(
+            lambda: writer.state is not None and writer.state.accounts[account_id].balance == 10**9
+        )
+        assert state is writer.state and writer.refreshes >= 1
+        big = dataclasses.replace(sale, stan=777, amount=10**8)
+        before = writer.decided_in_memory
+        result = asyncio.run(writer.authorise("sale", big, lambda conn: authorize_sale(conn, big)))
+        assert result.response_code == "00" and result.fee == 77
+        assert writer.decided_in_memory == before + 1
+    finally:
+        writer.stop()
+        engine.dispose()
+
+
+def test_the_writer_fills_every_column_the_sql_path_fills() -> None:
+    """A column added to the schema must be added to the in-memory path too: the rows it inserts name
+    every column of their tables except those only later changes set."""
+    later = {
+        "transactions": {"original_id", "reversed_at"},
+        "transaction_effects": {"related_id", "related_status_before", "related_status_after"},
+        "ledger_entries": {"id"},
+        "fee_lines": {"id"},
+    }
+    for table in (transactions, journal_entries, ledger_entries, transaction_effects, fee_lines):
+        columns = {c.name for c in table.c} - later.get(table.name, set())
+        assert set(INSERTED_COLUMNS[table.name]) == columns, table.name

@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from poskit.host.authorization import AuthResult, TxnInput
+from poskit.host.authorization import AuthResult, TxnInput, stored_response
 from poskit.host.hotpath.state import AccountState, HostState
 from poskit.host.issuer import IssuerCard, IssuerDecision, PinCheck, check_card_state
 from poskit.ledger.accounts import (
@@ -30,6 +30,7 @@ from poskit.ledger.accounts import (
 from poskit.ledger.fees import quote_fee, rule_for_card
 from poskit.ledger.monitoring import mcc_from_merchant_no
 from poskit.money import Amount
+from poskit.signature_rule import cvm_from_hex, signature_required
 
 __all__ = ["KINDS", "Decision", "GroupRows", "decide"]
 
@@ -76,13 +77,6 @@ class Decision:
             state.messages.add(*self.key)
 
 
-def _stored(result: AuthResult, inp: TxnInput) -> dict[str, Any]:
-    data = result.to_json()
-    if inp.emv:
-        data["emv"] = inp.emv
-    return data
-
-
 def _description(inp: TxnInput, rrn: str | None) -> str:
     return f"{inp.txn_type} {rrn} terminal {inp.terminal.terminal_id} voucher {inp.stan:06d}"
 
@@ -123,6 +117,10 @@ class _Builder:
                 "origin": inp.card.origin,
                 "entry_mode": inp.card.entry_mode,
                 "pin_entered": inp.card.pin_entered,
+                "signature_required": status != "declined"
+                and signature_required(
+                    inp.txn_type, cvm_from_hex(inp.card.entry_mode, inp.card.pin_entered, inp.emv)
+                ),
                 "mcc": mcc,
                 "response_code": result.response_code,
                 "auth_code": result.auth_code,
@@ -139,7 +137,7 @@ class _Builder:
 
     def finish(self, result: AuthResult) -> AuthResult:
         row = self.rows.transactions[-1]
-        row["response"] = _stored(result, self.inp)
+        row["response"] = stored_response(result, self.inp)
         row["fee"] = result.fee
         return dataclasses.replace(result, transaction_id=row["id"])
 

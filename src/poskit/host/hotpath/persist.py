@@ -15,7 +15,7 @@ from typing import Any
 
 from poskit.host.hotpath.decide import GroupRows
 
-__all__ = ["IdAllocator", "flush_rows"]
+__all__ = ["INSERTED_COLUMNS", "IdAllocator", "flush_rows"]
 
 _INSERTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "transactions": (
@@ -40,6 +40,7 @@ _INSERTS: dict[str, tuple[str, tuple[str, ...]]] = {
             "origin",
             "entry_mode",
             "pin_entered",
+            "signature_required",
             "mcc",
             "response_code",
             "auth_code",
@@ -87,6 +88,9 @@ _INSERTS: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
 }
+
+#: The columns the writer fills itself, by table (a test holds them to the schema).
+INSERTED_COLUMNS = {table: columns for table, columns in _INSERTS.values()}
 
 #: Balances and holds move by deltas, so a change made elsewhere in between is kept, not overwritten.
 _UPDATES = {

@@ -65,12 +65,16 @@ class _Authorise(_Job[AuthResult]):
 class MemoryWriter(GroupCommitWriter):
     """Group commit with decisions in memory (see the module docstring)."""
 
-    #: How often to look for changes other programs committed.
+    #: How often to look for changes other programs committed (SQLite: a cheap pragma; PostgreSQL:
+    #: a re-read of the cards, accounts, schedules and terminals, so less often).
     poll_seconds: float = 0.25
+    postgres_poll_seconds: float = 1.0
 
     def __init__(self, engine: Engine, *, max_batch: int = 512, name: str = "poskit-memory-writer") -> None:
         super().__init__(engine, max_batch=max_batch, name=name)
         self._sqlite = is_sqlite(engine)
+        if not self._sqlite:
+            self.poll_seconds = self.postgres_poll_seconds
         self._conn: Connection | None = None
         self._data_version: int | None = None
         self._last_poll = 0.0
