@@ -74,7 +74,8 @@ async def pos_session(live: Any) -> AsyncIterator[tuple[Counter, PosSession]]:
 
 
 def test_sale_over_the_real_host(live: Any) -> None:
-    """Sale from the menu: amount, confirmation, swipe, PIN key by key, then the approval and receipts."""
+    """Sale from the menu: amount, confirmation, swipe, PIN key by key, then the approval and both
+    copies, the cardholder's with its e-receipt QR code."""
     run(_sale(live))
 
 
@@ -95,6 +96,9 @@ async def _sale(live: Any) -> None:
         assert rows["Amount"] == "CNY 88.00" and rows["Entry"] == "swipe" and rows["Response code"] == "00"
         copies = [e["copy"] for e in page.seen if e["t"] == "receipt"]
         assert copies == ["merchant", "cardholder"]
+        slips = {e["copy"]: e for e in page.seen if e["t"] == "receipt"}
+        assert "/r/" in slips["merchant"]["text"] and slips["merchant"]["qr"] is None
+        assert str(slips["cardholder"]["qr"]).startswith("data:image/svg+xml")  # the e-receipt QR code
         status = await page.until("status")
         assert status["network"] is True and status["operator"] == "01"
         assert "654321" not in repr(page.seen)

@@ -131,7 +131,7 @@ SIGN_ON_RESPONSE = Response(
     merchant_id="123456789012345",
     stan=1,
     batch=1,
-    rrn="250615000001",
+    rrn="516610300001",  # the host's exchange reference: YDDD hhmmss + trace's last 2 digits
     host_datetime=NOW,
     working_keys=KEYS,
     key_scheme="004",
@@ -144,7 +144,7 @@ SIGN_ON_RESPONSE_HEX = "".join(
         "000001",  # 11
         "103000",  # 12 hhmmss
         "0615",  # 13 MMDD
-        "323530363135303030303031",  # 37 "250615000001"
+        "353136363130333030303031",  # 37 "516610300001"
         "3030",  # 39 "00"
         "3132333435363738",  # 41
         "313233343536373839303132333435",  # 42

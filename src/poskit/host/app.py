@@ -37,6 +37,7 @@ from poskit.host.participants import (
     IssueWorkingKeys,
     LoadTerminal,
     ReadCard,
+    RecordRefusal,
     ScriptAdvice,
     Settle,
     SignOff,
@@ -241,6 +242,7 @@ class HostApp:
                     mac,
                     batch,
                     card,
+                    RecordRefusal(services),  # from here on a refusal is the card's: recorded
                     track,
                     arqc,
                     pin,

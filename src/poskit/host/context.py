@@ -46,6 +46,8 @@ class HostContext:
     force_sign_on: bool = False
     mac_verified: bool = False
     icc: dict[str, bytes] | None = dataclasses.field(default=None, repr=False)  # parsed field 55
+    # field 55 as presented, before its cryptogram is judged: what a recorded refusal keeps
+    icc_presented: dict[str, bytes] | None = dataclasses.field(default=None, repr=False)
     atc: int | None = None
     psn: str | None = None
     issuer_scripts: list[bytes] = dataclasses.field(default_factory=list)  # 71/72 templates to send

@@ -38,6 +38,7 @@ from poskit.host.authorization import (
     authorize_sale,
     cancel_preauth,
     complete_preauth,
+    record_decline,
     refund,
     void_transaction,
 )
@@ -63,12 +64,14 @@ __all__ = [
     "IssueWorkingKeys",
     "LoadTerminal",
     "ReadCard",
+    "RecordRefusal",
     "SignOff",
     "VerifyCardData",
     "VerifyCryptogram",
     "VerifyMac",
     "VerifyPin",
     "business_clock",
+    "txn_input",
 ]
 
 _PREPARED = Vote.PREPARED
@@ -365,6 +368,7 @@ class VerifyCryptogram(_Base):
         except (Field55Error, TlvError) as exc:
             ctx.decline("30", f"field 55: {exc}")
             return Vote.ABORTED
+        ctx.icc_presented = icc
         findings = run_attack_checks(
             pan=ctx.pan,
             icc=icc,
@@ -560,6 +564,84 @@ _JOBS: dict[TxnType, Callable[[Connection, TxnInput], AuthResult]] = {
 }
 
 
+def txn_input(services: HostServices, ctx: HostContext) -> TxnInput:
+    """What the durable step records of this request: terminal, card, dates, chip data (no secrets)."""
+    t, r, card = ctx.terminal, ctx.request, ctx.card
+    assert t is not None and card is not None
+    local, day, mmdd, julian = _dates(services, ctx)
+    # the issuer's record decides, not what the track claims; chip cards use their CVM list
+    recorded = card.issuer_service_code or card.service_code
+    service = ServiceCode(recorded) if recorded else None
+    pin_required = bool(
+        service
+        and service.pin_required
+        and card.entry_mode in ("swipe", "fallback", "manual")
+        and r.txn_type in (TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE)
+    )
+    original = r.original
+    definition = ctx.dialect.definition(r.txn_type)
+    icc = ctx.icc or ctx.icc_presented
+    return TxnInput(
+        terminal=t,
+        mti=definition.request_mti,
+        txn_type=r.txn_type.value,
+        stan=r.stan,
+        batch=r.batch,
+        local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
+        amount=r.amount.minor if r.amount else 0,
+        currency=r.amount.currency.code if r.amount else t.currency,
+        card=card,
+        pin_check=ctx.pin_check,
+        pin_required=pin_required,
+        received_at=ctx.received_at,
+        issuer_day=day,
+        business_date=local,
+        settlement_date=mmdd,
+        julian=julian,
+        auth_code=services.auth_code(),
+        atc=ctx.atc,
+        submitted_merchant_no=r.merchant_id.strip(),
+        emv={tag: value.hex().upper() for tag, value in icc.items() if not is_sensitive(tag)}
+        if icc
+        else None,
+        orig_batch=original.batch if original else None,
+        orig_stan=original.stan if original else None,
+        orig_date=original.date if original else None,
+        orig_rrn=(original.rrn or "").strip() or None if original else None,
+        orig_auth_code=(original.auth_code or "").strip() or None if original else None,
+        operator=(r.operator or "").strip() or None,
+    )
+
+
+class RecordRefusal(_Base):
+    """A card-level refusal before the issuer (replayed ATC 34, bad cryptogram 59, CVV 05, PIN 55...) is
+    recorded as a declined transaction, so the merchant sees the attempt in its list and a repeat gets
+    the same answer. It joins after the MAC and batch checks: an unauthenticated request records nothing."""
+
+    name = "record-refusal"
+    #: participants whose refusal is the card's (or the request's), not the sender's
+    RECORDED_AFTER = frozenset(
+        {"verify-card-data", "verify-arqc", "verify-pin", "issuer-scripts", "authorize"}
+    )
+
+    async def prepare(self, ctx: HostContext) -> Vote:
+        return Vote.PREPARED | Vote.READONLY
+
+    async def abort(self, ctx: HostContext) -> None:
+        code = ctx.response_code
+        if ctx.result is not None or ctx.aborted_by not in self.RECORDED_AFTER or not code or code == "00":
+            return  # already recorded by the issuer step, or not the card's refusal
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        if self.s.message_stored(
+            t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+        ):
+            return  # its key holds the original: the refusal of a repeat is not a second record
+        inp = txn_input(self.s, ctx)
+        reason = ctx.reason or code
+        ctx.result = await self.s.writer.submit(lambda conn: record_decline(conn, inp, code, reason))
+
+
 class Authorize(_Base):
     """The durable step: issuer decision, adjustment, record, fee and ledger in one commit."""
 
@@ -576,47 +658,7 @@ class Authorize(_Base):
             if r.amount.currency.code != t.currency:
                 ctx.decline("13", f"currency {r.amount.currency.code} is not the merchant's {t.currency}")
                 return Vote.ABORTED
-        local, day, mmdd, julian = _dates(self.s, ctx)
-        # the issuer's record decides, not what the track claims; chip cards use their CVM list
-        recorded = card.issuer_service_code or card.service_code
-        service = ServiceCode(recorded) if recorded else None
-        pin_required = bool(
-            service
-            and service.pin_required
-            and card.entry_mode in ("swipe", "fallback", "manual")
-            and r.txn_type in (TxnType.SALE, TxnType.PREAUTH, TxnType.BALANCE)
-        )
-        original = r.original
-        definition = ctx.dialect.definition(r.txn_type)
-        inp = TxnInput(
-            terminal=t,
-            mti=definition.request_mti,
-            txn_type=r.txn_type.value,
-            stan=r.stan,
-            batch=r.batch,
-            local_datetime=r.local_datetime.strftime("%m%d%H%M%S") if r.local_datetime else None,
-            amount=r.amount.minor if r.amount else 0,
-            currency=r.amount.currency.code if r.amount else t.currency,
-            card=card,
-            pin_check=ctx.pin_check,
-            pin_required=pin_required,
-            received_at=ctx.received_at,
-            issuer_day=day,
-            business_date=local,
-            settlement_date=mmdd,
-            julian=julian,
-            auth_code=self.s.auth_code(),
-            atc=ctx.atc,
-            submitted_merchant_no=r.merchant_id.strip(),
-            emv={tag: value.hex().upper() for tag, value in ctx.icc.items() if not is_sensitive(tag)}
-            if ctx.icc
-            else None,
-            orig_batch=original.batch if original else None,
-            orig_stan=original.stan if original else None,
-            orig_date=original.date if original else None,
-            orig_rrn=(original.rrn or "").strip() or None if original else None,
-            orig_auth_code=(original.auth_code or "").strip() or None if original else None,
-        )
+        inp = txn_input(self.s, ctx)
         link_days = self.s.receipt_link_days if r.txn_type != TxnType.BALANCE else 0
 
         def link_for(conn: Connection, result: AuthResult) -> str | None:

@@ -18,7 +18,7 @@ from poskit.i18n import catalog_path
 from poskit.terminal.ui.admin_screens import MenuScreen
 from poskit.terminal.ui.app import PosApp
 from poskit.terminal.ui.flows import ADVICE, CODE_ADVICE, decline_advice
-from poskit.terminal.ui.screens import AmountScreen, ChoiceScreen, ConfirmScreen, PinScreen
+from poskit.terminal.ui.screens import AmountScreen, ChoiceScreen, ConfirmScreen, PinScreen, TextEntryScreen
 from poskit.terminal.ui.txn_screens import CardScreen, ResultScreen, SignatureScreen
 
 #: Chip data an engineer reads (``poskit pay --json``), never a cashier's result screen.
@@ -145,3 +145,22 @@ async def test_operator_sign_out_is_done_not_a_successful_payment_in_chinese(
 def test_code_advice_overrides_the_action(code: str) -> None:
     """Codes with their own advice get it, not their action's general one."""
     assert decline_advice(code) == CODE_ADVICE[code]
+
+
+async def test_a_transaction_query_shows_its_status_in_chinese(
+    make_app: Callable[..., PosApp], wait_for: Callable[..., Any]
+) -> None:
+    """Menu 8 finds the voucher of a sale; in 中文 its status reads 成功, not ``approved``."""
+    app = make_app(self_test_on_start=False, language="zh_CN")
+    async with app.run_test(size=SIZE) as pilot:
+        result = await _chinese_sale(pilot, wait_for, "1500", "magstripe-debit", "s", "654321")
+        assert isinstance(result, ResultScreen)
+        voucher = next(v for k, v in result.view.details if k == "Voucher")
+        await press(pilot, "enter")
+        await wait_for(pilot, MenuScreen)
+        await press(pilot, "8")
+        await wait_for(pilot, TextEntryScreen)
+        await press(pilot, *voucher, "enter")
+        found = await wait_for(pilot, ResultScreen)
+        details = text_of(found, "#details")
+        assert "状态" in details and "成功" in details and "approved" not in details

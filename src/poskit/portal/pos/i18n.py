@@ -69,6 +69,7 @@ PAGE_MESSAGES = (
     "Done",
     "Skip",
     "Tear off",
+    "Scan for the e-receipt",
     "Connection lost: reload the page",
     "This terminal is open in another window",
     "Working...",

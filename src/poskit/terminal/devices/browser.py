@@ -380,6 +380,10 @@ class BrowserPrinter:
                 "voucher": receipt.voucher_no,
                 "reprint": receipt.reprint,
                 "text": render_text(receipt, copy=copy, width=self.width),
+                # the cardholder's copy carries the e-receipt QR code, as the paper slip does
+                "qr": _qr_svg(receipt.e_receipt_url)
+                if copy == "cardholder" and receipt.e_receipt_url
+                else None,
             }
         )
 
@@ -518,3 +522,10 @@ def browser_kit(
         signature_pad=BrowserSignaturePad(channel),
         clock=clock or SystemClock(),
     )
+
+
+def _qr_svg(url: str) -> str:
+    """The link's QR code as an SVG data URI for the page's paper slip."""
+    import segno
+
+    return str(segno.make(url, error="m", micro=False).svg_data_uri(scale=3, border=2))

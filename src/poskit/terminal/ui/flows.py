@@ -153,7 +153,7 @@ def record_view(app: PosApp, record: BatchRecord) -> ResultView:
         ("Reference", record.rrn or "-"),
         ("Auth code", record.auth_code or "-"),
         ("Date/time", f"{record.local_datetime:%Y-%m-%d %H:%M:%S %Z}".rstrip()),
-        ("Status", record.status),
+        ("Status", t(record.status)),
         (
             "Signature",
             t("signed") if record.signature else (t("missing") if record.signature_required else "-"),

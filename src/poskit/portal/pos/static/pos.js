@@ -434,7 +434,15 @@
     tear.className = "tear";
     tear.textContent = M("Tear off");
     tear.addEventListener("click", () => paper.remove());
-    paper.append(pre, tear);
+    paper.append(pre);
+    if (ev.qr) {
+      const qr = document.createElement("img");
+      qr.className = "qr";
+      qr.src = ev.qr;
+      qr.alt = M("Scan for the e-receipt");
+      paper.append(qr);
+    }
+    paper.append(tear);
     receiptsEl.prepend(paper);
     while (receiptsEl.children.length > 4) receiptsEl.lastElementChild.remove();
   }
