@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 
 from poskit.benchmarks._echo import serve
@@ -70,3 +71,21 @@ def test_a_latency_beyond_the_histogram_range_is_kept_not_dropped() -> None:
     assert record_latency(hist, 10 * 3600.0) is False
     assert hist.get_total_count() == 3
     assert hist.get_max_value() >= 3_599_000_000
+
+
+async def test_open_loop_tells_apart_a_reversal_that_shares_its_sales_trace_number() -> None:
+    """In open loop a request and another of a different class with the same trace number (a
+    cups reversal reuses its sale's) are both outstanding; each answer is matched to its own."""
+    port = _free_port()
+    server = asyncio.create_task(serve(port))
+    await asyncio.sleep(0.2)
+    try:
+        dialect = get_dialect("cups")
+        echo = dialect.encode_request(Request(TxnType.ECHO, "T0000001", "898310058120001", 7, 1))
+        other = dataclasses.replace(echo, mti="0400")
+        frames = [[dialect.frame(dialect.encode(m)) for m in (echo, other)]]
+        report = await _drive(LoadPlan(port, "cups", frames, [[7, 7]], rate=100.0, echo=True))
+    finally:
+        server.cancel()
+    assert report.errors == []
+    assert report.answered == 2 and report.kinds == {"0820": 1, "0400": 1}

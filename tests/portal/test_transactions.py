@@ -90,6 +90,9 @@ def test_detail_shows_receipt_fee_formula_and_related_links(
     assert (
         "REPRINT" in receipt.text and "CNY 20.00" in receipt.text and "6217000012345670" not in receipt.text
     )
+    # the same issuer and operator the terminal printed (BIN's bank; field 63's cashier), not a guess
+    assert "发卡行 ISSUER: China Construction Bank" in receipt.text, receipt.text
+    assert "操作员 OP: 01" in receipt.text, receipt.text
 
 
 def test_csv_export_has_every_row_with_fees_and_no_clear_card_numbers(

@@ -87,14 +87,27 @@ class _Terminal:
         self.hist = hist
         self.codes = codes
         self.dialect = get_dialect(plan.dialect)
-        self.pending: dict[int, float] = {}
+        # An answer is matched by trace number and message class: in the cups dialect a
+        # reversal (0400) carries its sale's trace number, and in open loop both can be
+        # outstanding at once. Decoded here, before the clock starts.
+        self.keys = [
+            (stan, self._message_class(frame[2:]))  # a frame is its 2-byte length, then the payload
+            for frame, stan in zip(self.frames, self.stans, strict=True)
+        ]
+        self.pending: dict[tuple[int, str], float] = {}
         self.answered = 0
+        self.unmatched = 0
         self.kinds: Counter[str] = Counter()
+
+    def _message_class(self, payload: bytes) -> str:
+        return str(self.dialect.decode(self.dialect.unframe(payload).message).mti)[:2]
 
     def _record(self, payload: bytes) -> None:
         message = self.dialect.decode(self.dialect.unframe(payload).message)
-        stan = int(message.fields[11])
-        started = self.pending.pop(stan)
+        started = self.pending.pop((int(message.fields[11]), str(message.mti)[:2]), None)
+        if started is None:  # an answer to nothing outstanding: count it, keep reading
+            self.unmatched += 1
+            return
         record_latency(self.hist, time.perf_counter() - started)
         self.codes["echo" if self.plan.echo else str(message.fields.get(39, "none"))] += 1
         self.kinds[message.mti] += 1
@@ -103,8 +116,8 @@ class _Terminal:
     async def closed(self) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.plan.port)
         try:
-            for frame, stan in zip(self.frames, self.stans, strict=True):
-                self.pending[stan] = time.perf_counter()
+            for frame, key in zip(self.frames, self.keys, strict=True):
+                self.pending[key] = time.perf_counter()
                 writer.write(frame)
                 self._record(await read_frame(reader))
         finally:
@@ -121,12 +134,12 @@ class _Terminal:
         sending = True
         receiver = asyncio.create_task(receive())
         try:
-            for i, (frame, stan) in enumerate(zip(self.frames, self.stans, strict=True)):
+            for i, (frame, key) in enumerate(zip(self.frames, self.keys, strict=True)):
                 due = start + offset + i * interval
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                self.pending[stan] = due  # latency counts from the intended send time
+                self.pending[key] = due  # latency counts from the intended send time
                 writer.write(frame)
             sending = False
             if self.pending:
@@ -152,6 +165,9 @@ async def _drive(plan: LoadPlan) -> LoadReport:
     results = await asyncio.gather(*runs, return_exceptions=True)
     elapsed = time.perf_counter() - started - (0.5 if plan.rate is not None else 0.0)
     errors += [f"{type(r).__name__}: {r}" for r in results if isinstance(r, BaseException)]
+    unmatched = sum(t.unmatched for t in terminals)
+    if unmatched:
+        errors.insert(0, f"{unmatched} answers matched no outstanding request")
     kinds: Counter[str] = Counter()
     for t in terminals:
         kinds.update(t.kinds)

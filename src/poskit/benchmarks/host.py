@@ -466,9 +466,9 @@ def _result(
         ),
         (
             "throughput",
-            f"{throughput:,.0f} answers/s, {sales_approved / report.elapsed_s:,.0f} approved sales/s "
+            f"{throughput:,.0f} answers/s, {sales_approved / report.elapsed_s:,.0f} approved sales/s"
             + (
-                f"(target {target:,.0f}: {_verdict(approved_rate, target, at_least=True)})"
+                f" (target {target:,.0f}: {_verdict(approved_rate, target, at_least=True)})"
                 if mode == "closed" and target
                 else ""
             ),

@@ -65,6 +65,7 @@ __all__ = [
     "repeat_differences",
     "reversal_mismatch",
     "reversal_repeat_differences",
+    "stored_response",
     "void_transaction",
 ]
 
@@ -125,16 +126,20 @@ class TxnInput:
     orig_auth_code: str | None = None
     submitted_merchant_no: str | None = None  # field 42 as the terminal sent it (MCC in digits 8-11)
     emv: dict[str, str] | None = None  # chip data for the portal: non-sensitive field 55 tags as hex
+    operator: str | None = None  # field 63: the cashier who keyed it, printed on the receipt copy
 
 
 SaleInput = TxnInput
 
 
-def _stored(result: AuthResult, inp: TxnInput) -> dict[str, Any]:
-    """The response as stored with the transaction: the answer, plus the chip data when there is some."""
+def stored_response(result: AuthResult, inp: TxnInput) -> dict[str, Any]:
+    """The response as stored with the transaction: the answer, plus what the portal's receipt copy
+    needs of the request (the operator of field 63, the non-sensitive chip data)."""
     data = result.to_json()
     if inp.emv:
         data["emv"] = inp.emv
+    if inp.operator:
+        data["operator"] = inp.operator
     return data
 
 
@@ -184,7 +189,8 @@ class AuthResult:
     @classmethod
     def from_row(cls, row: Any) -> AuthResult:
         data = dict(row["response"])
-        data.pop("emv", None)  # the chip data shown in the portal is not part of the answer
+        data.pop("emv", None)  # the chip data and operator kept for the portal are not part of the answer
+        data.pop("operator", None)
         data.pop("orphan_of", None)  # what an orphan reversal named, kept for a late original
         return cls(**data, transaction_id=row["id"], replayed=True)
 
@@ -273,7 +279,7 @@ def record_decline(conn: Connection, inp: TxnInput, response_code: str, message:
     result = AuthResult(response_code, message, currency=inp.currency)
     txn_id = _insert_txn(conn, inp, result, "declined", None)
     conn.execute(
-        update(transactions).where(transactions.c.id == txn_id).values(response=_stored(result, inp))
+        update(transactions).where(transactions.c.id == txn_id).values(response=stored_response(result, inp))
     )
     return dataclasses.replace(result, transaction_id=txn_id)
 
@@ -301,7 +307,9 @@ def _approve(
     rrn = f"{inp.julian}{txn_id % 100_000_000:08d}"
     result = dataclasses.replace(provisional, rrn=rrn, transaction_id=txn_id)
     conn.execute(
-        update(transactions).where(transactions.c.id == txn_id).values(rrn=rrn, response=_stored(result, inp))
+        update(transactions)
+        .where(transactions.c.id == txn_id)
+        .values(rrn=rrn, response=stored_response(result, inp))
     )
     return txn_id, result
 
@@ -310,7 +318,7 @@ def _finish(conn: Connection, txn_id: int, result: AuthResult, inp: TxnInput) ->
     conn.execute(
         update(transactions)
         .where(transactions.c.id == txn_id)
-        .values(fee=result.fee, response=_stored(result, inp))
+        .values(fee=result.fee, response=stored_response(result, inp))
     )
     return result
 

@@ -609,6 +609,7 @@ def txn_input(services: HostServices, ctx: HostContext) -> TxnInput:
         orig_date=original.date if original else None,
         orig_rrn=(original.rrn or "").strip() or None if original else None,
         orig_auth_code=(original.auth_code or "").strip() or None if original else None,
+        operator=(r.operator or "").strip() or None,
     )
 
 
@@ -630,6 +631,12 @@ class RecordRefusal(_Base):
         code = ctx.response_code
         if ctx.result is not None or ctx.aborted_by not in self.RECORDED_AFTER or not code or code == "00":
             return  # already recorded by the issuer step, or not the card's refusal
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        if self.s.message_stored(
+            t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+        ):
+            return  # its key holds the original: the refusal of a repeat is not a second record
         inp = txn_input(self.s, ctx)
         reason = ctx.reason or code
         ctx.result = await self.s.writer.submit(lambda conn: record_decline(conn, inp, code, reason))

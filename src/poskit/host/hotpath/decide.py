@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from poskit.host.authorization import AuthResult, TxnInput
+from poskit.host.authorization import AuthResult, TxnInput, stored_response
 from poskit.host.hotpath.state import AccountState, HostState
 from poskit.host.issuer import IssuerCard, IssuerDecision, PinCheck, check_card_state
 from poskit.ledger.accounts import (
@@ -75,13 +75,6 @@ class Decision:
             state.accounts[self.account.id] = self.account
         if self.key is not None:
             state.messages.add(*self.key)
-
-
-def _stored(result: AuthResult, inp: TxnInput) -> dict[str, Any]:
-    data = result.to_json()
-    if inp.emv:
-        data["emv"] = inp.emv
-    return data
 
 
 def _description(inp: TxnInput, rrn: str | None) -> str:
@@ -144,7 +137,7 @@ class _Builder:
 
     def finish(self, result: AuthResult) -> AuthResult:
         row = self.rows.transactions[-1]
-        row["response"] = _stored(result, self.inp)
+        row["response"] = stored_response(result, self.inp)
         row["fee"] = result.fee
         return dataclasses.replace(result, transaction_id=row["id"])
 

@@ -1,7 +1,7 @@
 """The receipt (签购单) of a transaction, rebuilt from the host's record.
 
-The host does not know everything the terminal printed (operator, chip
-cryptogram); those fields are left out rather than guessed. The copy is marked as
+The host keeps what the terminal printed of the request (operator, issuer by BIN, chip
+data); what it never saw is left out rather than guessed. The copy is marked as
 a duplicate, as a reprint is.
 """
 
@@ -42,6 +42,23 @@ _ENTRY = {
 }
 
 
+def _issuer(txn: Mapping[str, Any]) -> str:
+    """The issuing bank, from the BIN as the terminal prints it; the scheme when the BIN is unknown."""
+    pan_masked = txn.get("pan_masked") or ""
+    if len(pan_masked) >= 6 and pan_masked[:6].isdigit():
+        issuer = lookup_bin(pan_masked[:6]).issuer
+        if issuer and issuer != "unknown issuer":
+            return issuer
+    return (txn.get("card_scheme") or "").upper() or "-"
+
+
+def _operator(txn: Mapping[str, Any]) -> str:
+    """The cashier (field 63) the host stored with the answer; "-" for records from before."""
+    response = txn.get("response")
+    operator = response.get("operator") if isinstance(response, Mapping) else None
+    return str(operator) if operator else "-"
+
+
 def _organisation(pan_masked: str | None) -> str:
     if not pan_masked or len(pan_masked) < 6 or not pan_masked[:6].isdigit():
         return ""
@@ -76,9 +93,9 @@ def receipt_for(
         "merchant_name_en": merchant.get("name_en") or "",
         "merchant_no": merchant["merchant_no"],
         "terminal_id": txn["terminal_id"],
-        "operator": "-",
+        "operator": _operator(txn),
         "acquirer": acquirer_name,
-        "issuer": (txn.get("card_scheme") or "").upper() or "-",
+        "issuer": _issuer(txn),
         "card_masked": txn.get("pan_masked") or "-",
         "entry_mode": _ENTRY.get(txn.get("entry_mode") or "", "swipe"),
         "txn_type": _TXN_TYPES.get(txn["txn_type"], txn["txn_type"].upper()),
