@@ -78,6 +78,7 @@ def e_receipt(request: Request, token: str) -> HTMLResponse:
         signed=signed,
         signature_required=bool(txn["signature_required"]),
         remark="电子签购单 E-RECEIPT",
+        language=where.language,
     )
     values = {
         "receipt": render_text(receipt, copy="cardholder"),
