@@ -330,7 +330,7 @@ def transaction_receipt(request: Request, txn_id: RecordId, user: User) -> Recei
         if detail["merchant"] is None:
             raise NotFound("receipt")
         acquirer = acquirer_of(conn, txn["merchant_id"])
-        merchant_language = merchant_locale(conn, txn["merchant_id"]).language
+        where = merchant_locale(conn, txn["merchant_id"])
         original = None
         if txn["original_id"] is not None:
             original = get_transaction(conn, user, txn["original_id"])
@@ -342,7 +342,8 @@ def transaction_receipt(request: Request, txn_id: RecordId, user: User) -> Recei
         tz=_tz(user),
         original=original,
         signed=txn["signed"],
-        language=merchant_language,
+        language=where.language,
+        country=where.country,
         signature_required=bool(txn["signature_required"]),
     )
     return ReceiptOut(transaction_id=txn_id, text=receipt_text(receipt))

@@ -1026,7 +1026,7 @@ class TerminalEngine:
             signature_required=signature_required,
             signature_waiver=waiver,
             support_phone=self.profile.support_phone,
-            language=slip_language(self.profile.language),
+            language=slip_language(self.profile.language, self.profile.country),
             e_receipt_url=e_receipt_url(self.profile.portal_url, response.e_receipt_token),
             original_voucher=original.stan if original and original.stan else None,
             original_rrn=original.rrn if original and original.rrn else None,

@@ -15,6 +15,7 @@ import unicodedata
 from typing import Any
 
 __all__ = [
+    "BILINGUAL_MARKETS",
     "CARDHOLDER_SIGNS_MERCHANT_COPY",
     "COPIES",
     "ENTRY_SUFFIX",
@@ -160,8 +161,16 @@ _CHINESE_ONLY = {
 }
 
 
-def slip_language(language: str | None) -> str:
-    """The slip's language for a terminal or merchant language: English only for English, else both."""
+#: Markets whose slips are printed in Chinese and English whatever the terminal's screen language
+#: (the UnionPay POS slip, 签购单): China.
+BILINGUAL_MARKETS = frozenset({"156"})
+
+
+def slip_language(language: str | None, country: str | None = None) -> str:
+    """The slip's language: Chinese and English in China (the 签购单 convention) and for Chinese
+    merchants elsewhere; English only for an English-speaking merchant outside China (e.g. Lagos)."""
+    if country in BILINGUAL_MARKETS:
+        return "zh"
     return "en" if (language or "").lower().startswith("en") else "zh"
 
 

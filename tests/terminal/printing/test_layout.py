@@ -203,3 +203,13 @@ def test_an_english_slip_has_no_chinese_labels_but_keeps_its_data() -> None:
     assert not any("\u4e00" <= ch <= "\u9fff" for t in en if t != "演示收单 Demo Acquirer" for ch in t), en
     zh = texts(bilingual)
     assert "POS签购单" in zh and "商户编号 MERCHANT NO." in zh and "快乐豆咖啡" in zh
+
+
+def test_slip_language_is_bilingual_in_china_and_english_for_english_merchants_elsewhere() -> None:
+    """A Chinese terminal prints the 签购单 in both languages even with an English screen; a Lagos
+    (566) merchant in English gets English only; a Chinese-speaking merchant abroad keeps both."""
+    from poskit.terminal.receipt import slip_language
+
+    assert slip_language("en", "156") == "zh" and slip_language("zh_CN", "156") == "zh"
+    assert slip_language("en", "566") == "en"
+    assert slip_language("zh_CN", "566") == "zh"

@@ -81,6 +81,7 @@ def receipt_for(
     signature_required: bool = False,
     remark: str = "电子签购单副本 PORTAL COPY",
     language: str = "zh",
+    country: str = "",
 ) -> Receipt:
     local = txn["received_at"].astimezone(tz)
     waiver = ""
@@ -113,7 +114,7 @@ def receipt_for(
         "reprint": True,
         "support_phone": support_phone,
         "remarks": tuple(remarks),
-        "language": slip_language(language),  # the slip as the merchant's terminal prints it
+        "language": slip_language(language, country),  # the slip as the merchant's terminal prints it
     }
     if original is not None:
         data["original_voucher"] = int(original["stan"])

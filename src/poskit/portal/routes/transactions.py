@@ -158,6 +158,7 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
                 support_phone=where.support_phone if where else "",
                 tz=slip_zone,
                 language=where.language if where else "zh",
+                country=where.country if where else "",
                 original=original,
                 signed=txn["signed"],
                 signature_required=bool(txn["signature_required"]),
