@@ -299,3 +299,29 @@ def test_show_reports_pending_keys_and_security_flags(data_dir: Path) -> None:
     _set(data_dir, "TP000009", pending_mak=None)
     code, out = poskit(data_dir, "terminals", "show", "TP000009", "--json")
     assert json.loads(out)["keys"] == "in_force"
+
+
+def test_show_reports_the_last_heartbeat(data_dir: Path) -> None:
+    """`show` prints paper, parameter version, uptime and free storage from the heartbeat, in text
+    and JSON, and says "not reported" before the terminal ever sent them."""
+    code, out = _add(data_dir, "TP000011")
+    assert code == 0, out
+    code, out = poskit(data_dir, "terminals", "show", "TP000011")
+    assert "paper: not reported" in out and "uptime: not reported; free storage: not reported" in out
+    _set(
+        data_dir,
+        "TP000011",
+        paper="low",
+        parameter_version="2026120801",
+        uptime_seconds=90061,
+        storage_free_mb=512,
+        power_source="mains",
+    )
+    code, out = poskit(data_dir, "terminals", "show", "TP000011", "--json")
+    shown = json.loads(out)
+    assert (shown["paper"], shown["parameter_version"]) == ("low", "2026120801")
+    assert (shown["uptime_seconds"], shown["storage_free_mb"]) == (90061, 512)
+    code, out = poskit(data_dir, "terminals", "show", "TP000011")
+    assert code == 0, out
+    assert "power: mains; paper: low" in out and "parameters 2026120801" in out
+    assert "uptime: 1d 1h 01m; free storage: 512 MB" in out

@@ -38,6 +38,13 @@ def _line(t: TerminalSummary) -> str:
     )
 
 
+def _uptime(seconds: int | None) -> str:
+    if seconds is None:
+        return "not reported"
+    days, rest = divmod(seconds, 86400)
+    return (f"{days}d " if days else "") + f"{rest // 3600}h {rest % 3600 // 60:02d}m"
+
+
 def _show(d: TerminalDetails) -> None:
     def unknown(value: object) -> str:
         return "unknown (store not on this machine)" if value is None else str(value)
@@ -50,7 +57,9 @@ def _show(d: TerminalDetails) -> None:
         f"merchant: {d.merchant_name}; location: {d.location or '-'}; capabilities: {d.capabilities or '-'}",
         f"software {d.software_version or '-'}; parameters {unknown(d.parameter_version)}",
         f"signed on: {d.signed_on_at.isoformat(timespec='seconds') if d.signed_on_at else 'never'}",
-        f"power: {power}; network: {d.network or 'not reported'}",
+        f"power: {power}; paper: {d.paper or 'not reported'}; network: {d.network or 'not reported'}",
+        f"uptime: {_uptime(d.uptime_seconds)}; free storage: "
+        + ("not reported" if d.storage_free_mb is None else f"{d.storage_free_mb} MB"),
         f"open batch {d.open_batch_no}: {d.open_batch_transactions} transactions",
         f"pending reversals: {unknown(d.pending_reversals)}; pending uploads: {unknown(d.pending_uploads)}",
     ]

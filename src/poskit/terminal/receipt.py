@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 import unicodedata
 from typing import Any
 
@@ -23,6 +24,9 @@ __all__ = [
     "e_receipt_url",
     "render_text",
 ]
+
+#: an e-receipt link ends in the host's 22-character token (docs/protocol.md §3.7)
+_TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_-]{22}$")
 
 COPIES = {
     "merchant": ("商户存根", "MERCHANT COPY"),
@@ -101,7 +105,10 @@ class Receipt:
         return cls(**values)
 
     def as_reprint(self) -> Receipt:
-        return dataclasses.replace(self, reprint=True)
+        """The slip marked REPRINT. A link of the old ``/r/<RRN>`` form (slips printed before
+        e-receipt tokens) opens nothing any more, so it is left off rather than reprinted."""
+        link = self.e_receipt_url if _TOKEN_LINK.search(self.e_receipt_url) else ""
+        return dataclasses.replace(self, reprint=True, e_receipt_url=link)
 
     def signature_png(self) -> bytes | None:
         """The e-signature image (PNG bytes), or None when the slip has none."""

@@ -66,7 +66,7 @@ class TerminalDetails:
     location: str
     capabilities: str
     software_version: str
-    parameter_version: str | None  # from the terminal's own store, when it lives on this machine
+    parameter_version: str | None  # from the heartbeat, else the terminal's store on this machine
     power_source: str | None
     battery_percent: int | None
     charging: bool | None
@@ -81,6 +81,10 @@ class TerminalDetails:
     keys: str = "none"
     #: open authentication_failures / duplicate_mismatch / reversal_mismatch flags, newest first
     security_flags: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: from the last heartbeat; None when never reported
+    paper: str | None = None  # ok | low | out
+    uptime_seconds: int | None = None
+    storage_free_mb: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -150,15 +154,16 @@ def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> 
     ]
     reversals: int | None = None
     uploads: int | None = None
-    parameter_version: str | None = None
+    parameter_version: str | None = row["parameter_version"]
     store_path, _ = terminal_files(settings, terminal_id)
     if store_path.exists():
         store = TerminalStore.open(store_path)
         try:
             reversals = len(store.pending_reversals())
             uploads = len(store.pending_uploads())
-            version = store.profile().params.get("version")
-            parameter_version = None if version is None else str(version)
+            version = store.profile().params.get("parameter_version")
+            if parameter_version is None and version is not None:
+                parameter_version = str(version)
         finally:
             store.close()
     return TerminalDetails(
@@ -180,6 +185,9 @@ def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> 
         flags=flags,
         keys=security.keys,
         security_flags=[dataclasses.asdict(f) for f in security.flags],
+        paper=row["paper"],
+        uptime_seconds=row["uptime_seconds"],
+        storage_free_mb=row["storage_free_mb"],
     )
 
 
