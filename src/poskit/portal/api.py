@@ -61,7 +61,7 @@ from poskit.portal.data.finance import (
     settlement_days,
     visible_payouts,
 )
-from poskit.portal.data.merchants import acquirer_of
+from poskit.portal.data.merchants import acquirer_of, merchant_locale
 from poskit.portal.data.receipts import receipt_for, receipt_text
 from poskit.portal.data.review import visible_flags
 from poskit.portal.data.signatures import (
@@ -337,6 +337,7 @@ def transaction_receipt(request: Request, txn_id: RecordId, user: User) -> Recei
         if detail["merchant"] is None:
             raise NotFound("receipt")
         acquirer = acquirer_of(conn, txn["merchant_id"])
+        where = merchant_locale(conn, txn["merchant_id"])
         original = None
         if txn["original_id"] is not None:
             original = get_transaction(conn, user, txn["original_id"])
@@ -348,6 +349,8 @@ def transaction_receipt(request: Request, txn_id: RecordId, user: User) -> Recei
         tz=_tz(user),
         original=original,
         signed=txn["signed"],
+        language=where.language,
+        country=where.country,
         signature_required=bool(txn["signature_required"]),
     )
     return ReceiptOut(transaction_id=txn_id, text=receipt_text(receipt))
