@@ -42,7 +42,7 @@ from poskit.terminal.devices.ports import (
 )
 from poskit.terminal.heartbeat import free_storage_mb, heartbeat_fields
 from poskit.terminal.power import PowerStatus, power_status
-from poskit.terminal.receipt import Receipt, e_receipt_url
+from poskit.terminal.receipt import Receipt, e_receipt_url, slip_language
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
 
@@ -1026,6 +1026,7 @@ class TerminalEngine:
             signature_required=signature_required,
             signature_waiver=waiver,
             support_phone=self.profile.support_phone,
+            language=slip_language(self.profile.language, self.profile.country),
             e_receipt_url=e_receipt_url(self.profile.portal_url, response.e_receipt_token),
             original_voucher=original.stan if original and original.stan else None,
             original_rrn=original.rrn if original and original.rrn else None,

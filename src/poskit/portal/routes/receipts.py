@@ -82,6 +82,8 @@ def e_receipt(request: Request, token: str) -> HTMLResponse:
         signed=signed,
         signature_required=bool(txn["signature_required"]),
         remark="电子签购单 E-RECEIPT",
+        language=where.language,
+        country=where.country,
     )
     values = {
         "receipt": render_text(receipt, copy="cardholder"),
