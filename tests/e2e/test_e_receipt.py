@@ -161,3 +161,21 @@ async def test_the_printed_slip_carries_the_link_and_its_qr_code(new_counter: An
         assert all(url in text for _copy, text in counter.printer.printed[-2:])
         qr = [b for b in receipt_blocks(outcome.receipt, copy="cardholder") if isinstance(b, QrCode)]
         assert [b.data for b in qr] == [url]
+
+
+async def test_a_voided_sale_s_e_receipt_says_it_was_voided(
+    new_counter: Any, portal: tuple[TestClient, _Clock]
+) -> None:
+    """The sale's link still opens its slip after a void, with a note that it was voided; the
+    void's own slip carries a link of its own."""
+    client, _clock = portal
+    counter = new_counter()
+    sale = await counter.engine("magstripe-debit", pins=("654321",)).sale(Amount.parse("7.00", "CNY"))
+    void = await counter.engine("magstripe-debit").void(sale.stan, "123456")
+    assert sale.approved and void.approved, (sale.message, void.message)
+    sale_page = client.get("/r/" + sale.receipt.e_receipt_url.rsplit("/", 1)[1])
+    void_page = client.get("/r/" + void.receipt.e_receipt_url.rsplit("/", 1)[1])
+    assert sale_page.status_code == 200 and "本签购单打印后，该交易已" in sale_page.text
+    assert "已撤销" in sale_page.text
+    assert void_page.status_code == 200 and "本签购单打印后" not in void_page.text
+    assert sale.receipt.e_receipt_url != void.receipt.e_receipt_url

@@ -270,6 +270,41 @@ async def test_terminal_on_mains_is_recorded_as_mains_not_battery_zero(
     assert (row.power_source, row.battery_percent, row.charging) == ("mains", None, None)
 
 
+async def test_heartbeat_records_paper_versions_uptime_and_storage(
+    new_counter: Callable[..., Any], demo_settings: Any
+) -> None:
+    """The sign-on heartbeat's paper level, parameter version, uptime and free storage reach the
+    terminal's row once the terminal authenticates."""
+    from sqlalchemy import select
+
+    from poskit.store.db import make_engine
+    from poskit.store.schema import terminals
+
+    counter = new_counter()
+    profile = counter.store.profile()
+    counter.store.update_profile(params={**profile.params, "parameter_version": "2026120801"})
+    terminal = counter.engine()
+    counter.printer.paper_low = True
+    assert (await terminal.sign_on()).approved
+    assert (await terminal.settle()).approved
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                select(
+                    terminals.c.paper,
+                    terminals.c.parameter_version,
+                    terminals.c.uptime_seconds,
+                    terminals.c.storage_free_mb,
+                ).where(terminals.c.terminal_id == counter.terminal_id)
+            ).one()
+    finally:
+        engine.dispose()
+    assert (row.paper, row.parameter_version) == ("low", "2026120801")
+    assert row.uptime_seconds is not None and row.uptime_seconds >= 0
+    assert row.storage_free_mb is not None and row.storage_free_mb >= 0
+
+
 async def test_critical_battery_refuses_a_sale_before_anything_is_sent(
     new_counter: Callable[..., Any],
 ) -> None:

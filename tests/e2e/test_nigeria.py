@@ -89,6 +89,9 @@ def test_nigerian_cards_pay_in_naira_as_domestic(
     assert outcome["currency"] == "NGN" and outcome["amount"] == "1500.00"
     assert "NGN 1,500.00" in outcome["receipt"] and issuer in outcome["receipt"]
     assert "+234 1 700 0566" in outcome["receipt"] and "400-" not in outcome["receipt"]
+    # an English terminal prints an English slip: no Chinese labels at all
+    assert "POS SALES SLIP" in outcome["receipt"] and "CARDHOLDER COPY" in outcome["receipt"]
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in outcome["receipt"]), outcome["receipt"]
     engine = make_engine(demo_settings.resolved_database_url)
     with engine.connect() as conn:
         txn = conn.execute(select(transactions).where(transactions.c.rrn == outcome["rrn"])).mappings().one()

@@ -51,6 +51,7 @@ COMMAND_MODULES: Final[Mapping[str, str]] = {
     "settle-day": "settlement",
     "settlement": "settlement",
     "sign": "counter",
+    "sim": "sim",
     "terminal": "terminal_app",
     "terminals": "terminals",
     "totals": "counter",

@@ -38,6 +38,13 @@ def _line(t: TerminalSummary) -> str:
     )
 
 
+def _uptime(seconds: int | None) -> str:
+    if seconds is None:
+        return "not reported"
+    days, rest = divmod(seconds, 86400)
+    return (f"{days}d " if days else "") + f"{rest // 3600}h {rest % 3600 // 60:02d}m"
+
+
 def _show(d: TerminalDetails) -> None:
     def unknown(value: object) -> str:
         return "unknown (store not on this machine)" if value is None else str(value)
@@ -50,7 +57,9 @@ def _show(d: TerminalDetails) -> None:
         f"merchant: {d.merchant_name}; location: {d.location or '-'}; capabilities: {d.capabilities or '-'}",
         f"software {d.software_version or '-'}; parameters {unknown(d.parameter_version)}",
         f"signed on: {d.signed_on_at.isoformat(timespec='seconds') if d.signed_on_at else 'never'}",
-        f"power: {power}; network: {d.network or 'not reported'}",
+        f"power: {power}; paper: {d.paper or 'not reported'}; network: {d.network or 'not reported'}",
+        f"uptime: {_uptime(d.uptime_seconds)}; free storage: "
+        + ("not reported" if d.storage_free_mb is None else f"{d.storage_free_mb} MB"),
         f"open batch {d.open_batch_no}: {d.open_batch_transactions} transactions",
         f"pending reversals: {unknown(d.pending_reversals)}; pending uploads: {unknown(d.pending_uploads)}",
     ]
@@ -64,6 +73,8 @@ def _show(d: TerminalDetails) -> None:
     security = ", ".join(f"{f['kind']} (flag {f['id']})" for f in d.security_flags) or "none open"
     lines.append(f"security flags: {security}")
     lines += [f"flag {f['id']} {f['kind']} [{f['severity']}]: {f['summary']}" for f in d.flags]
+    # each alert in English, then in Chinese: the merchant's staff may read either
+    lines += [*d.alert_lines(chinese=False), *d.alert_lines(chinese=True)] if d.alerts else ["alerts: none"]
     for line in lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -150,13 +161,15 @@ def list_command(
 @terminals_app.command("show")
 def show_command(
     terminal: Annotated[str, typer.Argument(help="Terminal ID.")],
+    now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What a terminal is, its versions, last status report, open batch, what it still owes, flags."""
+    """What a terminal is, its versions, last heartbeat, alerts, open batch, what it still owes, flags."""
+    at = parse_now(now, as_json=as_json)
     try:
         with read_conn(data_dir) as conn:
-            details = terminal_details(settings_from(data_dir), conn, terminal)
+            details = terminal_details(settings_from(data_dir), conn, terminal, now=at)
     except InventoryError as exc:
         fail(str(exc), code=1, as_json=as_json)
     if as_json:

@@ -919,7 +919,7 @@ class ScriptAdvice(_Base):
 
 
 class StatusUpload(_Base):
-    """0820 status upload / heartbeat: battery, network and software version for the TMS.
+    """0820 status upload / heartbeat: power, paper, network, versions, uptime and storage for the TMS.
 
     The 0820 carries no MAC, so the report is held (the latest per terminal and IP address, in this
     host process) and recorded only when a request from the terminal from that address next verifies
@@ -940,6 +940,7 @@ class StatusUpload(_Base):
             values["software_version"] = info["version"][:20]
         if "location" in info:
             values["location"] = info["location"][:120]
+        values.update(_heartbeat_values(info))
         report = StatusReport(values, _position(info.get("gps", "")), ctx.received_at)
         self.s.hold_status(t.terminal_id, ctx.peer, report)
         ctx.decline("00", "status held until the terminal's next authenticated request")
@@ -990,6 +991,21 @@ def _power_values(info: dict[str, str]) -> dict[str, object]:
     if source == "mains":
         return {"power_source": "mains", "battery_percent": None, "charging": None}
     return {"power_source": "battery", "battery_percent": percent, "charging": info.get("charging") == "1"}
+
+
+def _heartbeat_values(info: dict[str, str]) -> dict[str, object]:
+    """Paper, parameter version, uptime and free storage; a key absent or unreadable is left as stored."""
+    values: dict[str, object] = {}
+    paper = info.get("paper", "").lower()
+    if paper in ("ok", "low", "out"):
+        values["paper"] = paper
+    if "params" in info:
+        values["parameter_version"] = info["params"][:20]
+    for key, column in (("uptime", "uptime_seconds"), ("storage", "storage_free_mb")):
+        text = info.get(key, "")
+        if text.isdigit() and len(text) <= 9:  # fits the integer column on every database
+            values[column] = int(text)
+    return values
 
 
 def _position(text: str) -> tuple[float, float] | None:

@@ -38,13 +38,20 @@ class SimResult:
     violations: list[str]
     events: list[str]
     host_boots: int
+    terminals: int = 20
 
     @property
     def ok(self) -> bool:
         return not self.violations
 
     def replay_command(self) -> str:
-        return f"poskit sim --seed {self.seed}"
+        """The command that replays this run exactly (naming any size other than the default)."""
+        command = f"poskit sim --seed {self.seed}"
+        if self.terminals != 20:
+            command += f" --terminals {self.terminals}"
+        if self.operations != 200:
+            command += f" --operations {self.operations}"
+        return command
 
     def report(self, last: int = 40) -> str:
         """The failure report: the command that replays it, what broke, the last events."""
@@ -195,7 +202,7 @@ async def _run(seed: int, terminals: int, operations: int, rates: FaultRates) ->
         structlog.configure(**saved_logging)
         log_file.close()
         world.close()
-    return SimResult(seed, operations, faults.injected, violations, world.events, world.host.boots)
+    return SimResult(seed, operations, faults.injected, violations, world.events, world.host.boots, terminals)
 
 
 def _pan_hashes(world: SimWorld) -> dict[str, str]:

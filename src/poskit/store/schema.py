@@ -123,6 +123,11 @@ terminals = Table(
     Column("power_source", String(8), nullable=True),  # mains | battery, from the last status upload
     Column("charging", Boolean, nullable=True),
     Column("network", String(20), nullable=True),
+    # From the heartbeat (0820 status TLV); NULL until a terminal reports it.
+    Column("paper", String(4), nullable=True),  # ok | low | out
+    Column("parameter_version", String(20), nullable=True),
+    Column("uptime_seconds", Integer, nullable=True),
+    Column("storage_free_mb", Integer, nullable=True),
     Column("last_seen_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
 )

@@ -40,8 +40,9 @@ from poskit.terminal.devices.ports import (
     LinkError,
     PrinterError,
 )
+from poskit.terminal.heartbeat import free_storage_mb, heartbeat_fields
 from poskit.terminal.power import PowerStatus, power_status
-from poskit.terminal.receipt import Receipt, e_receipt_url
+from poskit.terminal.receipt import Receipt, e_receipt_url, slip_language
 from poskit.terminal.secure_element import KeysMissingError, SecureElement
 from poskit.terminal.store import BatchRecord, ReversalRecord, TerminalStore
 
@@ -190,6 +191,7 @@ class TerminalEngine:
         self.current_reversal_id: int | None = None
         self.last_emv: dict[str, Any] | None = None
         self.response_timeout = float(self.profile.params.get("response_timeout", 30))
+        self.started_at = devices.clock.now()  # the heartbeat's uptime counts from here
 
     # -------------------------------------------------------------- helpers
     def _local_now(self) -> datetime:
@@ -364,15 +366,18 @@ class TerminalEngine:
         )
 
     async def report_status(self) -> bool:
-        """Status upload (0820, 终端状态上送): battery, network, software version and position for the TMS."""
+        """Status upload (0820, 终端状态上送), the heartbeat: power, paper, network, versions,
+        uptime, free storage and position for the TMS."""
         p = self.profile
-        parts = [
-            *self.power().status_fields(),
-            f"network={p.params.get('network', 'ethernet')}",
-            f"version={p.software_version}",
-        ]
-        if p.params.get("gps"):
-            parts.append(f"gps={p.params['gps']}")
+        parts = heartbeat_fields(
+            power=self.power(),
+            printer=self.devices.printer,
+            params=p.params,
+            software_version=p.software_version,
+            started_at=self.started_at,
+            now=self.devices.clock.now(),
+            storage_free_mb=free_storage_mb(self.store.path.parent),
+        )
         request = Request(
             TxnType.STATUS_UPLOAD,
             p.terminal_id,
@@ -1021,6 +1026,7 @@ class TerminalEngine:
             signature_required=signature_required,
             signature_waiver=waiver,
             support_phone=self.profile.support_phone,
+            language=slip_language(self.profile.language, self.profile.country),
             e_receipt_url=e_receipt_url(self.profile.portal_url, response.e_receipt_token),
             original_voucher=original.stan if original and original.stan else None,
             original_rrn=original.rrn if original and original.rrn else None,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 import unicodedata
 from typing import Any
 
 __all__ = [
+    "BILINGUAL_MARKETS",
     "CARDHOLDER_SIGNS_MERCHANT_COPY",
     "COPIES",
     "ENTRY_SUFFIX",
@@ -22,7 +24,12 @@ __all__ = [
     "amount_label",
     "e_receipt_url",
     "render_text",
+    "slip_label",
+    "slip_language",
 ]
+
+#: an e-receipt link ends in the host's 22-character token (docs/protocol.md §3.7)
+_TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_-]{22}$")
 
 COPIES = {
     "merchant": ("商户存根", "MERCHANT COPY"),
@@ -88,6 +95,8 @@ class Receipt:
     # the captured e-signature as a base64 PNG (bilevel), so the model stays JSON; "" when none
     signature_image: str = dataclasses.field(default="", repr=False)
     feature_code: str = ""  # 特征码 from settlement date + RRN (reference §1.12)
+    # "zh": the UnionPay slip's Chinese and English labels; "en": English only (e.g. a Lagos merchant)
+    language: str = "zh"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -101,7 +110,10 @@ class Receipt:
         return cls(**values)
 
     def as_reprint(self) -> Receipt:
-        return dataclasses.replace(self, reprint=True)
+        """The slip marked REPRINT. A link of the old ``/r/<RRN>`` form (slips printed before
+        e-receipt tokens) opens nothing any more, so it is left off rather than reprinted."""
+        link = self.e_receipt_url if _TOKEN_LINK.search(self.e_receipt_url) else ""
+        return dataclasses.replace(self, reprint=True, e_receipt_url=link)
 
     def signature_png(self) -> bytes | None:
         """The e-signature image (PNG bytes), or None when the slip has none."""
@@ -139,36 +151,82 @@ def _pair(left: str, right: str, width: int) -> str:
     return left + " " * gap + right
 
 
+#: A Chinese label word in front of its English one ("商户名称 MERCHANT NAME"): dropped on English slips.
+_CHINESE_LABEL = re.compile(r"[\u4e00-\u9fff][\u3000-\u303f\u4e00-\u9fff\uff00-\uffef/]* +(?=[A-Za-z(\[])")
+#: Labels with no English words in them, and their English.
+_CHINESE_ONLY = {
+    "POS签购单": "POS SALES SLIP",
+    "本人确认以上交易，同意将其记入本卡账户": "",
+    "扫码查看电子签购单": "",
+}
+
+
+#: Markets whose slips are printed in Chinese and English whatever the terminal's screen language
+#: (the UnionPay POS slip, 签购单): China.
+BILINGUAL_MARKETS = frozenset({"156"})
+
+
+def slip_language(language: str | None, country: str | None = None) -> str:
+    """The slip's language: Chinese and English in China (the 签购单 convention) and for Chinese
+    merchants elsewhere; English only for an English-speaking merchant outside China (e.g. Lagos)."""
+    if country in BILINGUAL_MARKETS:
+        return "zh"
+    return "en" if (language or "").lower().startswith("en") else "zh"
+
+
+def slip_label(receipt: Receipt, label: str) -> str:
+    """A printed label in the slip's language: both languages, or only the English of it."""
+    if receipt.language != "en":
+        return label
+    if label in _CHINESE_ONLY:
+        return _CHINESE_ONLY[label]
+    return _CHINESE_LABEL.sub("", label)
+
+
 def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) -> str:
     """A thermal-printer style text rendering (CJK counted as two columns)."""
+    english = receipt.language == "en"
+
+    def label(text: str) -> str:
+        return slip_label(receipt, text)
+
     zh, en = COPIES.get(copy, COPIES["merchant"])
     txn_zh, txn_en = TXN_NAMES.get(receipt.txn_type, (receipt.txn_type, receipt.txn_type))
     rule = "-" * width
     lines = [
-        "POS签购单".center(width - 2),
-        f"{zh} {en}",
+        label("POS签购单").center(width - 2),
+        label(f"{zh} {en}"),
         rule,
-        "商户名称 MERCHANT NAME:",
-        f"  {receipt.merchant_name}",
+        label("商户名称 MERCHANT NAME:"),
     ]
-    if receipt.merchant_name_en and receipt.merchant_name_en != receipt.merchant_name:
-        lines.append(f"  {receipt.merchant_name_en}")
+    if english and receipt.merchant_name_en:
+        lines.append(f"  {receipt.merchant_name_en}")  # an English slip names the merchant once, in English
+    else:
+        lines.append(f"  {receipt.merchant_name}")
+        if receipt.merchant_name_en and receipt.merchant_name_en != receipt.merchant_name:
+            lines.append(f"  {receipt.merchant_name_en}")
     lines += [
-        f"商户编号 MERCHANT NO.: {receipt.merchant_no}",
-        _pair(f"终端编号 TERMINAL: {receipt.terminal_id}", f"操作员 OP: {receipt.operator}", width),
+        label(f"商户编号 MERCHANT NO.: {receipt.merchant_no}"),
+        _pair(
+            label(f"终端编号 TERMINAL: {receipt.terminal_id}"), label(f"操作员 OP: {receipt.operator}"), width
+        ),
         rule,
-        f"收单行 ACQUIRER: {receipt.acquirer}",
-        f"发卡行 ISSUER: {receipt.issuer}",
-        "卡号 CARD NO.:",
+        label("收单行 ACQUIRER:") + f" {receipt.acquirer}",
+        label("发卡行 ISSUER:") + f" {receipt.issuer}",
+        label("卡号 CARD NO.:"),
         f"  {receipt.card_masked} /{ENTRY_SUFFIX.get(receipt.entry_mode, '?')}"
         + (f"  {receipt.card_organisation}" if receipt.card_organisation else ""),
-        f"交易类型 TRANS TYPE: {txn_zh} {txn_en}",
-        _pair(f"批次号 BATCH: {receipt.batch_no:06d}", f"凭证号 VOUCHER: {receipt.voucher_no:06d}", width),
-        _pair(f"授权码 AUTH: {receipt.auth_code or '-'}", "", width).rstrip(),
-        f"参考号 REF NO.: {receipt.rrn or '-'}",
-        f"日期时间 DATE/TIME: {receipt.date_time}",
+        label(f"交易类型 TRANS TYPE: {txn_zh} {txn_en}"),
+        _pair(
+            label(f"批次号 BATCH: {receipt.batch_no:06d}"),
+            label(f"凭证号 VOUCHER: {receipt.voucher_no:06d}"),
+            width,
+        ),
+        _pair(label(f"授权码 AUTH: {receipt.auth_code or '-'}"), "", width).rstrip(),
+        label(f"参考号 REF NO.: {receipt.rrn or '-'}"),
+        label(f"日期时间 DATE/TIME: {receipt.date_time}"),
         rule,
-        f"{amount_label(receipt)}: {receipt.currency} {receipt.amount}",
+        label(f"{amount_label(receipt)}:") + f" {receipt.currency} {receipt.amount}",
         rule,
     ]
     if receipt.aid:
@@ -177,41 +235,36 @@ def render_text(receipt: Receipt, *, copy: str = "merchant", width: int = 42) ->
             f"TC/ARQC: {receipt.cryptogram}",
             f"TVR: {receipt.tvr}  TSI: {receipt.tsi}",
         ]
-    remarks = list(receipt.remarks)
+    remarks = [label(r) for r in receipt.remarks]
     if receipt.reprint:
-        remarks.insert(0, "重打印凭证 REPRINT / DUPLICATED")
+        remarks.insert(0, label("重打印凭证 REPRINT / DUPLICATED"))
     if receipt.original_voucher is not None:
-        remarks.append(f"原凭证号 ORIG VOUCHER: {receipt.original_voucher:06d}")
+        remarks.append(label(f"原凭证号 ORIG VOUCHER: {receipt.original_voucher:06d}"))
     if receipt.original_rrn:
-        remarks.append(f"原参考号 ORIG REF: {receipt.original_rrn}")
+        remarks.append(label(f"原参考号 ORIG REF: {receipt.original_rrn}"))
     if receipt.original_date:
-        remarks.append(f"原交易日期 ORIG DATE: {receipt.original_date}")
-    lines.append("备注 REFERENCE:")
+        remarks.append(label(f"原交易日期 ORIG DATE: {receipt.original_date}"))
+    lines.append(label("备注 REFERENCE:"))
     lines += [f"  {r}" for r in remarks] or ["  -"]
     lines.append(rule)
     if receipt.txn_type == "BALANCE":
         pass  # a balance slip has nothing to sign
     elif receipt.signature_required and receipt.signature_image:
-        lines.append("持卡人签名 CARDHOLDER SIGNATURE: [电子签名 E-SIGNATURE]")
+        lines.append(label("持卡人签名 CARDHOLDER SIGNATURE: [电子签名 E-SIGNATURE]"))
         if receipt.feature_code:
-            lines.append(f"特征码 FEATURE CODE: {receipt.feature_code}")
+            lines.append(label(f"特征码 FEATURE CODE: {receipt.feature_code}"))
     elif copy != "cardholder" and receipt.signature_required:
-        lines += [
-            "持卡人签名 CARDHOLDER SIGNATURE:",
-            "",
-            "",
-            "_" * width,
-            "本人确认以上交易，同意将其记入本卡账户",
-            "I ACKNOWLEDGE SATISFACTORY RECEIPT",
-            "OF RELATIVE GOODS/SERVICES",
-        ]
+        lines += [label("持卡人签名 CARDHOLDER SIGNATURE:"), "", "", "_" * width]
+        if not english:
+            lines.append("本人确认以上交易，同意将其记入本卡账户")
+        lines += ["I ACKNOWLEDGE SATISFACTORY RECEIPT", "OF RELATIVE GOODS/SERVICES"]
     elif receipt.signature_required:
-        lines.append(CARDHOLDER_SIGNS_MERCHANT_COPY)
+        lines.append(label(CARDHOLDER_SIGNS_MERCHANT_COPY))
     else:
         waiver = receipt.signature_waiver or "no signature required"
-        lines.append(f"免签名 NO SIGNATURE REQUIRED ({waiver})")
+        lines.append(label(f"免签名 NO SIGNATURE REQUIRED ({waiver})"))
     if receipt.support_phone:
-        lines.append(f"客服电话 SUPPORT: {receipt.support_phone}")
+        lines.append(label("客服电话 SUPPORT:") + f" {receipt.support_phone}")
     if receipt.e_receipt_url:
-        lines.append(f"电子签购单 E-RECEIPT: {receipt.e_receipt_url}")
+        lines.append(label("电子签购单 E-RECEIPT:") + f" {receipt.e_receipt_url}")
     return "\n".join(lines) + "\n"

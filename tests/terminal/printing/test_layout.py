@@ -168,3 +168,48 @@ def test_a_balance_slip_shows_the_balance_not_an_amount(
     )
     assert "可用余额 AVAILABLE BALANCE" in text and "8,000.00" in text
     assert "金额 AMOUNT" not in text and "SIGNATURE" not in text
+
+
+def test_an_english_slip_has_no_chinese_labels_but_keeps_its_data() -> None:
+    """language "en": every label loses its Chinese, the QR caption and the Chinese half of the
+    acknowledgement go, the merchant is named once in English; a "zh" slip keeps both languages."""
+    import dataclasses as _dc
+
+    from poskit.terminal.printing.layout import PairLine, QrCode, TextLine, receipt_blocks
+    from poskit.terminal.receipt import Receipt
+
+    bilingual = Receipt(
+        "快乐豆咖啡", "Happy Bean Cafe", "898310058120001", "10000001", "01", "演示收单 Demo Acquirer",
+        "ICBC", "622202*********6789", "chip", "SALE", 1, 3, "634200000001", "123456",
+        "2026-12-08 09:00:00", "66.00", "CNY", signature_required=True, e_receipt_url="http://x/r/t",
+    )  # fmt: skip
+    english = _dc.replace(bilingual, language="en")
+
+    def texts(receipt: Receipt) -> list[str]:
+        out: list[str] = []
+        for block in receipt_blocks(receipt, copy="merchant"):
+            if isinstance(block, TextLine):
+                out.append(block.text)
+            elif isinstance(block, PairLine):
+                out += [block.left, block.right]
+            elif isinstance(block, QrCode):
+                out.append(block.caption)
+        return out
+
+    en = texts(english)
+    assert "POS SALES SLIP" in en and "MERCHANT NO." in en and "Happy Bean Cafe" in en
+    assert "快乐豆咖啡" not in en  # named once, in English
+    assert "演示收单 Demo Acquirer" in en  # data is printed as it is
+    assert not any("\u4e00" <= ch <= "\u9fff" for t in en if t != "演示收单 Demo Acquirer" for ch in t), en
+    zh = texts(bilingual)
+    assert "POS签购单" in zh and "商户编号 MERCHANT NO." in zh and "快乐豆咖啡" in zh
+
+
+def test_slip_language_is_bilingual_in_china_and_english_for_english_merchants_elsewhere() -> None:
+    """A Chinese terminal prints the 签购单 in both languages even with an English screen; a Lagos
+    (566) merchant in English gets English only; a Chinese-speaking merchant abroad keeps both."""
+    from poskit.terminal.receipt import slip_language
+
+    assert slip_language("en", "156") == "zh" and slip_language("zh_CN", "156") == "zh"
+    assert slip_language("en", "566") == "en"
+    assert slip_language("zh_CN", "566") == "zh"

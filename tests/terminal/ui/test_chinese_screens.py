@@ -164,3 +164,27 @@ async def test_a_transaction_query_shows_its_status_in_chinese(
         found = await wait_for(pilot, ResultScreen)
         details = text_of(found, "#details")
         assert "状态" in details and "成功" in details and "approved" not in details
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh_CN", "交易拒绝：卡片脱机拒绝 (Z1)\n卡片拒绝了交易：请换一张卡或改用其他支付方式"),
+        (
+            "en",
+            "Declined: declined offline by the card (Z1)\n"
+            "The card itself declined: ask for another card or another way to pay",
+        ),
+    ],
+)
+def test_a_card_decline_names_its_code_once(language: str, expected: str) -> None:
+    """The chip's own decline (Z1) reads its reason and code once, then what to do."""
+    from types import SimpleNamespace
+
+    from poskit.terminal.engine import TxnOutcome
+    from poskit.terminal.ui.flows import outcome_view
+    from poskit.terminal.ui.i18n import UiText
+
+    outcome = TxnOutcome("declined", "declined offline by the card (Z1)", response_code="Z1")
+    view = outcome_view(SimpleNamespace(text=UiText(language)), outcome, [])  # type: ignore[arg-type]
+    assert view.message == expected

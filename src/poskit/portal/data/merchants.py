@@ -21,6 +21,7 @@ class MerchantLocale:
     timezone: str  # IANA zone: the merchant's own, else its acquirer's
     language: str  # portal locale code: zh_CN | en
     support_phone: str  # the acquirer's support line printed on the merchant's slips
+    country: str = ""  # ISO 3166 numeric of the acquirer's market (its slips' convention)
 
 
 def merchant_locale(conn: Connection, merchant_id: int) -> MerchantLocale:
@@ -41,6 +42,7 @@ def merchant_locale(conn: Connection, merchant_id: int) -> MerchantLocale:
         timezone=row.merchant_timezone or row.timezone,
         language="zh_CN" if language.startswith("zh") else "en",
         support_phone=row.support_phone,
+        country=row.country or "",
     )
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from poskit.cards.bins import lookup_bin
 from poskit.money import Amount
 from poskit.portal.data.signatures import waiver_of
-from poskit.terminal.receipt import Receipt, render_text
+from poskit.terminal.receipt import Receipt, render_text, slip_language
 
 __all__ = ["receipt_for", "receipt_text"]
 
@@ -80,6 +80,8 @@ def receipt_for(
     signed: bool = False,
     signature_required: bool = False,
     remark: str = "电子签购单副本 PORTAL COPY",
+    language: str = "zh",
+    country: str = "",
 ) -> Receipt:
     local = txn["received_at"].astimezone(tz)
     waiver = ""
@@ -87,7 +89,7 @@ def receipt_for(
         waiver = waiver_of(txn)
     remarks = [remark]
     if signature_required and not signed:
-        remarks.append("未签名 NOT SIGNED - 补签 pending")
+        remarks.append("未签名 NOT SIGNED - 补签 SIGNATURE PENDING")
     data: dict[str, Any] = {
         "merchant_name": merchant["name"],
         "merchant_name_en": merchant.get("name_en") or "",
@@ -112,6 +114,7 @@ def receipt_for(
         "reprint": True,
         "support_phone": support_phone,
         "remarks": tuple(remarks),
+        "language": slip_language(language, country),  # the slip as the merchant's terminal prints it
     }
     if original is not None:
         data["original_voucher"] = int(original["stan"])

@@ -32,6 +32,10 @@ router = APIRouter(include_in_schema=False)  # an HTML page for the cardholder, 
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
+#: what may have happened to the transaction after its slip was printed
+_LATER = ("voided", "reversed", "refunded")
+
+
 def _original(conn: Connection, original_id: int | None) -> dict[str, Any] | None:
     if original_id is None:
         return None
@@ -78,11 +82,15 @@ def e_receipt(request: Request, token: str) -> HTMLResponse:
         signed=signed,
         signature_required=bool(txn["signature_required"]),
         remark="电子签购单 E-RECEIPT",
+        language=where.language,
+        country=where.country,
     )
     values = {
         "receipt": render_text(receipt, copy="cardholder"),
         "expires_at": link.expires_at,
         "zone": where.timezone,
+        # the slip stays as printed; a later void, reversal or refund is said beside it
+        "later": txn["status"] if txn["status"] in _LATER else None,
     }
     response = render(request, "e_receipt.html", values)
     response.headers.update(_PRIVATE)

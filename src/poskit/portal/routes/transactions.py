@@ -157,6 +157,8 @@ def _detail_values(request: Request, user: PortalUser, txn_id: RecordId) -> dict
                 acquirer_name=acquirer["name"] if acquirer else "",
                 support_phone=where.support_phone if where else "",
                 tz=slip_zone,
+                language=where.language if where else "zh",
+                country=where.country if where else "",
                 original=original,
                 signed=txn["signed"],
                 signature_required=bool(txn["signature_required"]),

@@ -34,6 +34,7 @@ from poskit.terminal.devices.ports import (
     Devices,
     EntryKind,
     HostLink,
+    PaperLevel,
     PrinterError,
 )
 from poskit.terminal.devices.scripted import SystemClock, TestCardReader
@@ -369,6 +370,9 @@ class BrowserPrinter:
 
     def _on_paper(self, event: Mapping[str, Any]) -> None:
         self.paper = event.get("loaded") is not False
+
+    def paper_level(self) -> PaperLevel:
+        return "ok" if self.paper else "out"
 
     async def print_receipt(self, receipt: Receipt, *, copy: str) -> None:
         if not self.paper:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from poskit.cards.track2 import Track2
 
@@ -29,6 +29,8 @@ __all__ = [
     "Keypad",
     "LinkError",
     "NoResponse",
+    "PaperLevel",
+    "PaperSensor",
     "PinEntry",
     "PowerSource",
     "Printer",
@@ -116,6 +118,16 @@ class Printer(Protocol):
 
     async def print_report(self, title: str, lines: list[str]) -> None:
         """Print a report (the settlement report); raises PrinterError."""
+
+
+PaperLevel = Literal["ok", "low", "out"]
+
+
+@runtime_checkable
+class PaperSensor(Protocol):
+    """A printer that can tell its paper level (the heartbeat reports it); others report nothing."""
+
+    def paper_level(self) -> PaperLevel: ...
 
 
 class HostLink(Protocol):

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from poskit.cards.book import TestCard
 from poskit.cards.magstripe import track2_for
-from poskit.terminal.devices.ports import CardPresentation, Devices, EntryKind, HostLink, PrinterError
+from poskit.terminal.devices.ports import (
+    CardPresentation,
+    Devices,
+    EntryKind,
+    HostLink,
+    PaperLevel,
+    PrinterError,
+)
 from poskit.terminal.receipt import render_text
 
 if TYPE_CHECKING:
@@ -168,11 +175,15 @@ class ScriptedPinEntry:
 
 @dataclasses.dataclass
 class MemoryPrinter:
-    """Keeps printed receipts as text; ``paper`` False simulates paper out."""
+    """Keeps printed receipts as text; ``paper`` False simulates paper out, ``paper_low`` a near-end roll."""
 
     paper: bool = True
     printed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     width: int = 42
+    paper_low: bool = False
+
+    def paper_level(self) -> PaperLevel:
+        return "out" if not self.paper else "low" if self.paper_low else "ok"
 
     async def print_receipt(self, receipt: Receipt, *, copy: str) -> None:
         if not self.paper:

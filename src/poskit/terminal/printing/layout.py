@@ -19,6 +19,7 @@ from poskit.terminal.receipt import (
     TXN_NAMES,
     Receipt,
     amount_label,
+    slip_label,
 )
 
 __all__ = [
@@ -197,7 +198,33 @@ def _signature(receipt: Receipt, copy: str) -> list[Block]:
 
 
 def receipt_blocks(receipt: Receipt, *, copy: str = "merchant") -> list[Block]:
-    """The slip for one copy (merchant / cardholder / bank) as printer-neutral blocks."""
+    """The slip for one copy (merchant / cardholder / bank) as printer-neutral blocks, in the slip's
+    language: on an English slip every label loses its Chinese (the data stays as printed)."""
+    blocks = _bilingual_blocks(receipt, copy=copy)
+    if receipt.language != "en":
+        return blocks
+    # the merchant once, in English, when it has an English name
+    other_name = (
+        receipt.merchant_name if receipt.merchant_name_en not in ("", receipt.merchant_name) else None
+    )
+    data = {receipt.merchant_name, receipt.merchant_name_en}
+    out: list[Block] = []
+    for block in blocks:
+        if isinstance(block, TextLine) and other_name is not None and block.text == other_name:
+            continue
+        if isinstance(block, PairLine):
+            block = dataclasses.replace(block, left=slip_label(receipt, block.left))
+        elif isinstance(block, TextLine) and block.text not in data:
+            block = dataclasses.replace(block, text=slip_label(receipt, block.text))
+            if not block.text:
+                continue  # a Chinese-only line (the acknowledgement's first line)
+        elif isinstance(block, QrCode):
+            block = dataclasses.replace(block, caption=slip_label(receipt, block.caption))
+        out.append(block)
+    return out
+
+
+def _bilingual_blocks(receipt: Receipt, *, copy: str) -> list[Block]:
     copy_zh, copy_en = COPIES.get(copy, COPIES["merchant"])
     txn_zh, txn_en = TXN_NAMES.get(receipt.txn_type, (receipt.txn_type, receipt.txn_type))
     blocks: list[Block] = [

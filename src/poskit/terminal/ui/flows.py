@@ -91,7 +91,8 @@ def outcome_view(app: PosApp, outcome: TxnOutcome, printed: list[tuple[str, Rece
     if outcome.status == "declined" and code:
         # The reason once, then what to do; codes outside the table (Z1: the card) keep the engine's words.
         known = code.upper() in RESPONSE_CODES
-        reason = t.response(code) if known else t.engine(outcome.message).replace(f" ({code})", "")
+        reason = t.response(code) if known else t.engine(outcome.message)
+        reason = reason.replace(f" ({code})", "").replace(f"（{code}）", "")
         message = t("Declined: {reason}", reason=reason) + f" ({code})\n" + t(decline_advice(code))
     else:
         message = outcome.message
