@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from poskit.host.connections import ConnectionLimits
+    from poskit.tms.alerts import FleetPolicy
 
 __all__ = ["Settings", "load_settings"]
 
@@ -49,6 +50,13 @@ class Settings(BaseSettings):
     locale: str = "en"
     # days a slip's e-receipt link opens the receipt (POSKIT_RECEIPT_LINK_DAYS)
     receipt_link_days: int = Field(default=180, ge=1)
+    # the lowest terminal software version in policy; older raises an alert (empty: no policy)
+    terminal_minimum_software_version: str = ""
+
+    def fleet_policy(self) -> FleetPolicy:
+        from poskit.tms.alerts import FleetPolicy
+
+        return FleetPolicy(minimum_software_version=self.terminal_minimum_software_version)
 
     def connection_limits(self) -> ConnectionLimits:
         # Imported here: terminals read these settings too, and must not load host modules.

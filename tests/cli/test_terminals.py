@@ -325,3 +325,31 @@ def test_show_reports_the_last_heartbeat(data_dir: Path) -> None:
     assert code == 0, out
     assert "power: mains; paper: low" in out and "parameters 2026120801" in out
     assert "uptime: 1d 1h 01m; free storage: 512 MB" in out
+
+
+def test_show_lists_alerts_with_what_to_do_in_both_languages(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`show` lists paper out, software out of policy, repeated authentication failures and a silent
+    terminal, each with the merchant's next step in English and Chinese; a healthy one has none."""
+    from datetime import UTC, datetime, timedelta
+
+    code, out = _add(data_dir, "TP000012")
+    assert code == 0, out
+    now = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+    _set(data_dir, "TP000012", paper="ok", software_version="1.5.0", last_seen_at=now, power_source="mains")
+    monkeypatch.setenv("POSKIT_TERMINAL_MINIMUM_SOFTWARE_VERSION", "1.4.2")
+    code, out = poskit(data_dir, "terminals", "show", "TP000012", "--now", now.isoformat())
+    assert code == 0 and "alerts: none" in out, out
+    _set(data_dir, "TP000012", paper="out", software_version="1.3.9")
+    _flag(data_dir, "TP000012", "authentication_failures", "5 requests failed authentication within the hour")
+    later = (now + timedelta(hours=1)).isoformat()
+    code, out = poskit(data_dir, "terminals", "show", "TP000012", "--now", later, "--json")
+    codes = [a["code"] for a in json.loads(out)["alerts"]]
+    assert codes == ["paper_out", "software_outdated", "authentication", "silent"]
+    code, out = poskit(data_dir, "terminals", "show", "TP000012", "--now", later)
+    assert "alert [critical] paper_out: Printer out of paper: load a new paper roll" in out
+    assert "打印机缺纸：请装入新的打印纸卷" in out
+    assert "Software 1.3.9 is older than the required 1.4.2" in out
+    assert "sign the terminal on again" in out and "请重新签到" in out
+    assert "check the cable or SIM card" in out

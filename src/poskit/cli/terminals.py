@@ -73,6 +73,8 @@ def _show(d: TerminalDetails) -> None:
     security = ", ".join(f"{f['kind']} (flag {f['id']})" for f in d.security_flags) or "none open"
     lines.append(f"security flags: {security}")
     lines += [f"flag {f['id']} {f['kind']} [{f['severity']}]: {f['summary']}" for f in d.flags]
+    # each alert in English, then in Chinese: the merchant's staff may read either
+    lines += [*d.alert_lines(chinese=False), *d.alert_lines(chinese=True)] if d.alerts else ["alerts: none"]
     for line in lines:
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -159,13 +161,15 @@ def list_command(
 @terminals_app.command("show")
 def show_command(
     terminal: Annotated[str, typer.Argument(help="Terminal ID.")],
+    now: NowOption = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What a terminal is, its versions, last status report, open batch, what it still owes, flags."""
+    """What a terminal is, its versions, last heartbeat, alerts, open batch, what it still owes, flags."""
+    at = parse_now(now, as_json=as_json)
     try:
         with read_conn(data_dir) as conn:
-            details = terminal_details(settings_from(data_dir), conn, terminal)
+            details = terminal_details(settings_from(data_dir), conn, terminal, now=at)
     except InventoryError as exc:
         fail(str(exc), code=1, as_json=as_json)
     if as_json:

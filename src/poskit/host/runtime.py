@@ -133,6 +133,7 @@ class RunningServices:
                 self.engine,
                 session_secret=secret,
                 secure_cookies=self.settings.portal_bind not in ("127.0.0.1", "localhost"),
+                fleet_policy=self.settings.fleet_policy(),
             )
             configure_pos(portal_app, settings=self.settings, host_address=self.host.address)
             portal_app.state.operators_changed = lambda merchant_id: sync_operators(

@@ -209,7 +209,14 @@ def dashboard_get(
     with portal.read() as conn:
         if merchant_id is not None:
             get_merchant(conn, user, merchant_id)
-        board = dashboard(conn, user, now=portal.clock(), tz=_tz(user), merchant_id=merchant_id)
+        board = dashboard(
+            conn,
+            user,
+            now=portal.clock(),
+            tz=_tz(user),
+            merchant_id=merchant_id,
+            policy=portal.fleet_policy,
+        )
     return DashboardOut(
         business_date=board.business_date,
         today=FiguresOut(**board.today.as_json()),
@@ -372,7 +379,10 @@ def transaction_sign(request: Request, txn_id: RecordId, body: SignatureIn, user
 def terminals_list(request: Request, user: User) -> list[TerminalOut]:
     portal = portal_state(request)
     with portal.read() as conn:
-        return [TerminalOut(**t.as_json()) for t in terminal_health(conn, user, now=portal.clock())]
+        return [
+            TerminalOut(**t.as_json())
+            for t in terminal_health(conn, user, now=portal.clock(), policy=portal.fleet_policy)
+        ]
 
 
 @router.get("/terminals/{terminal_id}", response_model=TerminalOut, tags=["terminals"])
@@ -380,7 +390,9 @@ def terminal_get(request: Request, terminal_id: TerminalId, user: User) -> Termi
     portal = portal_state(request)
     with portal.read() as conn:
         terminal = get_terminal(conn, user, terminal_id)
-        health = terminal_health(conn, user, now=portal.clock(), merchant_id=terminal["merchant_id"])
+        health = terminal_health(
+            conn, user, now=portal.clock(), merchant_id=terminal["merchant_id"], policy=portal.fleet_policy
+        )
     [found] = [t for t in health if t.terminal_id == terminal_id]
     return TerminalOut(**found.as_json())
 

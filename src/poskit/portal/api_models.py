@@ -202,7 +202,9 @@ class FiguresOut(_Out):
 
 
 class TerminalAlertOut(_Out):
-    code: str = Field(description="battery_low | silent")
+    code: str = Field(
+        description="battery_low | paper_out | paper_low | software_outdated | authentication | silent"
+    )
     severity: str = Field(description="warning | critical")
     message_en: str
     message_zh: str
@@ -226,6 +228,11 @@ class TerminalOut(_Out):
     signed_on_at: datetime | None
     power_source: str | None = Field(description="mains | battery; battery_percent is null on mains")
     charging: bool | None
+    paper: str | None = Field(description="ok | low | out; null when the printer never reported it")
+    parameter_version: str | None
+    uptime_seconds: int | None
+    storage_free_mb: int | None
+    authentication_failures: bool = Field(description="an open authentication_failures flag")
     low_battery: bool
     alerts: list[TerminalAlertOut]
 

@@ -42,6 +42,7 @@ from poskit.portal.routes import (
     transactions,
 )
 from poskit.portal.web import PortalState, locale_for, render, safe_next, session_user
+from poskit.tms.alerts import NO_POLICY, FleetPolicy
 
 __all__ = ["API_DESCRIPTION", "PORTAL_VERSION", "create_app"]
 
@@ -200,6 +201,7 @@ def create_app(
     session_secret: str,
     secure_cookies: bool = True,
     now: Callable[[], datetime] | None = None,
+    fleet_policy: FleetPolicy | None = None,
 ) -> FastAPI:
     """The portal application over ``engine`` (``now``: injectable clock returning aware UTC)."""
     clock: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
@@ -222,7 +224,9 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.state.engine = engine
-    app.state.portal = PortalState(engine=engine, clock=clock, templates=_templates())
+    app.state.portal = PortalState(
+        engine=engine, clock=clock, templates=_templates(), fleet_policy=fleet_policy or NO_POLICY
+    )
     _install_error_pages(app)
 
     for module in _PAGE_ROUTERS:

@@ -27,6 +27,7 @@ from poskit.portal.permissions import can
 from poskit.portal.security import check_csrf, csrf_token
 from poskit.portal.sessions import resolve_session, touch_session
 from poskit.store.db import WRITE
+from poskit.tms.alerts import NO_POLICY, FleetPolicy
 
 __all__ = [
     "MAX_ID",
@@ -67,6 +68,7 @@ class PortalState:
     engine: Engine
     clock: Callable[[], datetime]
     templates: Jinja2Templates
+    fleet_policy: FleetPolicy = NO_POLICY  # judges the terminals' software versions
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

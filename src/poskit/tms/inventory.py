@@ -8,7 +8,7 @@ message from it with 97 (terminal not registered), as docs/protocol.md §9 state
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -20,6 +20,7 @@ from poskit.ledger.monitoring import list_flags
 from poskit.store.schema import audit_log, merchants, terminals, transactions
 from poskit.terminal.runtime import terminal_files
 from poskit.terminal.store import TerminalStore
+from poskit.tms.alerts import TerminalAlert, heartbeat_state, terminal_alerts
 
 __all__ = [
     "InventoryError",
@@ -85,6 +86,11 @@ class TerminalDetails:
     paper: str | None = None  # ok | low | out
     uptime_seconds: int | None = None
     storage_free_mb: int | None = None
+    #: what is wrong and what the merchant should do (poskit.tms.alerts), in both languages
+    alerts: list[TerminalAlert] = dataclasses.field(default_factory=list)
+
+    def alert_lines(self, chinese: bool) -> list[str]:
+        return [f"alert [{a.severity}] {a.code}: {a.text(chinese)}" for a in self.alerts]
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -144,7 +150,9 @@ def _open_batch_count(conn: Connection, terminal_id: str, batch_no: int) -> int:
     )
 
 
-def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> TerminalDetails:
+def terminal_details(
+    settings: Settings, conn: Connection, terminal_id: str, *, now: datetime | None = None
+) -> TerminalDetails:
     row = _row(conn, terminal_id)
     summary = TerminalSummary(**{f.name: row[f.name] for f in dataclasses.fields(TerminalSummary)})
     in_batch = _open_batch_count(conn, terminal_id, row["batch_no"])
@@ -188,6 +196,16 @@ def terminal_details(settings: Settings, conn: Connection, terminal_id: str) -> 
         paper=row["paper"],
         uptime_seconds=row["uptime_seconds"],
         storage_free_mb=row["storage_free_mb"],
+        alerts=terminal_alerts(
+            state=heartbeat_state(row["status"], row["last_seen_at"], now or datetime.now(UTC)),
+            power_source=row["power_source"],
+            battery_percent=row["battery_percent"],
+            charging=row["charging"],
+            paper=row["paper"],
+            software_version=row["software_version"],
+            policy=settings.fleet_policy(),
+            authentication_failures=bool(security.authentication_flags),
+        ),
     )
 
 

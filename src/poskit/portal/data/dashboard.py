@@ -20,7 +20,16 @@ from poskit.portal.accounts import PortalUser
 from poskit.portal.data.transactions import PAYMENT_TYPES, REFUND_TYPES
 from poskit.portal.scope import merchant_filter
 from poskit.store.schema import merchants, terminals, transactions
-from poskit.tms.alerts import LOW_BATTERY_PERCENT, TerminalAlert, terminal_alerts
+from poskit.store.schema_ledger import flags
+from poskit.tms.alerts import (
+    LOW_BATTERY_PERCENT,
+    NO_POLICY,
+    SILENT_AFTER,
+    FleetPolicy,
+    TerminalAlert,
+    heartbeat_state,
+    terminal_alerts,
+)
 
 __all__ = [
     "HEALTH_OFFLINE_AFTER",
@@ -31,7 +40,7 @@ __all__ = [
     "terminal_health",
 ]
 
-HEALTH_OFFLINE_AFTER = timedelta(minutes=15)
+HEALTH_OFFLINE_AFTER = SILENT_AFTER
 
 
 @dataclasses.dataclass
@@ -100,6 +109,12 @@ class TerminalHealth:
     signed_on_at: datetime | None
     power_source: str | None = None  # mains | battery; None before the first status upload
     charging: bool | None = None
+    paper: str | None = None  # ok | low | out; None when the printer never reported it
+    parameter_version: str | None = None
+    uptime_seconds: int | None = None
+    storage_free_mb: int | None = None
+    authentication_failures: bool = False  # an open authentication_failures flag
+    policy: FleetPolicy = NO_POLICY
 
     @property
     def on_mains(self) -> bool:
@@ -121,10 +136,15 @@ class TerminalHealth:
             power_source=self.power_source,
             battery_percent=self.battery_percent,
             charging=self.charging,
+            paper=self.paper,
+            software_version=self.software_version,
+            policy=self.policy,
+            authentication_failures=self.authentication_failures,
         )
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        del data["policy"]  # the acquirer's setting, not the terminal's state
         data["low_battery"] = self.low_battery
         data["alerts"] = [dataclasses.asdict(a) for a in self.alerts]
         return data
@@ -153,6 +173,7 @@ def dashboard(
     tz: ZoneInfo,
     currency_code: str = "CNY",
     merchant_id: int | None = None,
+    policy: FleetPolicy | None = None,
 ) -> Dashboard:
     today = now.astimezone(tz).date()
     month_start = today.replace(day=1)
@@ -189,21 +210,18 @@ def dashboard(
         days=sorted(days.items()),
         hours=hours,
         by_entry=dict(sorted(by_entry.items(), key=lambda kv: -kv[1])),
-        terminals=terminal_health(conn, user, now=now, merchant_id=merchant_id),
+        terminals=terminal_health(conn, user, now=now, merchant_id=merchant_id, policy=policy),
         business_date=today,
     )
 
 
-def _state(status: str, last_seen: datetime | None, now: datetime) -> str:
-    if status != "active":
-        return "suspended"
-    if last_seen is None:
-        return "never_seen"
-    return "online" if now - last_seen <= HEALTH_OFFLINE_AFTER else "offline"
-
-
 def terminal_health(
-    conn: Connection, user: PortalUser, *, now: datetime, merchant_id: int | None = None
+    conn: Connection,
+    user: PortalUser,
+    *,
+    now: datetime,
+    merchant_id: int | None = None,
+    policy: FleetPolicy | None = None,
 ) -> list[TerminalHealth]:
     t = terminals.c
     query = (
@@ -214,17 +232,27 @@ def terminal_health(
     )
     if merchant_id is not None:
         query = query.where(t.merchant_id == merchant_id)
-    return [_health(r, now) for r in conn.execute(query).mappings()]
+    rows = list(conn.execute(query).mappings())
+    failing = set(
+        conn.execute(
+            select(flags.c.terminal_id).where(
+                flags.c.kind == "authentication_failures",
+                flags.c.status == "open",
+                flags.c.terminal_id.in_([r["terminal_id"] for r in rows]),
+            )
+        ).scalars()
+    )
+    return [_health(r, now, r["terminal_id"] in failing, policy or NO_POLICY) for r in rows]
 
 
-def _health(r: Any, now: datetime) -> TerminalHealth:
+def _health(r: Any, now: datetime, authentication_failures: bool, policy: FleetPolicy) -> TerminalHealth:
     return TerminalHealth(
         terminal_id=r["terminal_id"],
         merchant_id=r["merchant_id"],
         merchant_no=r["merchant_no"],
         location=r["location"],
         status=r["status"],
-        state=_state(r["status"], r["last_seen_at"], now),
+        state=heartbeat_state(r["status"], r["last_seen_at"], now),
         battery_percent=r["battery_percent"],
         network=r["network"],
         last_seen_at=r["last_seen_at"],
@@ -234,4 +262,10 @@ def _health(r: Any, now: datetime) -> TerminalHealth:
         signed_on_at=r["signed_on_at"],
         power_source=r["power_source"],
         charging=r["charging"],
+        paper=r["paper"],
+        parameter_version=r["parameter_version"],
+        uptime_seconds=r["uptime_seconds"],
+        storage_free_mb=r["storage_free_mb"],
+        authentication_failures=authentication_failures,
+        policy=policy,
     )

@@ -33,7 +33,9 @@ def dashboard_page(
     with portal.read() as conn:
         if merchant is not None:
             get_merchant(conn, user, merchant)  # 404 unless visible
-        board = dashboard(conn, user, now=portal.clock(), tz=loc.tz, merchant_id=merchant)
+        board = dashboard(
+            conn, user, now=portal.clock(), tz=loc.tz, merchant_id=merchant, policy=portal.fleet_policy
+        )
         merchants = merchant_choices(visible_merchants(conn, user)) if user.is_acquirer else []
     cur = board.month.currency
 

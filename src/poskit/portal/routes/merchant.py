@@ -36,7 +36,9 @@ def _profile_values(request: Request, user: PortalUser, merchant_id: RecordId) -
         merchant = get_merchant(conn, user, merchant_id)
         changes = list_changes(conn, merchant_id=merchant_id)
         acquirer = acquirer_of(conn, merchant_id)
-        terminals = terminal_health(conn, user, now=portal.clock(), merchant_id=merchant_id)
+        terminals = terminal_health(
+            conn, user, now=portal.clock(), merchant_id=merchant_id, policy=portal.fleet_policy
+        )
     today = portal.clock().astimezone(request.state.locale.tz).date()
     return {
         "merchant": merchant,

@@ -44,7 +44,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_guard)])
 def terminals_page(request: Request, user: PortalUser = Depends(page_user)) -> Response:
     portal = portal_state(request)
     with portal.read() as conn:
-        health = terminal_health(conn, user, now=portal.clock())
+        health = terminal_health(conn, user, now=portal.clock(), policy=portal.fleet_policy)
         ops = list_operators(conn, user)
         merchants = merchant_choices(visible_merchants(conn, user)) if user.is_acquirer else []
     return render(request, "terminals.html", {"terminals": health, "operators": ops, "merchants": merchants})
@@ -59,7 +59,9 @@ def terminal_page(
     with portal.read() as conn:
         terminal = get_terminal(conn, user, terminal_id)
         [health] = [
-            h for h in terminal_health(conn, user, now=portal.clock()) if h.terminal_id == terminal_id
+            h
+            for h in terminal_health(conn, user, now=portal.clock(), policy=portal.fleet_policy)
+            if h.terminal_id == terminal_id
         ]
         recent = list_transactions(conn, user, TxnFilter(terminal=terminal_id), tz=loc.tz, page_size=10)
         ops = list_operators(conn, user, terminal["merchant_id"])
