@@ -63,7 +63,7 @@ def sim_command(
                 highlight=False,
             )
         else:
-            console.print(result.report(last), markup=False, highlight=False)
+            console.print(result.report(last), markup=False, highlight=False, soft_wrap=True)
         if not result.ok:
             raise typer.Exit(1)
         return
@@ -117,6 +117,6 @@ def sim_command(
         for r in summary.failures:
             console.print(f"FAILED seed {r.seed}: {r.replay_command()}", highlight=False)
             for violation in r.violations:
-                console.print(f"  {violation}", markup=False, highlight=False)
+                console.print(f"  {violation}", markup=False, highlight=False, soft_wrap=True)
     if summary.failures:
         raise typer.Exit(1)

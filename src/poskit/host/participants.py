@@ -486,6 +486,13 @@ class VerifyPin(_Base):
             )
         )
 
+    def _stored_repeat(self, ctx: HostContext) -> bool:
+        t, r = ctx.terminal, ctx.request
+        assert t is not None
+        return self.s.message_stored(
+            t.terminal_id, r.batch, r.stan, ctx.dialect.definition(r.txn_type).request_mti
+        )
+
     async def _translate_dukpt(self, ctx: HostContext, block: bytes) -> bytes | None:
         """The PIN block under the zone PIN key, or None after declining (A7 / 30)."""
         t, ksn = ctx.terminal, ctx.request.ksn
@@ -517,7 +524,10 @@ class VerifyPin(_Base):
         if len(ksn) != len(initial) or value >> bits != int.from_bytes(initial, "big") >> bits:
             ctx.decline("A7", "KSN does not belong to this terminal's DUKPT key")
             return None
-        if counter <= device.last_counter:
+        # an exact repeat (lost answer, duplicate delivery) carries the original's KSN: the
+        # duplicate rule answers it from the original, as for a repeated ARQC's ATC
+        repeat = counter <= device.last_counter and self._stored_repeat(ctx)
+        if counter <= device.last_counter and not repeat:
             ctx.decline("A7", "DUKPT KSN replayed (transaction counter not increasing)")
             return None
         zone_block = self.s.hsm.dukpt_translate_pin_block(
@@ -529,6 +539,8 @@ class VerifyPin(_Base):
             aes=aes,
             source_format=0,  # 8-byte field 52; AES DUKPT uses a 2TDEA PIN key (X9.24-3)
         )
+        if repeat:
+            return zone_block  # the original advanced the counter already
         device_id = device.id
 
         def advance(conn):  # type: ignore[no-untyped-def]
