@@ -218,3 +218,21 @@ def test_pay_prints_the_merchant_and_cardholder_copies_and_balance_prints_a_bala
     assert balance.exit_code == 0, balance.stdout
     assert "可用余额 AVAILABLE BALANCE: CNY" in balance.stdout and "AMOUNT" not in balance.stdout
     assert "MERCHANT COPY" not in balance.stdout and "SIGNATURE" not in balance.stdout
+
+
+def test_totals_reads_like_the_settlement_slip(demo_settings: Any, live_host: Any, new_counter: Any) -> None:
+    """`poskit totals` prints the open batch as the terminal's slip lays it out (domestic / foreign,
+    debit / credit, count and amount), not raw keys such as "debit_amount"."""
+    tid = new_counter().terminal_id
+    common = ["--terminal", tid, "--data-dir", str(demo_settings.data_dir), "--host", live_host.address]
+    paid = runner.invoke(app, ["pay", "12.50", "--card", "magstripe-debit", "--pin", "654321", *common])
+    assert paid.exit_code == 0, paid.stdout
+    totals = runner.invoke(app, ["totals", *common], terminal_width=200)
+    assert totals.exit_code == 0, totals.stdout
+    out = totals.stdout
+    assert "批次总计 BATCH TOTALS" in out and f"终端 TERMINAL: {tid}" in out
+    assert any(
+        line.startswith("借记 DEBIT") and line.split()[-2:] == ["1", "12.50"] for line in out.splitlines()
+    )
+    assert "未结算 NOT YET SETTLED: 1" in out
+    assert "debit_amount" not in out and "_count" not in out

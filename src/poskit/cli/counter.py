@@ -365,9 +365,8 @@ def totals_command(
     if as_json:
         emit_json(totals)
     else:
-        console.print(f"batch {totals['batch']}: {totals['transactions']} transactions")
-        for key, value in totals["totals"].items():
-            console.print(f"{key:>24}: {value}")
+        for line in totals["slip"]:  # as the terminal prints it, settlement's layout
+            console.print(line, highlight=False, markup=False)
 
 
 @app.command("unsigned")

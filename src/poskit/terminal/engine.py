@@ -1271,14 +1271,16 @@ class TerminalEngine:
 
     def totals(self) -> dict[str, Any]:
         """The open batch's totals, as settlement will send them."""
-        from poskit.terminal.settlement import batch_totals, totals_json
+        from poskit.terminal.settlement import batch_totals, totals_json, totals_slip
 
         batch = self.store.batch_no()
         records = [r for r in self.store.records(batch) if not r.settled]
+        totals = batch_totals(records)
         return {
             "batch": f"{batch:06d}",
             "transactions": len(records),
-            "totals": totals_json(batch_totals(records), self.profile.currency),
+            "totals": totals_json(totals, self.profile.currency),
+            "slip": totals_slip(self, batch, totals, len(records)),
         }
 
     async def sign(self, voucher: int, png: bytes) -> TxnOutcome:

@@ -10,6 +10,7 @@ domestic and foreign cards separately. The host answers with its own totals and
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from poskit.iso8583.model import BatchItem, BatchUpload, Reconciliation, Request, Totals, TxnType
@@ -20,7 +21,7 @@ from poskit.terminal.store import BatchRecord
 if TYPE_CHECKING:
     from poskit.terminal.engine import TerminalEngine, TxnOutcome
 
-__all__ = ["CREDIT_TYPES", "DEBIT_TYPES", "batch_totals", "settle", "settlement_report"]
+__all__ = ["CREDIT_TYPES", "DEBIT_TYPES", "batch_totals", "settle", "settlement_report", "totals_slip"]
 
 DEBIT_TYPES = frozenset({"sale", "completion", "completion_advice"})
 CREDIT_TYPES = frozenset({"void", "refund", "completion_void"})
@@ -58,6 +59,46 @@ def totals_json(totals: Totals | None, currency: str) -> dict[str, Any] | None:
     return out
 
 
+def _slip_head(engine: TerminalEngine, batch: int) -> list[str]:
+    return [
+        f"商户 MERCHANT: {engine.profile.merchant_name}",
+        f"商户编号 MERCHANT NO.: {engine.profile.merchant_no}",
+        f"终端 TERMINAL: {engine.profile.terminal_id}",
+        f"操作员 OPERATOR: {engine.profile.operator or '-'}",
+        f"批次号 BATCH: {batch:06d}",
+        f"时间 DATE/TIME: {engine._local_now():%Y-%m-%d %H:%M:%S}",
+        "-" * 32,
+    ]
+
+
+def _totals_table(totals: Totals, money: Callable[[int], str]) -> list[str]:
+    """Debit (sales) and credit (voids, refunds) counts and amounts, domestic and foreign cards."""
+    return [
+        "内卡 DOMESTIC  COUNT       AMOUNT",
+        f"借记 DEBIT   {totals.debit_count:>5} {money(totals.debit_amount):>12}",
+        f"贷记 CREDIT  {totals.credit_count:>5} {money(totals.credit_amount):>12}",
+        "外卡 FOREIGN   COUNT       AMOUNT",
+        f"借记 DEBIT   {totals.foreign_debit_count:>5} {money(totals.foreign_debit_amount):>12}",
+        f"贷记 CREDIT  {totals.foreign_credit_count:>5} {money(totals.foreign_credit_amount):>12}",
+        "-" * 32,
+    ]
+
+
+def totals_slip(engine: TerminalEngine, batch: int, totals: Totals, transactions: int) -> list[str]:
+    """The open batch's totals as the terminal prints them before settling (结算前查询)."""
+    cur = engine.profile.currency
+
+    def money(v: int) -> str:
+        return Amount.of(v, cur).grouped()
+
+    return [
+        "批次总计 BATCH TOTALS",
+        *_slip_head(engine, batch),
+        *_totals_table(totals, money),
+        f"未结算 NOT YET SETTLED: {transactions} 笔 TRANSACTIONS ({cur})",
+    ]
+
+
 def settlement_report(
     engine: TerminalEngine, batch: int, totals: Totals, host: Totals | None, balanced: bool
 ) -> list[str]:
@@ -67,20 +108,8 @@ def settlement_report(
         return Amount.of(v, cur).grouped()
 
     lines = [
-        f"商户 MERCHANT: {engine.profile.merchant_name}",
-        f"商户编号 MERCHANT NO.: {engine.profile.merchant_no}",
-        f"终端 TERMINAL: {engine.profile.terminal_id}",
-        f"操作员 OPERATOR: {engine.profile.operator or '-'}",
-        f"批次号 BATCH: {batch:06d}",
-        f"时间 DATE/TIME: {engine._local_now():%Y-%m-%d %H:%M:%S}",
-        "-" * 32,
-        "内卡 DOMESTIC  COUNT       AMOUNT",
-        f"借记 DEBIT   {totals.debit_count:>5} {money(totals.debit_amount):>12}",
-        f"贷记 CREDIT  {totals.credit_count:>5} {money(totals.credit_amount):>12}",
-        "外卡 FOREIGN   COUNT       AMOUNT",
-        f"借记 DEBIT   {totals.foreign_debit_count:>5} {money(totals.foreign_debit_amount):>12}",
-        f"贷记 CREDIT  {totals.foreign_credit_count:>5} {money(totals.foreign_credit_amount):>12}",
-        "-" * 32,
+        *_slip_head(engine, batch),
+        *_totals_table(totals, money),
         "对账平 BALANCED" if balanced else "对账不平 NOT BALANCED",
     ]
     if host is not None and not balanced:
