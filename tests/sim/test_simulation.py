@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import poskit.sim.run
 from poskit.sim import FaultRates, run_seed
 
 #: Seeds kept because each drives host crashes, lost answers, power cuts and disk errors.
@@ -38,3 +39,18 @@ def test_opening_sign_on_runs_with_faults_off_seed_1_regression() -> None:
     the day now opens with faults disarmed, so the run completes and holds its invariants."""
     result = run_seed(1, terminals=20, operations=5)
     assert result.ok, result.report()
+
+
+def test_a_run_that_raises_is_a_failed_seed_not_a_crashed_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception inside a run (a bug it hit) fails that seed with the error named; the sweep goes on."""
+
+    async def broken_close(world: object) -> list[str]:
+        raise RuntimeError("terminal store refused the advice\nsecond line")
+
+    monkeypatch.setattr(poskit.sim.run, "_close_day", broken_close)
+    summary = poskit.sim.run_seeds([3, 4], terminals=3, operations=4)
+    assert summary.runs == 2 and len(summary.failures) == 2
+    assert summary.failures[0].violations == [
+        "the run raised RuntimeError: terminal store refused the advice"
+    ]
+    assert summary.failures[0].events[-1] == "the run raised RuntimeError"

@@ -198,6 +198,10 @@ async def _run(seed: int, terminals: int, operations: int, rates: FaultRates) ->
         log_file.flush()
         violations += clear_card_data_in(world.directory)
         violations += [f"host error escaped its handler: {e}" for e in world.host.unhandled]
+    except Exception as exc:  # a bug the run hit: this seed fails, the sweep goes on to the next
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        world.events.append(f"the run raised {type(exc).__name__}")
+        violations.append(f"the run raised {type(exc).__name__}: {first_line}")
     finally:
         structlog.configure(**saved_logging)
         log_file.close()
