@@ -172,11 +172,12 @@ def test_the_readme_tour_runs_line_by_line(demo: Demo) -> None:
         )
         ran += 1
         out = result.stdout
-        if line.command.startswith("poskit preauth") and (auth := re.search(r"授权码 AUTH: (\w+)", out)):
+        if line.command.startswith("poskit preauth") and (auth := re.search(r"(?:授权码 )?AUTH: (\w+)", out)):
             seen["CODE"] = auth.group(1)
         if line.command.startswith("poskit pay") and result.returncode == 0:
-            rrn = re.search(r"参考号 REF NO\.: (\d{12})", out)
-            when = re.search(r"日期时间 DATE/TIME: \d{4}-(\d\d)-(\d\d)", out)
+            # English slips (Lagos) print the labels without their Chinese
+            rrn = re.search(r"(?:参考号 )?REF NO\.: (\d{12})", out)
+            when = re.search(r"(?:日期时间 )?DATE/TIME: \d{4}-(\d\d)-(\d\d)", out)
             assert rrn and when, out
             slips[line.command.split()[2]] = (rrn.group(1), when.group(1) + when.group(2))
             seen.setdefault("RRN", rrn.group(1))  # "transactions show --rrn RRN": any sale's slip
