@@ -112,17 +112,22 @@ class GroupCommitWriter:
             first = self._queue.get()
             if first is _STOP:
                 break
-            group: list[_Job[Any]] = [first]
-            while len(group) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                group.append(item)
+            group, stopping = self._group_after(first)
             self._execute(group)
+
+    def _group_after(self, first: _Job[Any]) -> tuple[list[_Job[Any]], bool]:
+        """``first`` and whatever else is queued (up to max_batch): one commit's group, and whether
+        a stop request was met while collecting it."""
+        group: list[_Job[Any]] = [first]
+        while len(group) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return group, True
+            group.append(item)
+        return group, False
 
     def _execute(self, group: list[_Job[Any]]) -> None:
         self.stats.largest_group = max(self.stats.largest_group, len(group))

@@ -125,16 +125,7 @@ class MemoryWriter(GroupCommitWriter):
                 continue
             if first is _STOP:
                 break
-            group: list[_Job[Any]] = [first]
-            while len(group) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                group.append(item)
+            group, stopping = self._group_after(first)
             if time.monotonic() - self._last_poll >= self.poll_seconds:
                 self._poll()
             self._execute(group)
