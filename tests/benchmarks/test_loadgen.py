@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
+
+from tests.net import free_port
 
 from poskit.benchmarks._echo import serve
 from poskit.benchmarks._loadgen import (
@@ -31,14 +32,8 @@ def _plan(port: int, terminals: int, per_terminal: int, rate: float | None) -> L
     return LoadPlan(port, "cups", frames, stans, rate=rate, echo=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _run(rate: float | None) -> LoadReport:
-    port = _free_port()
+    port = free_port()
     server = asyncio.create_task(serve(port))
     await asyncio.sleep(0.2)
     try:
@@ -76,7 +71,7 @@ def test_a_latency_beyond_the_histogram_range_is_kept_not_dropped() -> None:
 async def test_open_loop_tells_apart_a_reversal_that_shares_its_sales_trace_number() -> None:
     """In open loop a request and another of a different class with the same trace number (a
     cups reversal reuses its sale's) are both outstanding; each answer is matched to its own."""
-    port = _free_port()
+    port = free_port()
     server = asyncio.create_task(serve(port))
     await asyncio.sleep(0.2)
     try:

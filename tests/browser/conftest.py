@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.net import free_port
 
 from poskit.config import Settings
 from poskit.demo.world import DEMO_USERS, provision_demo
@@ -46,12 +46,6 @@ def chromium_path() -> str | None:
     return found if Path(found).exists() else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class BrowserServices(LiveServices):
     """Host and portal as ``poskit up`` runs them (the browser POS enabled by the running services)."""
 
@@ -70,7 +64,7 @@ class BrowserServices(LiveServices):
 def pos_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data directory with the demo world (merchants, terminals, users, cards) provisioned."""
     data_dir = tmp_path_factory.mktemp("poskit-browser")
-    settings = Settings(data_dir=data_dir, host_port=0, portal_port=_free_port(), locale="en")
+    settings = Settings(data_dir=data_dir, host_port=0, portal_port=free_port(), locale="en")
     provision_demo(settings)
     return settings
 

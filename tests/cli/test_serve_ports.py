@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.net import free_port
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +19,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _held_port() -> socket.socket:
-    holder = socket.create_server(("127.0.0.1", 0))
-    return holder
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return socket.create_server(("127.0.0.1", 0))
 
 
 @pytest.mark.parametrize(
@@ -40,7 +34,7 @@ def test_a_busy_port_is_named_with_the_setting_that_moves_it(
     holder = _held_port()
     try:
         taken = holder.getsockname()[1]
-        ports = {"portal": _free_port(), "host": _free_port(), busy: taken}
+        ports = {"portal": free_port(), "host": free_port(), busy: taken}
         result = subprocess.run(
             [
                 sys.executable,

@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.net import free_port
 
 from poskit.demo.world import DEMO_OPERATORS, DEMO_USERS
 
@@ -54,12 +54,6 @@ def tour_lines(text: str) -> list[TourLine]:
                 if command.startswith("poskit ") or command == "poskit":
                     lines.append(TourLine(command, comment.strip()))
     return lines
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _png(path: Path) -> Path:
@@ -97,8 +91,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     env = {
         **os.environ,
         "POSKIT_DATA_DIR": str(cwd / "poskit-data"),
-        "POSKIT_HOST_PORT": str(_free_port()),
-        "POSKIT_PORTAL_PORT": str(_free_port()),
+        "POSKIT_HOST_PORT": str(free_port()),
+        "POSKIT_PORTAL_PORT": str(free_port()),
         "COLUMNS": "200",
     }
     env.pop("POSKIT_DATABASE_URL", None)
