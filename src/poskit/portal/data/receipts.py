@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from poskit.cards.bins import lookup_bin
+from poskit.cards.bins import BinInfo, lookup_bin
 from poskit.money import Amount
 from poskit.portal.data.signatures import waiver_of
 from poskit.terminal.receipt import Receipt, render_text, slip_language
@@ -42,13 +42,17 @@ _ENTRY = {
 }
 
 
-def _issuer(txn: Mapping[str, Any]) -> str:
+def _card_bin(pan_masked: str | None) -> BinInfo | None:
+    """The BIN table's entry for a masked PAN's first six digits (its catch-all for unknown ranges)."""
+    if not pan_masked or len(pan_masked) < 6 or not pan_masked[:6].isdigit():
+        return None
+    return lookup_bin(pan_masked[:6])
+
+
+def _issuer(txn: Mapping[str, Any], info: BinInfo | None) -> str:
     """The issuing bank, from the BIN as the terminal prints it; the scheme when the BIN is unknown."""
-    pan_masked = txn.get("pan_masked") or ""
-    if len(pan_masked) >= 6 and pan_masked[:6].isdigit():
-        issuer = lookup_bin(pan_masked[:6]).issuer
-        if issuer and issuer != "unknown issuer":
-            return issuer
+    if info is not None and info.prefix and info.issuer:  # the catch-all entry has no prefix
+        return info.issuer
     return (txn.get("card_scheme") or "").upper() or "-"
 
 
@@ -57,16 +61,6 @@ def _operator(txn: Mapping[str, Any]) -> str:
     response = txn.get("response")
     operator = response.get("operator") if isinstance(response, Mapping) else None
     return str(operator) if operator else "-"
-
-
-def _organisation(pan_masked: str | None) -> str:
-    if not pan_masked or len(pan_masked) < 6 or not pan_masked[:6].isdigit():
-        return ""
-    try:
-        info = lookup_bin(pan_masked[:6])
-    except (LookupError, ValueError):
-        return ""
-    return str(getattr(info, "card_organisation", "") or "")
 
 
 def receipt_for(
@@ -84,6 +78,7 @@ def receipt_for(
     country: str = "",
 ) -> Receipt:
     local = txn["received_at"].astimezone(tz)
+    card_bin = _card_bin(txn.get("pan_masked"))
     waiver = ""
     if not signature_required:
         waiver = waiver_of(txn)
@@ -97,7 +92,7 @@ def receipt_for(
         "terminal_id": txn["terminal_id"],
         "operator": _operator(txn),
         "acquirer": acquirer_name,
-        "issuer": _issuer(txn),
+        "issuer": _issuer(txn, card_bin),
         "card_masked": txn.get("pan_masked") or "-",
         "entry_mode": _ENTRY.get(txn.get("entry_mode") or "", "swipe"),
         "txn_type": _TXN_TYPES.get(txn["txn_type"], txn["txn_type"].upper()),
@@ -108,7 +103,7 @@ def receipt_for(
         "date_time": local.strftime("%Y-%m-%d %H:%M:%S"),
         "amount": Amount.of(txn["amount"], txn["currency"]).grouped(),
         "currency": txn["currency"],
-        "card_organisation": _organisation(txn.get("pan_masked")),
+        "card_organisation": card_bin.card_organisation if card_bin is not None else "",
         "signature_required": signature_required,
         "signature_waiver": waiver,
         "reprint": True,
